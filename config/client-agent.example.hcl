@@ -1,0 +1,45 @@
+# client-agent configuration (HCL). Every key is optional; the values below are the defaults.
+# Check a file with: client-agent config validate --config FILE
+# Default location: /etc/client-agent/client-agent.hcl (Linux),
+# /Library/Application Support/client-agent/client-agent.hcl (macOS).
+
+# How often the alias cache is refreshed from the controller (Go duration: "60s", "1m30s", "2h").
+alias_refresh_interval = "1m"
+
+# How long handling one DNS request may take, session authorization and upstream queries included.
+dns_request_timeout = "300s"
+
+# The network interface that gets the agent's addresses. Default: the interface of the default route.
+# interface_to_use = "eth0"
+
+# Where the agent writes its log (JSON lines). Relative paths are taken from this file's directory.
+# Default: /var/log/client-agent/client-agent.log (Linux), /Library/Logs/client-agent/client-agent.log (macOS).
+# log_file = "/var/log/client-agent/client-agent.log"
+
+# How much the agent logs: trace, debug, info, warn or error (any case).
+log_level = "info"
+
+# Also write the log to standard output (for example to the systemd journal).
+log_to_stdout = false
+
+# DNS servers for names that are not aliases, tried in order: "ip", "ip:port", "[v6]" or "[v6]:port".
+# Default (empty): the resolvers that were configured before the agent took over.
+override_upstream_dns_servers = []
+
+# What the running agent changed on the machine, so a restart after a crash or power cut can undo it.
+# Default: /var/lib/client-agent/state.json (Linux), /Library/Application Support/client-agent/state.json (macOS).
+# state_file = "/var/lib/client-agent/state.json"
+
+# Whether the agent is running or paused, kept across restarts.
+# Default: /var/lib/client-agent/operational-state.json (Linux), /Library/Application Support/client-agent/operational-state.json (macOS).
+# operational_state_file = "/var/lib/client-agent/operational-state.json"
+
+# The IPv4 network (/8 to /16) that the agent's DNS address and the proxy addresses come from.
+v4_prefix = "100.64.0.0/10"
+
+# The IPv6 unique local network (/48 to /64) for IPv6 addresses, or "off" for IPv4 only.
+v6_prefix = "fd62:6f75:6e64::/64"
+
+# The port of the control API on 127.0.0.1 and ::1 (what `client-agent status` talks to).
+# The environment variable BOUNDARY_CLIENT_AGENT_LISTENING_PORT overrides it.
+listen_port = 9300

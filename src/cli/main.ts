@@ -1,0 +1,40 @@
+/** The `client-agent` command line: builds the commander program and maps outcomes to exit codes. */
+import { Command } from 'commander';
+import { packageVersion } from '../lib/version.js';
+import { normalizeArgv } from './argv.js';
+import { registerConfigCommand } from './config-validate.js';
+import type { CliIo } from './io.js';
+import { EXIT_OK, reportError } from './report-error.js';
+import { registerPendingCommands } from './unavailable.js';
+
+export function buildProgram(io: CliIo): Command {
+  const program = new Command('client-agent')
+    .description(
+      'Reach Boundary targets by their alias names: a local DNS resolver and transparent proxy.',
+    )
+    .version(packageVersion(), '-v, --version', 'print the version')
+    .helpCommand(true)
+    .showSuggestionAfterError(true)
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+    });
+  registerPendingCommands(program);
+  registerConfigCommand(program, io);
+  program.exitOverride();
+  for (const command of program.commands) {
+    command.exitOverride();
+    for (const sub of command.commands) sub.exitOverride();
+  }
+  return program;
+}
+
+/** Runs one command line (without the node and script arguments) and returns the exit status. */
+export async function run(argv: readonly string[], io: CliIo): Promise<number> {
+  try {
+    await buildProgram(io).parseAsync(normalizeArgv(argv), { from: 'user' });
+    return EXIT_OK;
+  } catch (err) {
+    return reportError(err, io);
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * The commands whose capability has not landed yet. Each exits 1 and says so; each moves to a file
+ * of its own when its work lands.
+ */
+import type { Command } from 'commander';
+import { AgentError } from '../lib/errors.js';
+
+interface PendingCommand {
+  readonly name: string;
+  readonly args?: string;
+  readonly description: string;
+  readonly arrivesWith: string;
+}
+
+const PENDING: readonly PendingCommand[] = [
+  {
+    name: 'daemon',
+    description: 'Run the agent (as root): DNS, proxy and control API.',
+    arrivesWith: 'the daemon',
+  },
+  {
+    name: 'status',
+    description: 'Show whether the agent is running or paused, and recent errors.',
+    arrivesWith: 'the control API',
+  },
+  {
+    name: 'pause',
+    description: 'Give the machine its previous DNS back and end sessions.',
+    arrivesWith: 'the control API',
+  },
+  {
+    name: 'resume',
+    description: 'Take over DNS again after a pause.',
+    arrivesWith: 'the control API',
+  },
+  {
+    name: 'sessions',
+    description: 'List your agent-managed sessions.',
+    arrivesWith: 'the control API',
+  },
+  {
+    name: 'login',
+    description: 'Authenticate to a Boundary controller and hand the token to the agent.',
+    arrivesWith: 'the controller client and control API',
+  },
+  {
+    name: 'add-token',
+    description: 'Hand an existing Boundary token to the agent.',
+    arrivesWith: 'the control API',
+  },
+  {
+    name: 'install',
+    description: 'Install the agent as a systemd or launchd service.',
+    arrivesWith: 'platform integration',
+  },
+  {
+    name: 'uninstall',
+    description: 'Remove the service and restore the previous DNS.',
+    arrivesWith: 'platform integration',
+  },
+  {
+    name: 'dev',
+    description: 'Run the agent against a built-in stand-in Boundary, without root.',
+    arrivesWith: 'the daemon and the stand-in controller and worker',
+  },
+  {
+    name: 'diag',
+    args: '[alias]',
+    description: 'Check the machine, or walk the session checklist for an alias.',
+    arrivesWith: 'the diagnostics work',
+  },
+];
+
+export function registerPendingCommands(program: Command): void {
+  for (const pending of PENDING) {
+    const command = program
+      .command(pending.name)
+      .description(`${pending.description} (not available yet)`)
+      .allowUnknownOption()
+      .allowExcessArguments();
+    if (pending.args !== undefined) command.argument(pending.args);
+    command.action(() => {
+      throw new AgentError('not_available', `"client-agent ${pending.name}" is not available yet`, {
+        hint: `It arrives with ${pending.arrivesWith}; see the README for what works today.`,
+      });
+    });
+  }
+}

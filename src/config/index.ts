@@ -1,0 +1,26 @@
+/** The agent's configuration: HCL file → validated, frozen AgentConfig. */
+export {
+  CONFIG_FIELDS,
+  CONFIG_KEYS,
+  DEFAULT_LISTEN_PORT,
+  DEFAULT_V4_PREFIX,
+  DEFAULT_V6_PREFIX,
+  FIELDS,
+  LISTEN_PORT_ENV,
+  V6_OFF,
+  showValue,
+  type AgentConfig,
+  type ConfigField,
+} from './fields.js';
+export {
+  loadConfig,
+  parseConfig,
+  type LoadedConfig,
+  type LoadOptions,
+  type ValueSource,
+} from './load.js';
+export { planReload, RELOADABLE_FIELDS, type ReloadPlan } from './reload.js';
+export { DEFAULT_PATHS, platformName, type DefaultPaths, type PlatformName } from './paths.js';
+export { formatDuration, parseDuration } from './duration.js';
+export { formatUpstream, parseUpstream, DNS_PORT, type UpstreamServer } from './upstream.js';
+export type { IpPrefix } from './prefix.js';

@@ -1,0 +1,75 @@
+/**
+ * The installed command, as a user runs it: the built bin in a child process, real exit codes,
+ * real stdout and stderr. `npm test` builds dist/ first (pretest).
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const BIN = path.join(ROOT, 'dist/cli/bin.js');
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function runBin(args: string[], cwd = ROOT): Promise<Result> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { cwd, timeout: 15_000, env: { ...process.env, BOUNDARY_CLIENT_AGENT_LISTENING_PORT: '' } },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+let dir: string;
+beforeAll(async () => {
+  if (!existsSync(BIN))
+    throw new Error(`${BIN} is missing: run "npm run build" (npm test does it)`);
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'client-agent-bin-'));
+});
+afterAll(async () => {
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+describe('client-agent (built)', () => {
+  it('validates the example config and prints the effective config, exit 0', async () => {
+    const r = await runBin(['config', 'validate', '--config', 'config/client-agent.example.hcl']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('client-agent.example.hcl is valid');
+    expect(r.stdout).toMatch(/^dns_request_timeout += "5m0s"/m);
+  });
+
+  it('prints file:line:col for a broken file and exits 1, without a stack trace', async () => {
+    const file = path.join(dir, 'broken.hcl');
+    await fs.writeFile(file, '# agent\nalias_refresh_interval = "60s" log_level = "info"\n');
+    const r = await runBin(['config', 'validate', '--config', file]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(new RegExp(`^error: ${file}:2:32: Missing newline after argument`));
+    expect(r.stderr).not.toMatch(/^\s+at /m);
+  });
+
+  it('exits 2 with a suggestion for an unknown command', async () => {
+    const r = await runBin(['sesions']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('Did you mean sessions?');
+  });
+
+  it('exits 1 for a command that has not landed yet', async () => {
+    const r = await runBin(['dev']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('is not available yet');
+  });
+});
