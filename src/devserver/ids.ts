@@ -5,7 +5,7 @@ const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
 export function base62(length: number): string {
   let out = '';
-  for (let i = 0; i < length; i++) out += BASE62[randomInt(BASE62.length)];
+  for (let i = 0; i < length; i++) out += BASE62.charAt(randomInt(BASE62.length));
   return out;
 }
 
