@@ -1,5 +1,16 @@
 /** Per-OS-user Boundary tokens and the aliases they may resolve, as one immutable snapshot. */
 export {
+  AliasCache,
+  type AliasCacheOptions,
+  type AliasCacheStatus,
+  type AliasSourceClient,
+  type ErrorRecord,
+  type RefreshRecord,
+  type TokenInfo,
+  type TokenRemovalReason,
+} from './alias-cache.js';
+export { isValidAliasValue } from './alias-value.js';
+export {
   buildSnapshot,
   EMPTY_SNAPSHOT,
   normalizeName,

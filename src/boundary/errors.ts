@@ -12,3 +12,53 @@ export class AuthorizationTokenError extends AgentError {
     });
   }
 }
+
+export type ControllerErrorCode =
+  | 'controller.api'
+  | 'controller.unreachable'
+  | 'controller.timeout'
+  | 'controller.bad_response'
+  | 'controller.aborted';
+
+export interface RequestField {
+  readonly name: string;
+  readonly description: string;
+}
+
+/**
+ * A controller request that failed: `controller.api` when the controller answered with an error
+ * status (then `status` and `kind` are set), otherwise a network failure, a timeout, or an answer
+ * that was not the expected JSON.
+ */
+export class ControllerError extends AgentError {
+  declare readonly code: ControllerErrorCode;
+  /** The HTTP status, 0 when there was no HTTP answer. */
+  readonly status: number;
+  /** The error `kind` from the body (`PermissionDenied`, `invalid list token`, ...), or ''. */
+  readonly kind: string;
+  readonly requestFields: readonly RequestField[];
+
+  constructor(
+    code: ControllerErrorCode,
+    message: string,
+    details: {
+      status?: number;
+      kind?: string;
+      requestFields?: readonly RequestField[];
+      hint?: string | undefined;
+      cause?: unknown;
+    } = {},
+  ) {
+    super(code, message, { hint: details.hint, cause: details.cause });
+    this.status = details.status ?? 0;
+    this.kind = details.kind ?? '';
+    this.requestFields = details.requestFields ?? [];
+  }
+
+  /** True for failures worth retrying later: no answer, a timeout, or a 5xx. */
+  get transient(): boolean {
+    return this.code !== 'controller.api' || this.status >= 500;
+  }
+}
+
+export const INVALID_LIST_TOKEN_KIND = 'invalid list token';

@@ -1,0 +1,27 @@
+/** Talking to Boundary: the controller API client, authorization tokens, session credentials. */
+export type * from './api-types.js';
+export {
+  decodeAuthorizationToken,
+  encodeAuthorizationToken,
+  type ScopeInfo,
+  type SessionAuthorizationData,
+  type WorkerInfo,
+} from './authz-token.js';
+export {
+  ControllerClient,
+  tokenId,
+  type AliasListing,
+  type ControllerClientOptions,
+} from './controller-client.js';
+export {
+  AuthorizationTokenError,
+  ControllerError,
+  INVALID_LIST_TOKEN_KIND,
+  type ControllerErrorCode,
+  type RequestField,
+} from './errors.js';
+export {
+  ed25519KeyFromGo,
+  sessionCredentials,
+  type SessionCredentials,
+} from './session-credentials.js';

@@ -1,0 +1,400 @@
+/**
+ * The stand-in Boundary controller: the HTTP API the agent uses, with Boundary's JSON shapes,
+ * status codes and error bodies (protocol notes §1–3, 6, 8). It can go down and come back on the
+ * same port, and logs every request it serves (never a token).
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { encodeAuthorizationToken } from '../boundary/authz-token.js';
+import { AliasListings } from './alias-listing.js';
+import { authTokenJson, compact, scopeJson, sessionJson } from './api-json.js';
+import type { DevToken, DevUser, Directory } from './directory.js';
+import { PROJECT_SCOPE } from './directory.js';
+import { newId } from './ids.js';
+import { createSessionCertificate } from './session-cert.js';
+import type { SessionStore } from './sessions.js';
+
+export interface StandInControllerOptions {
+  readonly directory: Directory;
+  readonly sessions: SessionStore;
+  /** `host:port` of the stand-in worker, put into every authorization token. */
+  readonly workerAddress: () => string;
+  readonly host?: string;
+  readonly port?: number;
+  readonly log: Logger;
+}
+
+interface Reply {
+  readonly status: number;
+  readonly body: Record<string, unknown>;
+}
+
+class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly kind: string,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+  }
+}
+
+const unauthenticated = () =>
+  new ApiError(401, 'Unauthenticated', 'Unauthenticated, or invalid token.');
+const forbidden = () => new ApiError(403, 'PermissionDenied', 'Forbidden.');
+const notFound = () => new ApiError(404, 'NotFound', 'Resource not found.');
+const MAX_BODY = 64 * 1024;
+
+export class StandInController {
+  readonly #o: StandInControllerOptions;
+  readonly #listings: AliasListings;
+  readonly #log: Logger;
+  #server: http.Server | undefined;
+  #port: number;
+
+  constructor(options: StandInControllerOptions) {
+    this.#o = options;
+    this.#listings = new AliasListings(options.directory);
+    this.#log = options.log.child({ component: 'devserver-controller' });
+    this.#port = options.port ?? 0;
+  }
+
+  /** `http://host:port`, once started. */
+  get address(): string {
+    return `http://${this.#o.host ?? '127.0.0.1'}:${this.#port}`;
+  }
+
+  async start(): Promise<void> {
+    if (this.#server !== undefined) return;
+    const server = http.createServer((req, res) => {
+      this.#handle(req, res);
+    });
+    server.keepAliveTimeout = 5_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.#port, this.#o.host ?? '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.#port = (server.address() as AddressInfo).port;
+    this.#server = server;
+    this.#log.info({ address: this.address }, 'Stand-in controller listening.');
+  }
+
+  /** Stops listening and drops every connection; start() brings it back on the same port. */
+  async close(): Promise<void> {
+    const server = this.#server;
+    if (server === undefined) return;
+    this.#server = undefined;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) =>
+      server.close(() => {
+        resolve();
+      }),
+    );
+  }
+
+  #handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size <= MAX_BODY) chunks.push(c);
+    });
+    req.on('end', () => {
+      let reply: Reply;
+      try {
+        if (size > MAX_BODY) throw new ApiError(400, 'InvalidArgument', 'Request body too large.');
+        reply = this.#route(req, Buffer.concat(chunks).toString('utf8'));
+      } catch (err) {
+        reply =
+          err instanceof ApiError
+            ? errorReply(err)
+            : errorReply(new ApiError(500, 'Internal', 'Internal error.'));
+        if (!(err instanceof ApiError))
+          this.#log.error({ err }, 'Stand-in controller failed a request.');
+      }
+      const path = (req.url ?? '').split('?')[0];
+      this.#log.info(
+        { method: req.method, path, status: reply.status },
+        'Served a controller request.',
+      );
+      const text = JSON.stringify(reply.body);
+      res.writeHead(reply.status, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(text),
+      });
+      res.end(text);
+    });
+  }
+
+  #route(req: http.IncomingMessage, text: string): Reply {
+    const url = new URL(req.url ?? '/', 'http://controller');
+    const path = decodeURIComponent(url.pathname);
+    const method = req.method ?? 'GET';
+    let m: RegExpExecArray | null;
+    if (method === 'POST' && (m = /^\/v1\/auth-methods\/([^/:]+):authenticate$/.exec(path))) {
+      return this.#authenticate(m[1] ?? '', parseBody(text));
+    }
+    const token = this.#bearer(req);
+    if (method === 'GET' && (m = /^\/v1\/auth-tokens\/([^/:]+)$/.exec(path))) {
+      if (token === undefined) throw unauthenticated();
+      if (m[1] !== token.id) throw forbidden();
+      return ok(
+        authTokenJson(token, this.#o.directory.authMethodId, this.#user(token).accountId, false),
+      );
+    }
+    if (method === 'GET' && (m = /^\/v1\/users\/([^/:]+):list-resolvable-aliases$/.exec(path))) {
+      if (token === undefined) throw unauthenticated();
+      const user = this.#user(token);
+      if (m[1] !== user.id || !user.canListAliases) throw forbidden();
+      const pageSize = Number(url.searchParams.get('page_size') ?? '0');
+      const result = this.#listings.list(
+        user,
+        url.searchParams.get('list_token') ?? undefined,
+        Number.isInteger(pageSize) ? pageSize : 0,
+      );
+      if (!result.ok) {
+        return {
+          status: 400,
+          body: { kind: 'invalid list token', op: 'listtoken.Validate', message: result.message },
+        };
+      }
+      return ok(result.body);
+    }
+    if (method === 'POST' && (m = /^\/v1\/targets\/([^/:]+):authorize-session$/.exec(path))) {
+      if (token === undefined) throw unauthenticated();
+      return this.#authorizeSession(token, m[1] ?? '', parseBody(text));
+    }
+    if (method === 'GET' && path === '/v1/sessions') {
+      if (token === undefined) throw unauthenticated();
+      const items = this.#o.sessions
+        .all()
+        .filter((s) => s.userId === token.userId && s.status !== 'terminated');
+      return ok(
+        compact({
+          items: items.map(sessionJson),
+          response_type: 'complete',
+          sort_by: 'created_time',
+          sort_dir: 'desc',
+          est_item_count: items.length,
+        }),
+      );
+    }
+    if (
+      (m = /^\/v1\/sessions\/([^/:]+)(:cancel)?$/.exec(path)) &&
+      (method === 'GET') === (m[2] === undefined)
+    ) {
+      if (token === undefined) throw unauthenticated();
+      const session = this.#o.sessions.get(m[1] ?? '');
+      if (session === undefined) throw notFound();
+      if (session.userId !== token.userId) throw forbidden();
+      if (m[2] === undefined) return ok(sessionJson(session));
+      const version = parseBody(text).version;
+      if (typeof version !== 'number' || version === 0) {
+        throw new ApiError(400, 'InvalidArgument', 'Error in provided request.', {
+          request_fields: [{ name: 'version', description: 'Required field.' }],
+        });
+      }
+      if (version !== session.version) {
+        throw new ApiError(
+          400,
+          'FailedPrecondition',
+          'The session version does not match; read it again.',
+        );
+      }
+      return ok(sessionJson(this.#o.sessions.cancel(session.id) ?? session));
+    }
+    throw new ApiError(404, 'NotFound', 'Not Found');
+  }
+
+  #authenticate(authMethodId: string, body: Record<string, unknown>): Reply {
+    const directory = this.#o.directory;
+    if (authMethodId !== directory.authMethodId) throw notFound();
+    const attrs = (body.attributes ?? {}) as Record<string, unknown>;
+    const user =
+      typeof attrs.login_name === 'string' ? directory.userByLogin(attrs.login_name) : undefined;
+    if (user === undefined || attrs.password !== user.password) {
+      throw new ApiError(401, 'Unauthenticated', 'Unable to authenticate.');
+    }
+    const token = directory.issueToken(user.id);
+    this.#log.info({ user: user.id, tokenId: token.id }, 'Issued an auth token.');
+    return ok({
+      command: 'login',
+      attributes: authTokenJson(token, directory.authMethodId, user.accountId, true),
+    });
+  }
+
+  #authorizeSession(token: DevToken, idOrAlias: string, body: Record<string, unknown>): Reply {
+    const directory = this.#o.directory;
+    let targetId = idOrAlias;
+    let aliasHostId: string | undefined;
+    if (!idOrAlias.includes('_') && body.scope_id === undefined && body.scope_name === undefined) {
+      const alias = directory.aliasByValue(idOrAlias);
+      if (alias?.destinationId === undefined) throw notFound();
+      targetId = alias.destinationId;
+      aliasHostId = alias.hostId;
+    }
+    const target = directory.targets.get(targetId);
+    if (target === undefined) throw notFound();
+    const user = this.#user(token);
+    if (!(user.grants.get(target.id)?.has('authorize-session') ?? false)) throw forbidden();
+    const requestedHost = typeof body.host_id === 'string' ? body.host_id : undefined;
+    if (aliasHostId !== undefined && requestedHost !== undefined && requestedHost !== aliasHostId) {
+      throw new ApiError(400, 'InvalidArgument', 'Error in provided request.', {
+        request_fields: [
+          {
+            name: 'host_id',
+            description: 'The alias has a host id which conflicts with the one requested.',
+          },
+        ],
+      });
+    }
+    const hostId = requestedHost ?? aliasHostId ?? target.id;
+    if (hostId !== target.id) {
+      throw new ApiError(400, 'InvalidArgument', 'Error in provided request.', {
+        request_fields: [
+          { name: 'host_id', description: 'The requested host id is not available.' },
+        ],
+      });
+    }
+    const now = directory.clock.now();
+    const expiration = now + target.sessionMaxSeconds * 1000;
+    const sessionId = newId('s');
+    const workerAddress = this.#o.workerAddress();
+    const cert = createSessionCertificate({
+      sessionId,
+      notBefore: new Date(now - 60_000),
+      notAfter: new Date(expiration),
+      workerHosts: [workerAddress.replace(/:\d+$/, '').replace(/^\[|\]$/g, '')],
+    });
+    const endpoint = `tcp://${target.address}:${target.port}`;
+    const session = this.#o.sessions.create({
+      id: sessionId,
+      targetId: target.id,
+      scopeId: PROJECT_SCOPE.id,
+      userId: user.id,
+      authTokenId: token.id,
+      hostId,
+      hostSetId: undefined,
+      type: 'tcp',
+      endpoint,
+      endpointHost: target.address,
+      endpointPort: target.port,
+      expirationTime: expiration,
+      connectionLimit: target.connectionLimit,
+      certificate: cert.certificate,
+      privateKey: cert.privateKey,
+    });
+    const authorizationToken = encodeAuthorizationToken({
+      sessionId,
+      targetId: target.id,
+      scope: {
+        id: PROJECT_SCOPE.id,
+        type: PROJECT_SCOPE.type,
+        name: PROJECT_SCOPE.name,
+        description: '',
+        parentScopeId: PROJECT_SCOPE.parentScopeId,
+      },
+      createdTime: new Date(session.createdTime),
+      type: 'tcp',
+      connectionLimit: target.connectionLimit,
+      endpointPort: target.port,
+      expiration: new Date(expiration),
+      certificate: cert.certificate,
+      privateKey: cert.privateKey,
+      hostId,
+      endpoint,
+      workerInfo: [{ address: workerAddress }],
+      defaultClientPort: target.defaultClientPort,
+    });
+    this.#log.info(
+      { user: user.id, target: target.id, session: sessionId },
+      'Authorized a session.',
+    );
+    return ok(
+      compact({
+        session_id: sessionId,
+        target_id: target.id,
+        scope: scopeJson(),
+        created_time: new Date(session.createdTime).toISOString(),
+        user_id: user.id,
+        host_id: hostId,
+        type: 'tcp',
+        authorization_token: authorizationToken,
+        connection_limit: target.connectionLimit,
+        endpoint,
+        endpoint_port: target.port,
+        expiration: new Date(expiration).toISOString(),
+        credentials:
+          target.credentials === undefined
+            ? undefined
+            : [credentialJson(target.id, target.credentials)],
+      }),
+    );
+  }
+
+  #bearer(req: http.IncomingMessage): DevToken | undefined {
+    const header = req.headers.authorization;
+    if (header === undefined) return undefined;
+    const [scheme, value] = header.trim().split(/\s+/, 2);
+    if (scheme?.toLowerCase() !== 'bearer' || value?.split('_').length !== 3) return undefined;
+    return this.#o.directory.resolveToken(value);
+  }
+
+  #user(token: DevToken): DevUser {
+    const user = this.#o.directory.users.get(token.userId);
+    if (user === undefined) throw unauthenticated();
+    return user;
+  }
+}
+
+function ok(body: Record<string, unknown>): Reply {
+  return { status: 200, body };
+}
+
+function errorReply(err: ApiError): Reply {
+  return {
+    status: err.status,
+    body: compact({ kind: err.kind, message: err.message, details: err.details }),
+  };
+}
+
+function parseBody(text: string): Record<string, unknown> {
+  if (text.trim() === '') return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new ApiError(400, 'InvalidArgument', 'Error in provided request: the body is not JSON.');
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new ApiError(
+      400,
+      'InvalidArgument',
+      'Error in provided request: the body is not a JSON object.',
+    );
+  }
+  return parsed as Record<string, unknown>;
+}
+
+function credentialJson(
+  targetId: string,
+  cred: { username: string; password: string },
+): Record<string, unknown> {
+  const secret = { username: cred.username, password: cred.password };
+  return {
+    credential_source: {
+      id: `credup_${targetId.slice(-10)}`,
+      name: 'demo credentials',
+      credential_store_id: 'csst_1234567890',
+      type: 'static',
+      credential_type: 'username_password',
+    },
+    secret: { raw: Buffer.from(JSON.stringify(secret)).toString('base64'), decoded: secret },
+    credential: secret,
+  };
+}

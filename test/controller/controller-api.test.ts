@@ -1,0 +1,232 @@
+/**
+ * The stand-in controller through the real client over HTTP on loopback: the shapes, statuses
+ * and error bodies of Boundary's API (protocol notes §1–3, 6, 8).
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { decodeAuthorizationToken } from '../../src/boundary/authz-token.js';
+import { ControllerError } from '../../src/boundary/errors.js';
+import { ALICE, BOB, DB, login, startStandIn, WEB, type StandIn } from '../helpers/standin.js';
+
+let s: StandIn;
+beforeEach(async () => {
+  s = await startStandIn();
+});
+afterEach(async () => {
+  await s.close();
+});
+
+async function raw(
+  path: string,
+  init: { method?: string; token?: string; body?: unknown; auth?: string } = {},
+) {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (init.token !== undefined) headers.authorization = init.auth ?? `Bearer ${init.token}`;
+  const res = await fetch(`${s.controller.address}${path}`, {
+    method: init.method ?? 'GET',
+    headers,
+    ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+async function failure(p: Promise<unknown>): Promise<ControllerError> {
+  const err: unknown = await p.then(
+    () => new Error('expected a failure'),
+    (e: unknown) => e,
+  );
+  if (!(err instanceof ControllerError)) throw err;
+  return err;
+}
+
+describe('authentication', () => {
+  it('logs in with a password and mints Boundary-shaped ids and tokens', async () => {
+    const token = await s.client.authenticate(
+      s.directory.authMethodId,
+      ALICE.login,
+      ALICE.password,
+    );
+    expect(token.id).toMatch(/^at_[0-9A-Za-z]{10}$/);
+    expect(token.token).toMatch(new RegExp(`^${token.id}_s1[1-9A-HJ-NP-Za-km-z]+$`));
+    expect(token.user_id).toBe(ALICE.id);
+    expect(token.auth_method_id).toBe(s.directory.authMethodId);
+    expect(Date.parse(token.expiration_time ?? '')).toBe(s.clock.now() + 7 * 24 * 3600 * 1000);
+  });
+
+  it('answers a bad password with 401 Unauthenticated', async () => {
+    const r = await raw(`/v1/auth-methods/${s.directory.authMethodId}:authenticate`, {
+      method: 'POST',
+      body: { command: 'login', attributes: { login_name: 'alice', password: 'wrong' } },
+    });
+    expect(r).toEqual({
+      status: 401,
+      body: { kind: 'Unauthenticated', message: 'Unable to authenticate.' },
+    });
+  });
+
+  it('reads its own token (bare object, no secret) with any case of "Bearer"', async () => {
+    const token = await login(s, ALICE);
+    const id = token.split('_').slice(0, 2).join('_');
+    const r = await raw(`/v1/auth-tokens/${id}`, { token, auth: `bEaReR ${token}` });
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ id, user_id: ALICE.id, scope_id: 'global' });
+    expect(r.body).not.toHaveProperty('token');
+    expect(r.body).not.toHaveProperty('item');
+    expect((await s.client.readAuthToken(token)).user_id).toBe(ALICE.id);
+  });
+
+  it('treats an unknown, malformed or expired token as anonymous: 401', async () => {
+    const token = await login(s, ALICE);
+    const id = token.split('_').slice(0, 2).join('_');
+    for (const bad of ['at_1234567890_s1abc', 'garbage', `${token}_extra`]) {
+      expect((await raw(`/v1/auth-tokens/${id}`, { token: bad })).body).toEqual({
+        kind: 'Unauthenticated',
+        message: 'Unauthenticated, or invalid token.',
+      });
+    }
+    s.clock.advance(7 * 24 * 3600 * 1000);
+    const err = await failure(s.client.readAuthToken(token));
+    expect(err).toMatchObject({ code: 'controller.api', status: 401, kind: 'Unauthenticated' });
+    expect(err.hint).toMatch(/log in again/);
+  });
+});
+
+describe('authorize-session', () => {
+  it('by target id: a bare SessionAuthorization whose token decodes to the session', async () => {
+    const token = await login(s, ALICE);
+    const auth = await s.client.authorizeSession(token, DB);
+    expect(auth).not.toHaveProperty('item');
+    expect(auth).toMatchObject({
+      target_id: DB,
+      user_id: ALICE.id,
+      host_id: DB,
+      type: 'tcp',
+      connection_limit: 2,
+      endpoint: 'tcp://127.0.0.1:5432',
+      endpoint_port: 5432,
+    });
+    expect(auth.session_id).toMatch(/^s_[0-9A-Za-z]{10}$/);
+    expect(auth).not.toHaveProperty('worker_info');
+    const sad = decodeAuthorizationToken(auth.authorization_token);
+    expect(sad).toMatchObject({
+      sessionId: auth.session_id,
+      targetId: DB,
+      connectionLimit: 2,
+      endpointPort: 5432,
+      defaultClientPort: 15432,
+      endpoint: 'tcp://127.0.0.1:5432',
+      workerInfo: [{ address: '127.0.0.1:9202' }],
+    });
+    expect(sad.expiration?.toISOString()).toBe(auth.expiration);
+    expect(s.sessions.get(auth.session_id)?.status).toBe('pending');
+  });
+
+  it('brokers credentials with raw, decoded and credential', async () => {
+    const auth = await s.client.authorizeSession(await login(s, ALICE), DB);
+    const cred = auth.credentials?.[0];
+    expect(cred?.credential_source).toMatchObject({
+      type: 'static',
+      credential_type: 'username_password',
+    });
+    expect(cred?.secret?.decoded).toEqual({ username: 'app', password: 's3cr3t' });
+    expect(JSON.parse(Buffer.from(cred?.secret?.raw ?? '', 'base64').toString())).toEqual({
+      username: 'app',
+      password: 's3cr3t',
+    });
+    expect(cred?.credential).toEqual({ username: 'app', password: 's3cr3t' });
+  });
+
+  it('by alias value, case-insensitively', async () => {
+    const auth = await s.client.authorizeSession(await login(s, ALICE), 'DB.Corp');
+    expect(auth.target_id).toBe(DB);
+  });
+
+  it('answers an unknown alias and an unknown target with the same opaque 404', async () => {
+    const token = await login(s, ALICE);
+    for (const target of ['nope.corp', 'ttcp_0000000000']) {
+      const r = await raw(`/v1/targets/${target}:authorize-session`, {
+        method: 'POST',
+        token,
+        body: {},
+      });
+      expect(r).toEqual({
+        status: 404,
+        body: { kind: 'NotFound', message: 'Resource not found.' },
+      });
+    }
+  });
+
+  it('answers 403 PermissionDenied without the grant, and 401 without a token', async () => {
+    const bob = await login(s, BOB);
+    const err = await failure(s.client.authorizeSession(bob, 'db.corp'));
+    expect(err).toMatchObject({ status: 403, kind: 'PermissionDenied' });
+    expect(err.message).toContain('403 PermissionDenied: Forbidden.');
+    expect(
+      (await raw(`/v1/targets/${WEB}:authorize-session`, { method: 'POST', body: {} })).status,
+    ).toBe(401);
+  });
+
+  it('rejects a host id the target does not have, naming the field', async () => {
+    const err = await failure(
+      s.client.authorizeSession(await login(s, ALICE), DB, { hostId: 'hst_0000000000' }),
+    );
+    expect(err).toMatchObject({ status: 400, kind: 'InvalidArgument' });
+    expect(err.requestFields).toEqual([
+      { name: 'host_id', description: 'The requested host id is not available.' },
+    ]);
+  });
+});
+
+describe('sessions', () => {
+  it('reads a session and cancels it with its version', async () => {
+    const token = await login(s, ALICE);
+    const auth = await s.client.authorizeSession(token, DB);
+    const session = await s.client.readSession(token, auth.session_id);
+    expect(session).toMatchObject({
+      id: auth.session_id,
+      status: 'pending',
+      version: 1,
+      type: 'tcp',
+      user_id: ALICE.id,
+    });
+    expect(session.states?.[0]).toMatchObject({ status: 'pending' });
+    const canceled = await s.client.cancelSession(token, auth.session_id, session.version ?? 0);
+    expect(canceled.status).toBe('terminated');
+    expect(canceled.termination_reason).toBe('canceled');
+    expect(canceled.states?.map((st) => st.status)).toEqual(['terminated', 'canceling', 'pending']);
+  });
+
+  it('requires the version to cancel (400 naming the field)', async () => {
+    const token = await login(s, ALICE);
+    const auth = await s.client.authorizeSession(token, DB);
+    const r = await raw(`/v1/sessions/${auth.session_id}:cancel`, {
+      method: 'POST',
+      token,
+      body: {},
+    });
+    expect(r.status).toBe(400);
+    expect(r.body).toMatchObject({
+      kind: 'InvalidArgument',
+      details: { request_fields: [{ name: 'version' }] },
+    });
+  });
+
+  it("refuses another user's session with 403, and expires sessions as `timed out`", async () => {
+    const token = await login(s, ALICE);
+    const auth = await s.client.authorizeSession(token, WEB);
+    expect((await failure(s.client.readSession(await login(s, BOB), auth.session_id))).status).toBe(
+      403,
+    );
+    s.clock.advance(8 * 3600 * 1000 + 1);
+    const session = await s.client.readSession(token, auth.session_id);
+    expect(session).toMatchObject({ status: 'terminated', termination_reason: 'timed out' });
+  });
+});
+
+describe('misbehaving controllers', () => {
+  it('an unknown route is a 404 with an error body', async () => {
+    expect(await raw('/v1/nothing-here')).toEqual({
+      status: 404,
+      body: { kind: 'NotFound', message: 'Not Found' },
+    });
+  });
+});
