@@ -206,7 +206,7 @@ export class AliasCache extends EventEmitter<AliasCacheEvents> {
 
   /** Resolves when no refresh is running (those running now have ended). */
   async idle(): Promise<void> {
-    await Promise.all([...this.#users.values()].map((s) => s.inFlight));
+    await Promise.all([...this.#users.values()].map((s) => s.inFlight ?? Promise.resolve()));
   }
 
   /** A DNS name was not an alias: shortly after a token was added, look again at once. */

@@ -28,7 +28,8 @@ afterEach(async () => {
   await client?.close();
   client = undefined;
   server?.closeAllConnections();
-  await new Promise<void>((r) => (server === undefined ? r() : server.close(() => r())));
+  const closing = server;
+  if (closing !== undefined) await new Promise((r) => closing.close(r));
   server = undefined;
 });
 
@@ -110,7 +111,9 @@ describe('ControllerClient', () => {
     client = new ControllerClient({ address, timeoutMs: 10_000 });
     const abort = new AbortController();
     const pending = client.readAuthToken(TOKEN, abort.signal);
-    setTimeout(() => abort.abort(), 50);
+    setTimeout(() => {
+      abort.abort();
+    }, 50);
     expect((await failure(pending)).code).toBe('controller.aborted');
   });
 

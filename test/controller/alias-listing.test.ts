@@ -119,8 +119,8 @@ describe('list-resolvable-aliases', () => {
       listToken = first.listToken ?? '';
     } else if (listToken === 'age') {
       s.clock.advance(31 * 24 * 3600 * 1000);
-      s.directory.tokenById(token.split('_').slice(0, 2).join('_'))!.expirationTime =
-        s.clock.now() + 1e9;
+      const record = s.directory.tokenById(token.split('_').slice(0, 2).join('_'));
+      if (record !== undefined) record.expirationTime = s.clock.now() + 1e9;
       listToken = first.listToken ?? '';
     }
     const err: unknown = await s.client
@@ -147,7 +147,8 @@ describe('list-resolvable-aliases', () => {
   it("refuses to list another user's aliases, and a user without the grant (403)", async () => {
     const err = await s.client.listResolvableAliases(token, BOB.id).catch((e: unknown) => e);
     expect(err).toMatchObject({ status: 403, kind: 'PermissionDenied' });
-    s.directory.users.get(ALICE.id)!.canListAliases = false;
+    const alice = s.directory.users.get(ALICE.id);
+    if (alice !== undefined) alice.canListAliases = false;
     expect(
       await s.client.listResolvableAliases(token, ALICE.id).catch((e: unknown) => e),
     ).toMatchObject({ status: 403 });
