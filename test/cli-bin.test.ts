@@ -2,7 +2,7 @@
  * The installed command, as a user runs it: the built bin in a child process, real exit codes,
  * real stdout and stderr. `npm test` builds dist/ first (pretest).
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -71,5 +71,63 @@ describe('client-agent (built)', () => {
     const r = await runBin(['dev']);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('is not available yet');
+  });
+});
+
+describe('client-agent devserver (built)', () => {
+  it('serves the stand-in controller until SIGTERM, logging requests but never tokens', async () => {
+    const child = spawn(process.execPath, [BIN, 'devserver', '--port', '0'], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    const address = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new Error(`no address in: ${stderr}`));
+      }, 10_000);
+      child.stderr.on('data', (c: Buffer) => {
+        stderr += c.toString();
+        const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr);
+        if (m?.[1] !== undefined) {
+          clearTimeout(timer);
+          resolve(m[1]);
+        }
+      });
+    });
+    try {
+      const res = await fetch(`${address}/v1/auth-methods/ampw_1234567890:authenticate`, {
+        method: 'POST',
+        body: JSON.stringify({
+          command: 'login',
+          attributes: { login_name: 'alice', password: 'alice-demo-password' },
+        }),
+      });
+      const body = (await res.json()) as { attributes: { token: string } };
+      expect(body.attributes.token).toMatch(/^at_/);
+      const exit = new Promise<number | null>((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      expect(await exit).toBe(0);
+      expect(stdout).toContain('Served a controller request.');
+      expect(stdout).not.toContain(body.attributes.token);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+
+  it('fails clearly on a broken data file', async () => {
+    const file = path.join(dir, 'data.json');
+    await fs.writeFile(
+      file,
+      JSON.stringify({
+        users: [{ login_name: 'x', password: 'y', grants: [{ target: 'ttcp_0000000000' }] }],
+        targets: [],
+        aliases: [],
+      }),
+    );
+    const r = await runBin(['devserver', '--data', file, '--port', '0']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('users[0].grants[0].target: no target "ttcp_0000000000"');
   });
 });

@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { packageVersion } from '../lib/version.js';
 import { normalizeArgv } from './argv.js';
 import { registerConfigCommand } from './config-validate.js';
+import { registerDevserverCommand } from './devserver.js';
 import type { CliIo } from './io.js';
 import { EXIT_OK, reportError } from './report-error.js';
 import { registerPendingCommands } from './unavailable.js';
@@ -21,6 +22,7 @@ export function buildProgram(io: CliIo): Command {
     });
   registerPendingCommands(program);
   registerConfigCommand(program, io);
+  registerDevserverCommand(program, io);
   program.exitOverride();
   for (const command of program.commands) {
     command.exitOverride();

@@ -7,6 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { encodeAuthorizationToken } from '../boundary/authz-token.js';
+import { AgentError } from '../lib/errors.js';
 import { AliasListings } from './alias-listing.js';
 import { authTokenJson, compact, scopeJson, sessionJson } from './api-json.js';
 import type { DevToken, DevUser, Directory } from './directory.js';
@@ -72,10 +73,25 @@ export class StandInController {
       this.#handle(req, res);
     });
     server.keepAliveTimeout = 5_000;
+    const host = this.#o.host ?? '127.0.0.1';
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.#port, this.#o.host ?? '127.0.0.1', () => {
-        server.off('error', reject);
+      server.once('error', (err: NodeJS.ErrnoException) => {
+        reject(
+          new AgentError(
+            'devserver.listen',
+            `the stand-in controller cannot listen on ${host}:${this.#port}: ${err.code ?? err.message}`,
+            {
+              hint:
+                err.code === 'EADDRINUSE'
+                  ? 'Another program uses that port: choose another with --port.'
+                  : undefined,
+              cause: err,
+            },
+          ),
+        );
+      });
+      server.listen(this.#port, host, () => {
+        server.removeAllListeners('error');
         resolve();
       });
     });

@@ -1,0 +1,96 @@
+/** `client-agent devserver`: runs the stand-in Boundary controller alone, until Ctrl-C. */
+import path from 'node:path';
+import type { Command } from 'commander';
+import { parsePort } from '../config/fields.js';
+import { startDevserver } from '../devserver/index.js';
+import { systemClock } from '../lib/clock.js';
+import { UsageError } from '../lib/errors.js';
+import { createLogger, LOG_LEVELS, type LogLevel } from '../lib/logger.js';
+import type { CliIo } from './io.js';
+
+interface DevserverCliOptions {
+  readonly data: string;
+  readonly host: string;
+  readonly port: string;
+  readonly workerAddress: string;
+  readonly logLevel: string;
+}
+
+export const DEFAULT_DATA_FILE = path.resolve(import.meta.dirname, '../../config/devserver.json');
+
+export function registerDevserverCommand(program: Command, io: CliIo): void {
+  program
+    .command('devserver')
+    .description('Run the stand-in Boundary controller (for development and tests) until Ctrl-C.')
+    .option('--data <file>', 'users, targets and aliases (JSON)', DEFAULT_DATA_FILE)
+    .option('--host <address>', 'address to listen on', '127.0.0.1')
+    .option('--port <port>', 'port to listen on', '9200')
+    .option(
+      '--worker-address <host:port>',
+      'worker address put into session authorizations',
+      '127.0.0.1:9202',
+    )
+    .option('--log-level <level>', `one of ${LOG_LEVELS.join(', ')}`, 'info')
+    .action(async (options: DevserverCliOptions) => {
+      const level = LOG_LEVELS.find((l) => l === options.logLevel.toLowerCase());
+      if (level === undefined)
+        throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+      let port = 0;
+      try {
+        if (options.port !== '0') port = parsePort(options.port);
+      } catch {
+        throw new UsageError(
+          `--port "${options.port}" must be a port number from 1 to 65535 (0: any free port)`,
+        );
+      }
+      await run(io, { ...options, port, level });
+    });
+}
+
+async function run(
+  io: CliIo,
+  options: Omit<DevserverCliOptions, 'port' | 'logLevel'> & { port: number; level: LogLevel },
+): Promise<void> {
+  const logger = createLogger({
+    level: options.level,
+    file: null,
+    toStdout: true,
+    stdout: io.stdout,
+  });
+  const server = await startDevserver({
+    dataFile: path.resolve(io.cwd, options.data),
+    host: options.host,
+    port: options.port,
+    workerAddress: options.workerAddress,
+    clock: systemClock,
+    log: logger.log,
+  });
+  const address = server.controller.address;
+  const users = [...server.directory.users.values()];
+  const aliases = [...server.directory.aliases.values()];
+  const first = users[0];
+  io.stderr.write(
+    [
+      `Stand-in Boundary controller listening on ${address}`,
+      `  auth method: ${server.directory.authMethodId}`,
+      `  users: ${users.map((u) => `${u.loginName} (password "${u.password}")`).join(', ')}`,
+      `  aliases: ${aliases.map((a) => `${a.value} -> ${a.destinationId ?? '(none)'}`).join(', ')}`,
+      ...(first === undefined
+        ? []
+        : [
+            'Try:',
+            `  curl -s -X POST ${address}/v1/auth-methods/${server.directory.authMethodId}:authenticate \\`,
+            `    -d '{"command":"login","attributes":{"login_name":"${first.loginName}","password":"${first.password}"}}'`,
+          ]),
+      'Stop with Ctrl-C.',
+      '',
+    ].join('\n'),
+  );
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await server.close();
+  io.stderr.write('Stand-in controller stopped.\n');
+  await logger.close();
+}
