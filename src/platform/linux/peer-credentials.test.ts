@@ -1,0 +1,141 @@
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+import os from 'node:os';
+import { afterEach, describe, expect, it } from 'vitest';
+import { LinuxPeerCredentials } from './peer-credentials.js';
+import { canonicalIp, parseProcNetTcp } from './proc-net-tcp.js';
+
+const TCP = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0 100 0 0 10 0
+   1: 0100007F:C350 0A40647F:1F90 01 00000000:00000000 00:00000000 00000000  1000        0 2 1 0 20 4 30 10 -1
+`;
+const TCP6 = `  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 00000000000000000000000001000000:D431 0000000000000000FFFF00000A40647F:0016 01 00000000:00000000 00:00000000 00000000  1001        0 3 1 0 20 4 30 10 -1
+   1: 000062FD00000000000000000100000A:C351 000062FD000000000000000002000000:0050 01 00000000:00000000 00:00000000 00000000  65534        0 4 1 0 20 4 30 10 -1
+`;
+
+describe('parseProcNetTcp', () => {
+  it('decodes little-endian IPv4 and IPv6 words, ports and uids', () => {
+    expect(parseProcNetTcp(TCP)).toEqual([
+      {
+        local: { address: '127.0.0.1', port: 8080 },
+        remote: { address: '0.0.0.0', port: 0 },
+        uid: 0,
+      },
+      {
+        local: { address: '127.0.0.1', port: 50000 },
+        remote: { address: '127.100.64.10', port: 8080 },
+        uid: 1000,
+      },
+    ]);
+    expect(parseProcNetTcp(TCP6)).toEqual([
+      {
+        local: { address: '::1', port: 54321 },
+        remote: { address: '127.100.64.10', port: 22 },
+        uid: 1001,
+      },
+      {
+        local: { address: 'fd62::a00:1', port: 50001 },
+        remote: { address: 'fd62::2', port: 80 },
+        uid: 65534,
+      },
+    ]);
+  });
+
+  it('skips lines it cannot read', () => {
+    expect(parseProcNetTcp('header\n garbage line\n 1: zz:zz 00:00 01 0 0 0 x\n')).toEqual([]);
+  });
+
+  it('gives one spelling per address', () => {
+    expect(canonicalIp('::ffff:127.0.0.1')).toBe('127.0.0.1');
+    expect(canonicalIp('::FFFF:7f00:1')).toBe('127.0.0.1');
+    expect(canonicalIp('FD62:0:0::1')).toBe('fd62::1');
+    expect(canonicalIp('10.0.0.1')).toBe('10.0.0.1');
+  });
+});
+
+describe('LinuxPeerCredentials', () => {
+  const creds = new LinuxPeerCredentials({
+    readFile: (file) => Promise.resolve(file.endsWith('tcp6') ? TCP6 : TCP),
+  });
+
+  it('finds the uid of the peer socket from the 4-tuple, in either table', async () => {
+    expect(
+      await creds.uidOf(
+        { address: '127.0.0.1', port: 50000 },
+        { address: '127.100.64.10', port: 8080 },
+      ),
+    ).toBe(1000);
+    expect(
+      await creds.uidOf(
+        { address: '::1', port: 54321 },
+        { address: '::ffff:127.100.64.10', port: 22 },
+      ),
+    ).toBe(1001);
+    expect(
+      await creds.uidOf({ address: 'fd62::a00:1', port: 50001 }, { address: 'fd62::2', port: 80 }),
+    ).toBe(65534);
+  });
+
+  it('finds nothing for a peer that is not a socket on this machine', async () => {
+    expect(
+      await creds.uidOf(
+        { address: '10.9.9.9', port: 50000 },
+        { address: '127.100.64.10', port: 8080 },
+      ),
+    ).toBeUndefined();
+  });
+
+  describe.runIf(process.platform === 'linux')('on this machine', () => {
+    let server: net.Server | undefined;
+    afterEach(() => {
+      server?.close();
+    });
+
+    it('names our own uid for a loopback connection we made', async () => {
+      const real = new LinuxPeerCredentials();
+      const accepted = new Promise<net.Socket>((resolve) => {
+        server = net.createServer(resolve);
+      });
+      await new Promise<void>((r) => server?.listen(0, '127.0.0.1', r));
+      const port = (server?.address() as net.AddressInfo).port;
+      const client = net.connect(port, '127.0.0.1');
+      const socket = await accepted;
+      const uid = await real.uidOf(
+        { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 },
+        { address: socket.localAddress ?? '', port: socket.localPort ?? 0 },
+      );
+      expect(uid).toBe(os.userInfo().uid);
+      client.destroy();
+      socket.destroy();
+    });
+
+    it.skipIf(process.getuid?.() !== 0)(
+      'names another uid for a connection made by a process running as nobody',
+      async () => {
+        const real = new LinuxPeerCredentials();
+        const accepted = new Promise<net.Socket>((resolve) => {
+          server = net.createServer(resolve);
+        });
+        await new Promise<void>((r) => server?.listen(0, '127.0.0.1', r));
+        const port = (server?.address() as net.AddressInfo).port;
+        const child = spawn(
+          process.execPath,
+          ['-e', `require('net').connect(${port}, '127.0.0.1'); setTimeout(() => {}, 5000)`],
+          { uid: 65534, gid: 65534, stdio: 'ignore' },
+        );
+        try {
+          const socket = await accepted;
+          const uid = await real.uidOf(
+            { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 },
+            { address: socket.localAddress ?? '', port: socket.localPort ?? 0 },
+          );
+          expect(uid).toBe(65534);
+          socket.destroy();
+        } finally {
+          child.kill();
+        }
+      },
+    );
+  });
+});

@@ -1,0 +1,15 @@
+/** What the rest of the agent needs from the operating system, one interface per concern. */
+
+export interface TcpEndpoint {
+  readonly address: string;
+  readonly port: number;
+}
+
+/** Which local OS user owns the other end of a TCP connection this process accepted. */
+export interface PeerCredentials {
+  /**
+   * The uid of the socket whose local end is `peer` and whose remote end is `local` (our side),
+   * or undefined when no socket on this machine matches: the peer is another host.
+   */
+  uidOf(peer: TcpEndpoint, local: TcpEndpoint): Promise<number | undefined>;
+}
