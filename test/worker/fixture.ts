@@ -130,12 +130,16 @@ export async function closedPort(): Promise<number> {
   const server = net.createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await new Promise<void>((resolve) =>
+    server.close(() => {
+      resolve();
+    }),
+  );
   return port;
 }
 
-/** Writes `data`, reads `data.length` bytes back, then ends; resolves with what came back. */
-export async function roundTrip(stream: Duplex, data: Buffer): Promise<Buffer> {
+/** Writes `data` and reads `data.length` bytes back, then ends the stream unless told not to. */
+export async function roundTrip(stream: Duplex, data: Buffer, end = true): Promise<Buffer> {
   const received: Buffer[] = [];
   let length = 0;
   const back = new Promise<Buffer>((resolve, reject) => {
@@ -145,21 +149,31 @@ export async function roundTrip(stream: Duplex, data: Buffer): Promise<Buffer> {
       if (length >= data.length) resolve(Buffer.concat(received));
     });
     stream.once('error', reject);
-    stream.once('close', () => reject(new Error(`stream closed after ${length} bytes`)));
+    stream.once('close', () => {
+      reject(new Error(`stream closed after ${length} bytes`));
+    });
   });
   stream.write(data);
   const result = await back;
-  stream.end();
+  stream.removeAllListeners('data').pause();
+  if (end) stream.end();
   return result;
 }
 
-/** Resolves when the stream has closed, with the error it was destroyed with, if any. */
+/**
+ * Resolves when the stream has closed, with the error it was destroyed with, if any. Reads (and
+ * drops) what is left, since a readable side ends only once it has been read.
+ */
 export function closed(stream: Duplex): Promise<Error | undefined> {
+  stream.resume();
   return new Promise((resolve) => {
     let error: Error | undefined;
     stream.on('error', (e) => (error = e));
     if (stream.closed) resolve(stream.errored ?? undefined);
-    else stream.once('close', () => resolve(error));
+    else
+      stream.once('close', () => {
+        resolve(error);
+      });
   });
 }
 
