@@ -10,9 +10,9 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
-import type { Clock } from '../lib/clock.js';
 import type { SessionAuthorizationData } from './authz-token.js';
 import type { SessionCredentials } from './session-credentials.js';
+import { step, type StepContext } from './abortable-step.js';
 import { WorkerError } from './worker-errors.js';
 import {
   DEFAULT_WORKER_PORT,
@@ -20,12 +20,6 @@ import {
   PROXY_PATH,
   PROXY_SUBPROTOCOL,
 } from './worker-protocol.js';
-
-export interface StepContext {
-  readonly clock: Clock;
-  readonly signal: AbortSignal;
-  readonly timeoutMs: number;
-}
 
 export interface ConnectContext extends StepContext {
   readonly log: Logger;
@@ -40,50 +34,6 @@ export interface WorkerSocket {
 const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
 const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
 const ANY_EKU = '2.5.29.37.0';
-
-/**
- * Runs one step: `run` wires listeners and returns a function that removes them. The step ends
- * at the first of resolve, reject, abort or deadline; on failure `dispose` tears down the socket.
- */
-export function step<T>(
-  ctx: StepContext,
-  onTimeout: () => Error,
-  dispose: () => void,
-  run: (resolve: (value: T) => void, reject: (error: unknown) => void) => () => void,
-): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const state = { settled: false };
-    let unwire: () => void = () => undefined;
-    const finish = (): boolean => {
-      if (state.settled) return false;
-      state.settled = true;
-      timer.cancel();
-      ctx.signal.removeEventListener('abort', onAbort);
-      unwire();
-      return true;
-    };
-    const fail = (error: unknown): void => {
-      if (!finish()) return;
-      dispose();
-      reject(error instanceof Error ? error : new Error(String(error)));
-    };
-    const onAbort = (): void => {
-      fail(ctx.signal.reason);
-    };
-    const timer = ctx.clock.setTimeout(() => {
-      fail(onTimeout());
-    }, ctx.timeoutMs);
-    if (ctx.signal.aborted) {
-      onAbort();
-      return;
-    }
-    ctx.signal.addEventListener('abort', onAbort, { once: true });
-    unwire = run((value) => {
-      if (finish()) resolve(value);
-    }, fail);
-    if (state.settled) unwire();
-  });
-}
 
 /** `host:port`, `[v6]:port`, or a bare host (default port 9202). */
 export function splitHostPort(address: string): { host: string; port: number } {

@@ -16,7 +16,8 @@ import type { Clock } from '../lib/clock.js';
 import type { SessionAuthorizationData } from './authz-token.js';
 import { sessionCredentials } from './session-credentials.js';
 import { rawChunks, WebSocketStream } from './websocket-stream.js';
-import { connectTls, step, upgrade, type ConnectContext } from './worker-connect.js';
+import { step } from './abortable-step.js';
+import { connectTls, upgrade, type ConnectContext } from './worker-connect.js';
 import { closeError, WorkerError } from './worker-errors.js';
 import {
   CLOSE,

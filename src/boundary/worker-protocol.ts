@@ -4,6 +4,7 @@
  * `HandshakeResult`, one message per binary WebSocket message.
  */
 import { BinaryReader, BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
+import { readTimestamp } from './authz-token.js';
 import { WorkerError } from './worker-errors.js';
 
 /** The WebSocket subprotocol both sides must agree on. */
@@ -167,23 +168,4 @@ function expectWire(actual: WireType, expected: WireType, field: number): void {
   if (actual !== expected) {
     throw new Error(`field ${field} has wire type ${actual}, expected ${expected}`);
   }
-}
-
-function readTimestamp(r: BinaryReader): Date {
-  let seconds = 0;
-  let nanos = 0;
-  eachField(r, (no, wt) => {
-    if (no === TIMESTAMP.seconds) {
-      expectWire(wt, WireType.Varint, no);
-      seconds = Number(r.int64());
-    } else if (no === TIMESTAMP.nanos) {
-      expectWire(wt, WireType.Varint, no);
-      nanos = r.int32();
-    } else {
-      return false;
-    }
-    return true;
-  });
-  if (nanos < 0 || nanos > 999_999_999) throw new Error(`timestamp nanos ${nanos} out of range`);
-  return new Date(seconds * 1000 + Math.floor(nanos / 1_000_000));
 }

@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { sessionCredentials } from '../../src/boundary/session-credentials.js';
 import { connectTls, upgrade } from '../../src/boundary/worker-connect.js';
@@ -13,20 +13,13 @@ import {
   closedPort,
   eventually,
   roundTrip,
-  startWorkerFixture,
+  useWorkerFixture,
+  testSignal,
   type TestSession,
-  type WorkerFixture,
 } from './fixture.js';
 
-let f: WorkerFixture;
-beforeEach(async () => {
-  f = await startWorkerFixture();
-});
-afterEach(async () => {
-  await f.close();
-});
-
-const signal = () => AbortSignal.timeout(10_000);
+const f = useWorkerFixture();
+const signal = testSignal;
 const workerPort = () => Number(f.worker.address.split(':')[1]);
 const UNAUTHORIZED = /^session credentials were not accepted, or session is unauthorized/;
 

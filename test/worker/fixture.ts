@@ -7,6 +7,7 @@ import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
+import { afterEach, beforeEach } from 'vitest';
 import {
   decodeAuthorizationToken,
   encodeAuthorizationToken,
@@ -124,6 +125,30 @@ export async function startWorkerFixture(): Promise<WorkerFixture> {
     },
   };
 }
+
+/**
+ * A fresh fixture for every test of the calling file, closed after each: the returned object
+ * stands for the current test's fixture.
+ */
+export function useWorkerFixture(): WorkerFixture {
+  let current: WorkerFixture | undefined;
+  beforeEach(async () => {
+    current = await startWorkerFixture();
+  });
+  afterEach(async () => {
+    await current?.close();
+    current = undefined;
+  });
+  return new Proxy({} as WorkerFixture, {
+    get(_target, key) {
+      if (current === undefined) throw new Error('the worker fixture exists only inside a test');
+      return Reflect.get(current, key) as unknown;
+    },
+  });
+}
+
+/** The signal each dial in a test gets: generous, so that only a real hang trips it. */
+export const testSignal = (): AbortSignal => AbortSignal.timeout(10_000);
 
 /** A port on 127.0.0.1 that nothing listens on (it was free a moment ago). */
 export async function closedPort(): Promise<number> {

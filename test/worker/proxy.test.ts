@@ -1,24 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { WorkerError } from '../../src/boundary/worker-errors.js';
-import {
-  closed,
-  eventually,
-  roundTrip,
-  sha256,
-  startWorkerFixture,
-  type WorkerFixture,
-} from './fixture.js';
+import { closed, eventually, roundTrip, sha256, useWorkerFixture, testSignal } from './fixture.js';
 
-let f: WorkerFixture;
-beforeEach(async () => {
-  f = await startWorkerFixture();
-});
-afterEach(async () => {
-  await f.close();
-});
-
-const signal = () => AbortSignal.timeout(10_000);
+const f = useWorkerFixture();
+const signal = testSignal;
 
 describe('worker proxy: connecting', () => {
   it('relays bytes to the target and back, and records the connection', async () => {

@@ -1,21 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  closed,
-  eventually,
-  roundTrip,
-  startWorkerFixture,
-  type WorkerFixture,
-} from './fixture.js';
+import { describe, expect, it } from 'vitest';
+import { closed, eventually, roundTrip, useWorkerFixture, testSignal } from './fixture.js';
 
-let f: WorkerFixture;
-beforeEach(async () => {
-  f = await startWorkerFixture();
-});
-afterEach(async () => {
-  await f.close();
-});
-
-const signal = () => AbortSignal.timeout(10_000);
+const f = useWorkerFixture();
+const signal = testSignal;
 
 describe('worker proxy: sessions that end', () => {
   it('closes live connections when the session expires, then refuses new ones', async () => {
