@@ -7,6 +7,7 @@ import { sessionCredentials } from '../../src/boundary/session-credentials.js';
 import { connectTls, upgrade } from '../../src/boundary/worker-connect.js';
 import { WorkerDialer } from '../../src/boundary/worker-dialer.js';
 import { encodeClientHandshake } from '../../src/boundary/worker-protocol.js';
+import { StandInWorker } from '../../src/devserver/worker.js';
 import { systemClock } from '../../src/lib/clock.js';
 import {
   closed,
@@ -14,6 +15,7 @@ import {
   eventually,
   roundTrip,
   useWorkerFixture,
+  within,
   testSignal,
   type TestSession,
 } from './fixture.js';
@@ -107,9 +109,12 @@ describe('worker proxy: TLS and identity', () => {
         'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n' +
         'Sec-WebSocket-Protocol: boundary-tcp-proxy-v1\r\n\r\n',
     );
-    await new Promise<void>((resolve) =>
-      socket.once('close', () => {
-        resolve();
+    await within(
+      3_000,
+      new Promise<void>((resolve) => {
+        socket.once('close', () => {
+          resolve();
+        });
       }),
     );
     expect(Buffer.concat(received).length).toBe(0);
@@ -147,6 +152,26 @@ describe('worker proxy: TLS and identity', () => {
     expect(socket.getProtocol()).toBe('TLSv1.3');
     expect(socket.getPeerX509Certificate()?.raw.equals(s.auth.certificate)).toBe(true);
     socket.destroy();
+  });
+
+  it('reaches a worker on IPv6 loopback, written [::1]:port', async () => {
+    const v6 = new StandInWorker({
+      store: f.store,
+      clock: f.clock,
+      log: f.log,
+      host: '::1',
+      port: 0,
+    });
+    await v6.start();
+    try {
+      expect(v6.address).toMatch(/^\[::1\]:\d+$/);
+      const s = f.session({ workers: [v6.address] });
+      const stream = await f.dialer.open(s.auth, s.tofu, signal());
+      expect((await roundTrip(stream, Buffer.from('over v6'))).toString()).toBe('over v6');
+      await closed(stream);
+    } finally {
+      await v6.close();
+    }
   });
 
   it('works with a worker host name: SNI is the name, the session comes from ALPN', async () => {

@@ -206,6 +206,21 @@ export function sha256(data: Buffer): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
+/** `promise`, or a rejection once `ms` of real time have passed: a test fails fast, not by hanging. */
+export async function within<T>(ms: number, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => {
+      reject(new Error(`not settled within ${ms} ms`));
+    }, ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Polls `condition` on real time (sockets settle asynchronously), up to `ms`. */
 export async function eventually(condition: () => boolean, ms = 3_000): Promise<void> {
   const deadline = Date.now() + ms;
