@@ -158,8 +158,17 @@ export class StandInWorker {
       return undefined;
     }
     if (!hello.protocols.includes(PROXY_ALPN)) return undefined;
-    const key = ed25519KeyFromGo(session.privateKey).export({ format: 'pem', type: 'pkcs8' });
-    socket.setKeyCert({ cert: new X509Certificate(session.certificate).toString(), key });
+    try {
+      const key = ed25519KeyFromGo(session.privateKey).export({ format: 'pem', type: 'pkcs8' });
+      socket.setKeyCert({ cert: new X509Certificate(session.certificate).toString(), key });
+    } catch (error) {
+      const err = error instanceof Error ? error.message : String(error);
+      this.#log.warn(
+        { session: session.id, err },
+        'Refused TLS: the session credentials are unusable.',
+      );
+      return undefined;
+    }
     this.#sessionOf.set(socket, session);
     return PROXY_ALPN;
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { closed, eventually, roundTrip, useWorkerFixture, testSignal } from './fixture.js';
+import { closed, eventually, roundTrip, testSignal, useWorkerFixture, within } from './fixture.js';
 
 const f = useWorkerFixture();
 const signal = testSignal;
@@ -59,5 +59,17 @@ describe('worker proxy: sessions that end', () => {
     f.store.cancel(s.record.id);
     const error = await f.dialer.cancelSession(s.auth, s.tofu, signal()).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'worker.unauthorized' });
+  });
+
+  it('ends live connections when the worker closes, and closing twice is harmless', async () => {
+    const s = f.session();
+    const stream = await f.dialer.open(s.auth, s.tofu, signal());
+    await roundTrip(stream, Buffer.from('ping'), false);
+    const ended = closed(stream);
+    await f.worker.close();
+    await within(3_000, ended);
+    await f.worker.close();
+    const error = await f.dialer.open(s.auth, s.tofu, signal()).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'worker.unreachable' });
   });
 });
