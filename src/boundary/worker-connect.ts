@@ -25,12 +25,6 @@ export interface ConnectContext extends StepContext {
   readonly log: Logger;
 }
 
-/** An upgraded WebSocket to a worker, and the address that answered. */
-export interface WorkerSocket {
-  readonly ws: WebSocket;
-  readonly address: string;
-}
-
 const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
 const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
 const ANY_EKU = '2.5.29.37.0';
