@@ -7,7 +7,12 @@ import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeAuthorizationToken } from '../src/boundary/authz-token.js';
+import { ControllerClient } from '../src/boundary/controller-client.js';
+import { newTofuToken, WorkerDialer } from '../src/boundary/worker-dialer.js';
+import { systemClock } from '../src/lib/clock.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const BIN = path.join(ROOT, 'dist/cli/bin.js');
@@ -75,11 +80,23 @@ describe('client-agent (built)', () => {
 });
 
 describe('client-agent devserver (built)', () => {
-  it('serves the stand-in controller until SIGTERM, logging requests but never tokens', async () => {
-    const child = spawn(process.execPath, [BIN, 'devserver', '--port', '0'], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+  it('serves the stand-in controller and worker until SIGTERM: login, authorize, echo through the worker', async () => {
+    const data = JSON.parse(
+      await fs.readFile(path.join(ROOT, 'config/devserver.json'), 'utf8'),
+    ) as {
+      targets: { port: number; demo?: string }[];
+    };
+    for (const t of data.targets) if (t.demo === 'echo') t.port = 0;
+    const dataFile = path.join(dir, 'devserver.json');
+    await fs.writeFile(dataFile, JSON.stringify(data));
+    const child = spawn(
+      process.execPath,
+      [BIN, 'devserver', '--port', '0', '--worker-port', '0', '--data', dataFile],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -89,29 +106,39 @@ describe('client-agent devserver (built)', () => {
       }, 10_000);
       child.stderr.on('data', (c: Buffer) => {
         stderr += c.toString();
-        const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr);
-        if (m?.[1] !== undefined) {
+        const m = /controller listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr);
+        if (m?.[1] !== undefined && stderr.includes('Stop with Ctrl-C.')) {
           clearTimeout(timer);
           resolve(m[1]);
         }
       });
     });
+    const client = new ControllerClient({ address });
     try {
-      const res = await fetch(`${address}/v1/auth-methods/ampw_1234567890:authenticate`, {
-        method: 'POST',
-        body: JSON.stringify({
-          command: 'login',
-          attributes: { login_name: 'alice', password: 'alice-demo-password' },
+      const { token } = await client.authenticate(
+        'ampw_1234567890',
+        'alice',
+        'alice-demo-password',
+      );
+      const auth = await client.authorizeSession(token, 'echo.boundary.test');
+      const sad = decodeAuthorizationToken(auth.authorization_token);
+      const dialer = new WorkerDialer({ clock: systemClock, log: pino({ level: 'silent' }) });
+      const stream = await dialer.open(sad, newTofuToken(), AbortSignal.timeout(5_000));
+      const echoed = new Promise<string>((resolve) =>
+        stream.once('data', (c: Buffer) => {
+          resolve(c.toString());
         }),
-      });
-      const body = (await res.json()) as { attributes: { token: string } };
-      expect(body.attributes.token).toMatch(/^at_/);
+      );
+      stream.write('hello through the stand-in worker');
+      expect(await echoed).toBe('hello through the stand-in worker');
+      stream.destroy();
       const exit = new Promise<number | null>((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');
       expect(await exit).toBe(0);
       expect(stdout).toContain('Served a controller request.');
-      expect(stdout).not.toContain(body.attributes.token);
+      expect(stdout).not.toContain(token);
     } finally {
+      await client.close();
       if (child.exitCode === null) child.kill('SIGKILL');
     }
   });
@@ -126,7 +153,7 @@ describe('client-agent devserver (built)', () => {
         aliases: [],
       }),
     );
-    const r = await runBin(['devserver', '--data', file, '--port', '0']);
+    const r = await runBin(['devserver', '--data', file, '--port', '0', '--worker-port', '0']);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('users[0].grants[0].target: no target "ttcp_0000000000"');
   });

@@ -253,7 +253,8 @@ function readScope(r: BinaryReader): ScopeInfo {
   return s;
 }
 
-function readTimestamp(r: BinaryReader): Date {
+/** A google.protobuf.Timestamp {seconds = 1, nanos = 2} → Date (millisecond precision). */
+export function readTimestamp(r: BinaryReader): Date {
   let seconds = 0;
   let nanos = 0;
   while (r.pos < r.len) {

@@ -25,3 +25,11 @@ export {
   sessionCredentials,
   type SessionCredentials,
 } from './session-credentials.js';
+export {
+  newTofuToken,
+  WorkerDialer,
+  WorkerStream,
+  type WorkerDialerOptions,
+} from './worker-dialer.js';
+export { closeError, WorkerError, type WorkerErrorKind } from './worker-errors.js';
+export { DEFAULT_WORKER_PORT, type HandshakeResult } from './worker-protocol.js';

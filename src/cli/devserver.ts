@@ -12,7 +12,7 @@ interface DevserverCliOptions {
   readonly data: string;
   readonly host: string;
   readonly port: string;
-  readonly workerAddress: string;
+  readonly workerPort: string;
   readonly logLevel: string;
 }
 
@@ -21,35 +21,42 @@ export const DEFAULT_DATA_FILE = path.resolve(import.meta.dirname, '../../config
 export function registerDevserverCommand(program: Command, io: CliIo): void {
   program
     .command('devserver')
-    .description('Run the stand-in Boundary controller (for development and tests) until Ctrl-C.')
+    .description(
+      'Run the stand-in Boundary controller and worker (for development and tests) until Ctrl-C.',
+    )
     .option('--data <file>', 'users, targets and aliases (JSON)', DEFAULT_DATA_FILE)
     .option('--host <address>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'port to listen on', '9200')
-    .option(
-      '--worker-address <host:port>',
-      'worker address put into session authorizations',
-      '127.0.0.1:9202',
-    )
+    .option('--worker-port <port>', 'port of the stand-in worker (0: any free port)', '9202')
     .option('--log-level <level>', `one of ${LOG_LEVELS.join(', ')}`, 'info')
     .action(async (options: DevserverCliOptions) => {
       const level = LOG_LEVELS.find((l) => l === options.logLevel.toLowerCase());
       if (level === undefined)
         throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
-      let port = 0;
-      try {
-        if (options.port !== '0') port = parsePort(options.port);
-      } catch {
-        throw new UsageError(
-          `--port "${options.port}" must be a port number from 1 to 65535 (0: any free port)`,
-        );
-      }
-      await run(io, { ...options, port, level });
+      const port = portOption('--port', options.port);
+      const workerPort = portOption('--worker-port', options.workerPort);
+      await run(io, { ...options, port, workerPort, level });
     });
+}
+
+function portOption(flag: string, value: string): number {
+  if (value === '0') return 0;
+  try {
+    return parsePort(value);
+  } catch {
+    throw new UsageError(
+      `${flag} "${value}" must be a port number from 1 to 65535 (0: any free port)`,
+    );
+  }
 }
 
 async function run(
   io: CliIo,
-  options: Omit<DevserverCliOptions, 'port' | 'logLevel'> & { port: number; level: LogLevel },
+  options: Omit<DevserverCliOptions, 'port' | 'workerPort' | 'logLevel'> & {
+    port: number;
+    workerPort: number;
+    level: LogLevel;
+  },
 ): Promise<void> {
   const logger = createLogger({
     level: options.level,
@@ -61,7 +68,7 @@ async function run(
     dataFile: path.resolve(io.cwd, options.data),
     host: options.host,
     port: options.port,
-    workerAddress: options.workerAddress,
+    workerPort: options.workerPort,
     clock: systemClock,
     log: logger.log,
   });
@@ -73,7 +80,9 @@ async function run(
     [
       `Stand-in Boundary controller listening on ${address}`,
       `  auth method: ${server.directory.authMethodId}`,
+      `Stand-in Boundary worker listening on ${server.worker.address}`,
       `  users: ${users.map((u) => `${u.loginName} (password "${u.password}")`).join(', ')}`,
+      `  targets: ${[...server.directory.targets.values()].map((t) => `${t.name} ${t.address}:${t.port}${t.demo === undefined ? '' : ` (built-in ${t.demo})`}`).join(', ')}`,
       `  aliases: ${aliases.map((a) => `${a.value} -> ${a.destinationId ?? '(none)'}`).join(', ')}`,
       ...(first === undefined
         ? []
@@ -91,6 +100,6 @@ async function run(
     process.once('SIGTERM', resolve);
   });
   await server.close();
-  io.stderr.write('Stand-in controller stopped.\n');
+  io.stderr.write('Stand-in Boundary stopped.\n');
   await logger.close();
 }

@@ -29,6 +29,8 @@ export interface DevserverData {
     readonly connection_limit?: number;
     readonly session_max_seconds?: number;
     readonly credentials?: { readonly username: string; readonly password: string };
+    /** `echo`: the devserver runs a TCP echo service at address:port (port 0: any free port). */
+    readonly demo?: 'echo';
   }[];
   readonly aliases: readonly {
     readonly id?: string;
@@ -80,7 +82,11 @@ export function buildDirectory(data: unknown, clock: Clock, file: string | null 
       bad(`${at}.id`, 'must be "ttcp_" and 10 letters or digits');
     if (typeof t.address !== 'string' || t.address === '')
       bad(`${at}.address`, 'must be a host name or IP address');
-    if (!isPort(t.port)) bad(`${at}.port`, 'must be a port from 1 to 65535');
+    const demo: unknown = t.demo;
+    if (demo !== undefined && demo !== 'echo') bad(`${at}.demo`, 'must be "echo" when set');
+    if (!isPort(t.port) && !(t.demo === 'echo' && t.port === 0)) {
+      bad(`${at}.port`, 'must be a port from 1 to 65535 (or 0 for a demo target)');
+    }
     if (
       t.default_client_port !== undefined &&
       t.default_client_port !== 0 &&
@@ -97,6 +103,7 @@ export function buildDirectory(data: unknown, clock: Clock, file: string | null 
       connectionLimit: t.connection_limit ?? -1,
       sessionMaxSeconds: t.session_max_seconds ?? 28_800,
       credentials: t.credentials,
+      demo: t.demo,
     });
   });
   list(d.users).forEach((u, i) => {

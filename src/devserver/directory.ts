@@ -34,6 +34,8 @@ export interface DevTarget {
   connectionLimit: number;
   sessionMaxSeconds: number;
   credentials: { readonly username: string; readonly password: string } | undefined;
+  /** A built-in service the devserver runs for this target (`echo`), at its address and port. */
+  readonly demo?: 'echo' | undefined;
 }
 
 export interface DevAlias {

@@ -1,0 +1,117 @@
+/**
+ * A byte stream over an open WebSocket, as the worker proxy protocol carries a TCP connection:
+ * bytes travel in binary messages of at most 32 KiB, read across message boundaries; ending
+ * either side closes the WebSocket with 1000, and the peer's close ends the stream, or destroys
+ * it with the error `closeError` makes of an abnormal close code. Used by the agent's dialer and
+ * by the stand-in worker alike.
+ */
+import { Duplex } from 'node:stream';
+import WebSocket from 'ws';
+import { CLOSE, MAX_DATA_MESSAGE_BYTES } from './worker-protocol.js';
+
+export interface WebSocketStreamOptions {
+  /** The error an abnormal close means, or undefined when it is a normal end. */
+  readonly closeError?: (code: number, reason: string) => Error | undefined;
+  readonly maxMessageBytes?: number;
+}
+
+/** A message's bytes as Buffers, whatever form ws delivered them in. */
+export function rawChunks(data: WebSocket.RawData): Buffer[] {
+  if (Array.isArray(data)) return data;
+  return [Buffer.isBuffer(data) ? data : Buffer.from(data)];
+}
+
+export class WebSocketStream extends Duplex {
+  readonly #ws: WebSocket;
+  readonly #maxMessageBytes: number;
+  readonly #closeError: (code: number, reason: string) => Error | undefined;
+  /** The close code and reason the peer sent, once it closed. */
+  peerClose: { readonly code: number; readonly reason: string } | undefined;
+
+  constructor(ws: WebSocket, options: WebSocketStreamOptions = {}) {
+    super({ allowHalfOpen: false });
+    this.#ws = ws;
+    this.#maxMessageBytes = options.maxMessageBytes ?? MAX_DATA_MESSAGE_BYTES;
+    this.#closeError = options.closeError ?? (() => undefined);
+    ws.on('message', this.#onMessage);
+    ws.on('close', this.#onClose);
+    ws.on('error', this.#onError);
+    if (ws.readyState === WebSocket.CLOSED) this.#onClose(1006, Buffer.alloc(0));
+  }
+
+  /** The WebSocket underneath, for closing it with a specific code. */
+  get webSocket(): WebSocket {
+    return this.#ws;
+  }
+
+  readonly #onMessage = (data: WebSocket.RawData, isBinary: boolean): void => {
+    if (this.destroyed) return;
+    if (!isBinary) {
+      this.#ws.close(CLOSE.unsupportedData, 'expected binary messages');
+      this.destroy(new Error('the peer sent a text message where the protocol carries bytes'));
+      return;
+    }
+    let more = true;
+    for (const chunk of rawChunks(data)) more = this.push(chunk);
+    if (!more) this.#ws.pause();
+  };
+
+  readonly #onClose = (code: number, reason: Buffer): void => {
+    const text = reason.toString();
+    this.peerClose = { code, reason: text };
+    if (this.destroyed) return;
+    const error = this.#closeError(code, text);
+    if (error !== undefined) this.destroy(error);
+    else this.push(null);
+  };
+
+  readonly #onError = (error: Error): void => {
+    if (!this.destroyed) this.destroy(error);
+  };
+
+  override _read(): void {
+    if (this.#ws.isPaused) this.#ws.resume();
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (e?: Error | null) => void) {
+    if (this.#ws.readyState !== WebSocket.OPEN) {
+      callback(new Error('the WebSocket is closed'));
+      return;
+    }
+    if (chunk.length === 0) {
+      callback();
+      return;
+    }
+    let pending = 0;
+    let done = false;
+    const sent = (error?: Error): void => {
+      if (done) return;
+      pending--;
+      if (error !== undefined || pending === 0) {
+        done = true;
+        callback(error);
+      }
+    };
+    for (let offset = 0; offset < chunk.length; offset += this.#maxMessageBytes) {
+      pending++;
+      this.#ws.send(chunk.subarray(offset, offset + this.#maxMessageBytes), { binary: true }, sent);
+    }
+  }
+
+  override _final(callback: (e?: Error | null) => void): void {
+    this.#closeNormally();
+    callback();
+  }
+
+  override _destroy(error: Error | null, callback: (e?: Error | null) => void): void {
+    this.#closeNormally();
+    this.#ws.off('message', this.#onMessage);
+    callback(error);
+  }
+
+  #closeNormally(): void {
+    const state = this.#ws.readyState;
+    if (state === WebSocket.OPEN) this.#ws.close(CLOSE.normal, '');
+    else if (state === WebSocket.CONNECTING) this.#ws.terminate();
+  }
+}

@@ -1,0 +1,232 @@
+/**
+ * The agent's side of Boundary's worker proxy protocol (protocol notes §5): one TLS 1.3 +
+ * WebSocket connection per proxied TCP connection, all with the session's one tofu token, and a
+ * separate connection that cancels the session.
+ *
+ *   const dialer = new WorkerDialer({ clock, log });
+ *   const tofu = newTofuToken();                       // once per session
+ *   const stream = await dialer.open(auth, tofu, signal);
+ *   socket.pipe(stream).pipe(socket);                  // stream.handshake.connectionsLeft …
+ *   await dialer.cancelSession(auth, tofu, signal);    // when the agent drops the session early
+ */
+import { X509Certificate, randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type WebSocket from 'ws';
+import type { Clock } from '../lib/clock.js';
+import type { SessionAuthorizationData } from './authz-token.js';
+import { sessionCredentials } from './session-credentials.js';
+import { rawChunks, WebSocketStream } from './websocket-stream.js';
+import { step } from './abortable-step.js';
+import { connectTls, upgrade, type ConnectContext } from './worker-connect.js';
+import { closeError, WorkerError } from './worker-errors.js';
+import {
+  CLOSE,
+  decodeHandshakeResult,
+  encodeClientHandshake,
+  HandshakeCommand,
+  TOFU_TOKEN_LENGTH,
+  type HandshakeResult,
+} from './worker-protocol.js';
+
+export interface WorkerDialerOptions {
+  readonly clock: Clock;
+  readonly log: Logger;
+  /** Limit for each step (TCP connect per address, TLS, upgrade, handshake); default 10 s. */
+  readonly connectTimeoutMs?: number;
+  /** How long `cancelSession` waits for the worker to confirm; default 30 s. */
+  readonly cancelTimeoutMs?: number;
+}
+
+/** A proxied TCP connection: a byte stream, with what the worker said in the handshake. */
+export class WorkerStream extends WebSocketStream {
+  readonly handshake: HandshakeResult;
+  /** The worker address that served it (`host:port`). */
+  readonly workerAddress: string;
+
+  constructor(ws: WebSocket, handshake: HandshakeResult, workerAddress: string) {
+    super(ws, { closeError: (code, reason) => closeError(code, reason, workerAddress) });
+    this.handshake = handshake;
+    this.workerAddress = workerAddress;
+  }
+}
+
+const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+
+/** A fresh tofu token: 20 random base62 characters. Use one per session, for all its connections. */
+export function newTofuToken(random: (n: number) => Uint8Array = randomBytes): string {
+  let token = '';
+  // 248 = 4 × 62: bytes below it map to base62 without bias. Each round yields ~97% of a batch.
+  for (let round = 0; round < 100 && token.length < TOFU_TOKEN_LENGTH; round++) {
+    for (const byte of random(TOFU_TOKEN_LENGTH)) {
+      if (byte < 248 && token.length < TOFU_TOKEN_LENGTH) token += BASE62.charAt(byte % 62);
+    }
+  }
+  if (token.length !== TOFU_TOKEN_LENGTH)
+    throw new Error('the random source returned no usable bytes');
+  return token;
+}
+
+export class WorkerDialer {
+  readonly #clock: Clock;
+  readonly #log: Logger;
+  readonly #connectTimeoutMs: number;
+  readonly #cancelTimeoutMs: number;
+
+  constructor(options: WorkerDialerOptions) {
+    this.#clock = options.clock;
+    this.#log = options.log.child({ component: 'worker-dialer' });
+    this.#connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+    this.#cancelTimeoutMs = options.cancelTimeoutMs ?? 30_000;
+  }
+
+  /**
+   * Opens one proxied connection on the session: TLS, WebSocket, then the handshake. Resolves
+   * once the worker accepted it; the stream then carries the target's bytes. A worker close
+   * after that (e.g. 3000, the target is unreachable) destroys the stream with a WorkerError.
+   */
+  async open(
+    auth: SessionAuthorizationData,
+    tofuToken: string,
+    signal: AbortSignal,
+  ): Promise<WorkerStream> {
+    const { ws, address, ctx } = await this.#connect(
+      auth,
+      tofuToken,
+      signal,
+      this.#connectTimeoutMs,
+    );
+    const stream = await step<WorkerStream>(
+      ctx,
+      () =>
+        new WorkerError('timeout', `the worker at ${address} did not answer the handshake`, {
+          address,
+        }),
+      () => {
+        ws.terminate();
+      },
+      (resolve, reject) => {
+        const onMessage = (data: WebSocket.RawData, isBinary: boolean) => {
+          try {
+            if (!isBinary) throw new WorkerError('protocol', 'the handshake result is not binary');
+            const result = decodeHandshakeResult(Buffer.concat(rawChunks(data)));
+            // Synchronously, so that the target's first bytes land in the stream.
+            resolve(new WorkerStream(ws, result, address));
+          } catch (error) {
+            ws.close(CLOSE.protocolError, 'invalid handshake result');
+            reject(error);
+          }
+        };
+        const onClose = (code: number, reason: Buffer) => {
+          reject(
+            closeError(code, reason.toString(), address) ??
+              new WorkerError(
+                'protocol',
+                `the worker at ${address} closed before the handshake result`,
+                {
+                  address,
+                  closeCode: code,
+                },
+              ),
+          );
+        };
+        ws.once('message', onMessage);
+        ws.on('close', onClose);
+        return () => {
+          ws.off('message', onMessage);
+          ws.off('close', onClose);
+        };
+      },
+    );
+    this.#log.debug(
+      {
+        session: auth.sessionId,
+        worker: address,
+        connectionsLeft: stream.handshake.connectionsLeft,
+      },
+      'Worker accepted a connection.',
+    );
+    return stream;
+  }
+
+  /**
+   * Asks the worker to cancel the session (`SESSION_CANCEL` on a fresh connection) and waits,
+   * up to the cancel timeout, for its close 1000 "session canceled".
+   */
+  async cancelSession(
+    auth: SessionAuthorizationData,
+    tofuToken: string,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const { ws, address, ctx } = await this.#connect(
+      auth,
+      tofuToken,
+      signal,
+      this.#cancelTimeoutMs,
+      HandshakeCommand.sessionCancel,
+    );
+    await step<undefined>(
+      ctx,
+      () =>
+        new WorkerError('timeout', `the worker at ${address} did not confirm the cancellation`, {
+          address,
+        }),
+      () => {
+        ws.terminate();
+      },
+      (resolve, reject) => {
+        const onClose = (code: number, reason: Buffer) => {
+          const error = closeError(code, reason.toString(), address);
+          if (error === undefined) resolve(undefined);
+          else reject(error);
+        };
+        const onMessage = () => {
+          ws.close(CLOSE.protocolError, 'expected a close');
+          reject(
+            new WorkerError('protocol', `the worker at ${address} did not cancel the session`),
+          );
+        };
+        ws.on('close', onClose);
+        ws.on('message', onMessage);
+        return () => {
+          ws.off('close', onClose);
+          ws.off('message', onMessage);
+        };
+      },
+    );
+    this.#log.info({ session: auth.sessionId, worker: address }, 'Session canceled at the worker.');
+  }
+
+  /** TLS, upgrade, then the client handshake message sent. */
+  async #connect(
+    auth: SessionAuthorizationData,
+    tofuToken: string,
+    signal: AbortSignal,
+    lastStepTimeoutMs: number,
+    command: number = HandshakeCommand.unspecified,
+  ): Promise<{ ws: WebSocket; address: string; ctx: ConnectContext }> {
+    signal.throwIfAborted();
+    if (tofuToken.length !== TOFU_TOKEN_LENGTH) {
+      throw new WorkerError('protocol', `a tofu token must be ${TOFU_TOKEN_LENGTH} characters`);
+    }
+    const creds = sessionCredentials(auth);
+    const ctx: ConnectContext = {
+      clock: this.#clock,
+      log: this.#log,
+      signal,
+      timeoutMs: this.#connectTimeoutMs,
+    };
+    const { socket, address } = await connectTls(
+      auth,
+      creds,
+      new X509Certificate(creds.certificate),
+      ctx,
+    );
+    const ws = await upgrade(socket, address, ctx);
+    if (signal.aborted) {
+      ws.terminate();
+      signal.throwIfAborted();
+    }
+    ws.send(encodeClientHandshake({ tofuToken, command }), { binary: true });
+    return { ws, address, ctx: { ...ctx, timeoutMs: lastStepTimeoutMs } };
+  }
+}
