@@ -1,0 +1,120 @@
+/**
+ * What happens to a TCP connection to a proxy address: find the local OS user behind it, check
+ * that user may use the alias, get that user's session, open a worker connection, relay. Anyone
+ * else (another host, a user without a token for the alias) is reset before a byte is relayed.
+ */
+import type net from 'node:net';
+import type { Logger } from 'pino';
+import type { AliasEntry } from '../alias-cache/snapshot.js';
+import { WorkerError } from '../boundary/worker-errors.js';
+import type { PeerCredentials } from '../platform/types.js';
+import { relay } from './relay.js';
+import type { ProxySession, SessionManager } from './session-manager.js';
+import type { WorkerConnection, WorkerConnector } from './types.js';
+
+export interface ConnectionHandlerOptions {
+  readonly sessions: SessionManager;
+  readonly worker: WorkerConnector;
+  readonly peers: PeerCredentials;
+  /** The alias entry when `uid` may use it (holds a token whose aliases include it). */
+  readonly entitled: (uid: number, alias: string) => AliasEntry | undefined;
+  readonly log: Logger;
+  /** Bound on authorizing and dialing before the relay starts; default 30 s. */
+  readonly setupTimeoutMs?: number;
+  /** Told about failures worth showing in `status`. */
+  readonly onError?: (message: string) => void;
+}
+
+/** Worker refusals after which the session cannot serve more connections. */
+const SESSION_OVER = new Set([
+  'connection_limit',
+  'session_in_use',
+  'session_not_pending',
+  'unauthorized',
+]);
+
+export class ConnectionHandler {
+  readonly #o: ConnectionHandlerOptions;
+  readonly #log: Logger;
+
+  constructor(options: ConnectionHandlerOptions) {
+    this.#o = options;
+    this.#log = options.log.child({ component: 'proxy' });
+  }
+
+  /** Handles one accepted connection to `alias`'s proxy address, start to end. */
+  async handle(socket: net.Socket, alias: string): Promise<void> {
+    socket.on('error', () => undefined);
+    const peer = { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
+    const local = { address: socket.localAddress ?? '', port: socket.localPort ?? 0 };
+    const uid = await this.#o.peers.uidOf(peer, local).catch(() => undefined);
+    if (uid === undefined) {
+      this.#refuse(
+        socket,
+        { alias, peer: `${peer.address}:${peer.port}` },
+        'Refused a connection that does not come from this machine.',
+      );
+      return;
+    }
+    const entry = this.#o.entitled(uid, alias);
+    if (entry === undefined) {
+      this.#refuse(
+        socket,
+        { alias, uid },
+        'Refused a connection from an OS user without a Boundary token for this alias.',
+      );
+      return;
+    }
+    const abort = new AbortController();
+    const onClose = () => {
+      abort.abort();
+    };
+    socket.once('close', onClose);
+    const signal = AbortSignal.any([
+      abort.signal,
+      AbortSignal.timeout(this.#o.setupTimeoutMs ?? 30_000),
+    ]);
+    let session: ProxySession | undefined;
+    let stream: WorkerConnection;
+    try {
+      session = await this.#o.sessions.acquire(uid, entry, signal);
+      stream = await this.#o.worker.open(session.data, session.tofu, signal);
+    } catch (err) {
+      socket.off('close', onClose);
+      if (session !== undefined && err instanceof WorkerError && SESSION_OVER.has(err.kind)) {
+        this.#o.sessions.invalidate(session, 'worker');
+      }
+      const message = `cannot connect ${alias} for uid ${uid}: ${(err as Error).message}`;
+      this.#o.onError?.(message);
+      this.#refuse(
+        socket,
+        { alias, uid, err: (err as Error).message },
+        'Could not set up the connection through Boundary.',
+      );
+      return;
+    }
+    socket.off('close', onClose);
+    if (socket.destroyed) {
+      stream.destroy();
+      return;
+    }
+    this.#o.sessions.noteConnection(session, stream.handshake.connectionsLeft);
+    this.#log.debug({ alias, uid, session: session.data.sessionId }, 'Relaying a connection.');
+    const result = await relay(socket, stream);
+    session.bytesUp += result.bytesUp;
+    session.bytesDown += result.bytesDown;
+    if (result.error !== undefined) {
+      if (result.error instanceof WorkerError && SESSION_OVER.has(result.error.kind))
+        this.#o.sessions.invalidate(session, 'worker');
+      this.#log.info(
+        { alias, uid, err: result.error.message },
+        'A proxied connection ended with an error.',
+      );
+    }
+  }
+
+  #refuse(socket: net.Socket, fields: Record<string, unknown>, message: string): void {
+    this.#log.warn(fields, message);
+    socket.resetAndDestroy();
+  }
+}

@@ -1,0 +1,182 @@
+/** The transparent proxy end to end on loopback: agent → stand-in worker → echo target. */
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  ALIAS,
+  echoThrough,
+  PROXY_IP,
+  startProxyBed,
+  UID,
+  type ProxyBed,
+} from '../helpers/proxy-bed.js';
+
+let bed: ProxyBed | undefined;
+afterEach(async () => {
+  await bed?.close();
+  bed = undefined;
+});
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+function closed(socket: net.Socket): Promise<{ error: string | undefined; bytes: number }> {
+  return new Promise((resolve) => {
+    let bytes = 0;
+    let error: string | undefined;
+    socket.on('data', (c: Buffer) => (bytes += c.length));
+    socket.on('error', (e: NodeJS.ErrnoException) => (error = e.code ?? e.message));
+    socket.once('close', () => {
+      resolve({ error, bytes });
+    });
+  });
+}
+
+describe('transparent proxy', () => {
+  it('echoes one byte through the worker, on the target port, counting it on the session', async () => {
+    bed = await startProxyBed();
+    const port = await bed.prepare();
+    expect(port).toBe(bed.echo.address().port);
+    expect(await echoThrough(await bed.connect(port), Buffer.from('x'))).toEqual(Buffer.from('x'));
+    const [record] = bed.store.all();
+    expect(record?.status).toBe('active');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(record?.connections[0]).toMatchObject({ bytesUp: 1, bytesDown: 1 });
+  });
+
+  it('echoes 64 MiB intact', async () => {
+    bed = await startProxyBed();
+    const port = await bed.prepare();
+    const data = randomBytes(64 * 1024 * 1024);
+    const back = await echoThrough(await bed.connect(port), data);
+    expect(back.length).toBe(data.length);
+    expect(sha(back)).toBe(sha(data));
+  }, 60_000);
+
+  it('serves 200 parallel connections on one session with one tofu token', async () => {
+    bed = await startProxyBed();
+    const port = await bed.prepare();
+    const payloads = Array.from({ length: 200 }, (_, i) =>
+      Buffer.from(`connection ${i} `.repeat(20)),
+    );
+    const sockets = await Promise.all(
+      payloads.map(() => bed?.connect(port) ?? Promise.reject(new Error('no bed'))),
+    );
+    const echoed = await Promise.all(
+      sockets.map((s, i) => echoThrough(s, payloads[i] ?? Buffer.alloc(0))),
+    );
+    expect(echoed.map(String)).toEqual(payloads.map(String));
+    const records = bed.store.all();
+    expect(records).toHaveLength(1);
+    expect(records[0]?.connections).toHaveLength(200);
+    expect(records[0]?.tofuToken).toBe(bed.sessions.current(UID, ALIAS)?.tofu);
+  }, 30_000);
+
+  it('renews a session that ran out of connections (limit 2): the third connection gets a new session', async () => {
+    bed = await startProxyBed({ connectionLimit: 2 });
+    const port = await bed.prepare();
+    for (let i = 0; i < 3; i++) {
+      expect(String(await echoThrough(await bed.connect(port), Buffer.from(`n${i}`)))).toBe(
+        `n${i}`,
+      );
+    }
+    const records = bed.store.all();
+    expect(records.map((r) => r.connections.length)).toEqual([2, 1]);
+    expect(records[0]?.tofuToken).not.toBe(records[1]?.tofuToken);
+  });
+
+  it('resets a connection the worker refuses for the limit, and authorizes a new session for the next', async () => {
+    bed = await startProxyBed({ connectionLimit: 1 });
+    const port = await bed.prepare();
+    // Someone else with the session's credentials uses its only connection first.
+    const session = bed.sessions.current(UID, ALIAS);
+    if (session === undefined) throw new Error('no session');
+    const first = bed.store.all()[0];
+    if (first === undefined) throw new Error('no record');
+    bed.store.activate(first.id, session.tofu);
+    bed.store.authorizeConnection(first.id, { address: '127.0.0.1', port: 1 });
+    const refused = await bed.connect(port);
+    refused.write('hello');
+    expect(await closed(refused)).toMatchObject({ error: 'ECONNRESET', bytes: 0 });
+    expect(bed.errors.join('\n')).toContain('connection limit');
+    expect(String(await echoThrough(await bed.connect(port), Buffer.from('next')))).toBe('next');
+    expect(bed.store.all()).toHaveLength(2);
+  });
+
+  it('closes live connections when the session expires, and authorizes a new one for the next', async () => {
+    bed = await startProxyBed({ sessionMaxSeconds: 60 });
+    const port = await bed.prepare();
+    const live = await bed.connect(port);
+    expect(
+      String(
+        await new Promise<Buffer>((resolve) => {
+          live.once('data', resolve);
+          live.write('before');
+        }),
+      ),
+    ).toBe('before');
+    const ended = closed(live);
+    bed.clock.advance(61_000);
+    await ended;
+    expect(bed.store.all()[0]).toMatchObject({
+      status: 'terminated',
+      terminationReason: 'timed out',
+    });
+    expect(String(await echoThrough(await bed.connect(port), Buffer.from('after')))).toBe('after');
+    expect(bed.store.all()).toHaveLength(2);
+  });
+
+  it('cancels sessions at the worker on pause: live connections end, the session is canceled', async () => {
+    bed = await startProxyBed();
+    const port = await bed.prepare();
+    const live = await bed.connect(port);
+    await new Promise<void>((resolve) => {
+      live.once('data', () => {
+        resolve();
+      });
+      live.write('x');
+    });
+    const ended = closed(live);
+    await bed.sessions.endAll('paused');
+    await ended;
+    expect(bed.store.all()[0]).toMatchObject({
+      status: 'terminated',
+      terminationReason: 'canceled',
+    });
+    expect(bed.sessions.list()).toEqual([]);
+  });
+
+  it('never relays for a user without a token for the alias: reset, zero bytes', async () => {
+    bed = await startProxyBed();
+    const port = await bed.prepare();
+    bed.cache.removeToken(UID);
+    const socket = await bed.connect(port);
+    socket.write('secret');
+    expect(await closed(socket)).toMatchObject({ error: 'ECONNRESET', bytes: 0 });
+    expect(bed.store.all()[0]?.connections).toEqual([]);
+    expect(bed.logs.join('')).toContain('without a Boundary token for this alias');
+  });
+
+  it.skipIf(process.getuid?.() !== 0)(
+    'resets a connection from another OS user (nobody) with zero bytes relayed',
+    async () => {
+      bed = await startProxyBed();
+      const port = await bed.prepare();
+      const script = `const s = require('net').connect(${port}, '${PROXY_IP}', () => s.write('steal'));
+      let n = 0; s.on('data', (c) => n += c.length);
+      s.on('error', (e) => { console.log(JSON.stringify({ error: e.code, bytes: n })); process.exit(0); });
+      s.on('close', () => { console.log(JSON.stringify({ error: null, bytes: n })); process.exit(0); });`;
+      const child = spawn(process.execPath, ['-e', script], {
+        uid: 65534,
+        gid: 65534,
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      let out = '';
+      child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+      await new Promise((resolve) => child.once('exit', resolve));
+      expect(JSON.parse(out)).toEqual({ error: 'ECONNRESET', bytes: 0 });
+      expect(bed.store.all()[0]?.connections).toEqual([]);
+      expect(bed.logs.join('')).toContain('"uid":65534');
+    },
+  );
+});
