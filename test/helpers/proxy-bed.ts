@@ -44,12 +44,12 @@ export interface ProxyBed {
 }
 
 export async function startProxyBed(
-  target: { connectionLimit?: number; sessionMaxSeconds?: number } = {},
+  target: { connectionLimit?: number; sessionMaxSeconds?: number; quiet?: boolean } = {},
 ): Promise<ProxyBed> {
   const logs: string[] = [];
   const errors: string[] = [];
   const log = pino(
-    { level: 'debug' },
+    { level: target.quiet === true ? 'silent' : 'debug' },
     new Writable({
       write(chunk: Buffer, _enc, done) {
         logs.push(chunk.toString());
