@@ -14,7 +14,9 @@ const LATENCY_ROUNDS = 300;
 
 function connectTo(host: string, port: number): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port }, () => resolve(socket));
+    const socket = net.connect({ host, port }, () => {
+      resolve(socket);
+    });
     socket.setNoDelay(true);
     socket.once('error', reject);
   });
@@ -38,7 +40,9 @@ async function firstByteLatencies(host: string, port: number): Promise<number[]>
     const start = performance.now();
     const socket = await connectTo(host, port);
     await new Promise<void>((resolve, reject) => {
-      socket.once('data', () => resolve());
+      socket.once('data', () => {
+        resolve();
+      });
       socket.once('error', reject);
       socket.write('x');
     });
