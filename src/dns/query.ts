@@ -62,7 +62,11 @@ export type ParsedMessage =
 /** The largest EDNS UDP size we honour; larger advertisements are treated as this. */
 export const MAX_UDP_ANSWER_BYTES = 4096;
 
-export function parseQuery(bytes: Buffer, transport: Transport, client: ClientAddress): ParsedMessage {
+export function parseQuery(
+  bytes: Buffer,
+  transport: Transport,
+  client: ClientAddress,
+): ParsedMessage {
   const header = readHeader(bytes);
   if (header === undefined) return { kind: 'drop', reason: 'shorter than a DNS header' };
   if (isResponse(header.flags)) return { kind: 'drop', reason: 'a response, not a query' };
@@ -138,5 +142,8 @@ function isPlainName(bytes: Buffer, questionEnd: number, name: string): boolean 
   if (!/^[\x21-\x7e]+$/.test(name)) return false;
   const wire = encodeName(name);
   const sent = bytes.subarray(HEADER_BYTES, questionEnd - 4);
-  return wire.length === sent.length && wire.toString('latin1').toLowerCase() === sent.toString('latin1').toLowerCase();
+  return (
+    wire.length === sent.length &&
+    wire.toString('latin1').toLowerCase() === sent.toString('latin1').toLowerCase()
+  );
 }

@@ -52,9 +52,7 @@ export function readHeader(buf: Buffer): Header | undefined {
 /** False when the header's counts need more bytes than the message has (checked before decoding). */
 export function countsFit(header: Header, length: number): boolean {
   const records = header.ancount + header.nscount + header.arcount;
-  return (
-    HEADER_BYTES + header.qdcount * MIN_QUESTION_BYTES + records * MIN_RECORD_BYTES <= length
-  );
+  return HEADER_BYTES + header.qdcount * MIN_QUESTION_BYTES + records * MIN_RECORD_BYTES <= length;
 }
 
 export const opcodeOf = (flags: number): number => (flags >> 11) & 0xf;

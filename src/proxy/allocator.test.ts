@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { IpPrefix } from '../config/index.js';
-import { AddressAllocator, AddressPoolFullError, allocatorPreparer, cryptoRandom } from './allocator.js';
+import {
+  AddressAllocator,
+  AddressPoolFullError,
+  allocatorPreparer,
+  cryptoRandom,
+} from './allocator.js';
 
 const prefix = (cidr: string): IpPrefix => {
   const [network = '', length = ''] = cidr.split('/');
