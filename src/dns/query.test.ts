@@ -11,7 +11,11 @@ const parse = (bytes: Buffer, transport: 'udp' | 'tcp' = 'udp'): ParsedMessage =
 function replyOf(parsed: ParsedMessage): { id: number; rcode: string | undefined; reason: string } {
   if (parsed.kind !== 'reply') throw new Error(`expected a reply, got ${parsed.kind}`);
   const decoded = dnsPacket.decode(parsed.bytes);
-  return { id: decoded.id ?? -1, rcode: (decoded as { rcode?: string }).rcode, reason: parsed.reason };
+  return {
+    id: decoded.id ?? -1,
+    rcode: (decoded as { rcode?: string }).rcode,
+    reason: parsed.reason,
+  };
 }
 
 describe('parseQuery', () => {
@@ -70,16 +74,26 @@ describe('parseQuery', () => {
         { name: 'c.d', type: 'A' },
       ],
     });
-    expect(replyOf(parse(twoQuestions))).toMatchObject({ id: 11, rcode: 'FORMERR', reason: '2 questions, not 1' });
+    expect(replyOf(parse(twoQuestions))).toMatchObject({
+      id: 11,
+      rcode: 'FORMERR',
+      reason: '2 questions, not 1',
+    });
 
     const noQuestion = Buffer.alloc(12);
     noQuestion.writeUInt16BE(12, 0);
     expect(replyOf(parse(noQuestion))).toMatchObject({ id: 12, rcode: 'FORMERR' });
 
-    const badLabel = Buffer.concat([makeQuery('a.b', 'A', { id: 13 }).subarray(0, 12), Buffer.from([0x80, 1, 0, 0, 1, 0, 1])]);
+    const badLabel = Buffer.concat([
+      makeQuery('a.b', 'A', { id: 13 }).subarray(0, 12),
+      Buffer.from([0x80, 1, 0, 0, 1, 0, 1]),
+    ]);
     expect(replyOf(parse(badLabel))).toMatchObject({ id: 13, rcode: 'FORMERR' });
 
-    const cutName = Buffer.concat([makeQuery('a.b', 'A', { id: 14 }).subarray(0, 12), Buffer.from([40, 97, 97, 97, 97])]);
+    const cutName = Buffer.concat([
+      makeQuery('a.b', 'A', { id: 14 }).subarray(0, 12),
+      Buffer.from([40, 97, 97, 97, 97]),
+    ]);
     expect(replyOf(parse(cutName))).toMatchObject({ id: 14, rcode: 'FORMERR' });
   });
 

@@ -11,12 +11,16 @@ export type Respond = (query: DecodedPacket, transport: 'udp' | 'tcp') => Packet
 export interface FakeUpstream {
   readonly address: string;
   readonly port: number;
-  readonly seen: { transport: 'udp' | 'tcp'; name: string; id: number }[];
+  readonly seen: { transport: 'udp' | 'tcp'; name: string; id: number; raw: Buffer }[];
   close(): Promise<void>;
 }
 
 /** An answer to `query` with the given rcode and records. */
-export function reply(query: DecodedPacket, rcode: number, answers: Packet['answers'] = []): Packet {
+export function reply(
+  query: DecodedPacket,
+  rcode: number,
+  answers: Packet['answers'] = [],
+): Packet {
   return {
     id: query.id ?? 0,
     type: 'response',
@@ -26,10 +30,19 @@ export function reply(query: DecodedPacket, rcode: number, answers: Packet['answ
   };
 }
 
-export async function startFakeUpstream(respond: Respond, address = '127.0.0.1'): Promise<FakeUpstream> {
+export async function startFakeUpstream(
+  respond: Respond,
+  address = '127.0.0.1',
+): Promise<FakeUpstream> {
   const seen: FakeUpstream['seen'] = [];
-  const encode = (query: DecodedPacket, transport: 'udp' | 'tcp'): Buffer | undefined => {
-    seen.push({ transport, name: query.questions?.[0]?.name ?? '', id: query.id ?? 0 });
+  const encode = (raw: Buffer, transport: 'udp' | 'tcp'): Buffer | undefined => {
+    const query = dnsPacket.decode(raw);
+    seen.push({
+      transport,
+      name: query.questions?.[0]?.name ?? '',
+      id: query.id ?? 0,
+      raw: Buffer.from(raw),
+    });
     const out = respond(query, transport);
     if (out === 'drop') return undefined;
     return Buffer.isBuffer(out) ? out : dnsPacket.encode(out);
@@ -38,7 +51,7 @@ export async function startFakeUpstream(respond: Respond, address = '127.0.0.1')
   await new Promise<void>((resolve) => udp.bind(0, address, resolve));
   const port = udp.address().port;
   udp.on('message', (msg, rinfo) => {
-    const answer = encode(dnsPacket.decode(msg), 'udp');
+    const answer = encode(msg, 'udp');
     if (answer !== undefined) udp.send(answer, rinfo.port, rinfo.address);
   });
   const sockets = new Set<net.Socket>();
@@ -51,7 +64,7 @@ export async function startFakeUpstream(respond: Respond, address = '127.0.0.1')
       while (buffered.length >= 2 && buffered.length >= 2 + buffered.readUInt16BE(0)) {
         const msg = buffered.subarray(2, 2 + buffered.readUInt16BE(0));
         buffered = buffered.subarray(2 + msg.length);
-        const answer = encode(dnsPacket.decode(msg), 'tcp');
+        const answer = encode(msg, 'tcp');
         if (answer !== undefined) {
           const length = Buffer.alloc(2);
           length.writeUInt16BE(answer.length);

@@ -22,7 +22,9 @@ const prefix = (cidr: string) => {
   return { cidr, network, length: Number(length) };
 };
 
-function setup(options: { v6?: boolean; preparer?: AliasPreparer; alwaysForward?: (n: string) => boolean } = {}) {
+function setup(
+  options: { v6?: boolean; preparer?: AliasPreparer; alwaysForward?: (n: string) => boolean } = {},
+) {
   const clock = new ManualClock();
   const errors = new RecentErrors({ clock });
   let offset = 10n;
@@ -84,7 +86,9 @@ describe('AliasHandler', () => {
 
   it('echoes an OPT record when the query had one', async () => {
     const { serve } = setup();
-    const decoded = dnsPacket.decode((await serve(makeQuery('db.corp', 'A', { edns: 4096 }))).bytes);
+    const decoded = dnsPacket.decode(
+      (await serve(makeQuery('db.corp', 'A', { edns: 4096 }))).bytes,
+    );
     expect(decoded.additionals).toMatchObject([{ type: 'OPT', name: '.', udpPayloadSize: 1232 }]);
   });
 
@@ -112,7 +116,10 @@ describe('AliasHandler', () => {
     expect((await serve(makeQuery('db.corp', 'A'))).by).toBe('next');
     expect(forwarded).toEqual(['db.corp A']);
     expect(errors.list()).toMatchObject([
-      { code: 'dns.alias_prepare', message: 'could not make db.corp reachable: no session for alt_1' },
+      {
+        code: 'dns.alias_prepare',
+        message: 'could not make db.corp reachable: no session for alt_1',
+      },
     ]);
   });
 
