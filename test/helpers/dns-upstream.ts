@@ -36,7 +36,12 @@ export async function startFakeUpstream(
 ): Promise<FakeUpstream> {
   const seen: FakeUpstream['seen'] = [];
   const encode = (raw: Buffer, transport: 'udp' | 'tcp'): Buffer | undefined => {
-    const query = dnsPacket.decode(raw);
+    let query: DecodedPacket;
+    try {
+      query = dnsPacket.decode(raw);
+    } catch {
+      return undefined;
+    }
     seen.push({
       transport,
       name: query.questions?.[0]?.name ?? '',

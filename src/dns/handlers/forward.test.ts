@@ -82,7 +82,7 @@ describe('ForwardHandler', () => {
 
   it('moves on after a timeout, SERVFAIL or REFUSED, and remembers the upstream that answered', async () => {
     const silent = await upstream(() => 'drop');
-    const refusing = await upstream((q) => reply(q, (dnsPacket.RECURSION_AVAILABLE & 0) | 5));
+    const refusing = await upstream((q) => reply(q, 5));
     const failing = await upstream((q) => reply(q, 2));
     const good = await upstream(answerA('10.0.0.2'));
     const { ask } = forwarder([server(silent), server(refusing), server(failing), server(good)], {
@@ -149,7 +149,7 @@ describe('ForwardHandler', () => {
     handler.update({ overrideUpstreams: [], systemUpstreams: [server(second), server(first)] });
     expect(handler.upstreams()).toEqual([{ ...server(second) }]);
     handler.update({ overrideUpstreams: [], systemUpstreams: [] });
-    expect((await ask(makeQuery('e.test', 'A'))).rcode).toBe('SERVFAIL');
+    expect(await ask(makeQuery('e.test', 'A'))).toMatchObject({ rcode: 'SERVFAIL' });
     expect(() => handler.update({ requestTimeoutMs: 0 })).toThrow(
       /dns_request_timeout must be a positive/,
     );
