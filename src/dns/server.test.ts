@@ -82,7 +82,14 @@ describe('DnsServer', () => {
   it('says which address and port are in use, naming the owner through the hook', async () => {
     const holder = dgram.createSocket('udp4');
     await new Promise<void>((resolve) => holder.bind(0, '127.0.0.1', resolve));
-    opened.push({ close: () => new Promise<void>((resolve) => holder.close(() => resolve())) });
+    opened.push({
+      close: () =>
+        new Promise<void>((resolve) =>
+          holder.close(() => {
+            resolve();
+          }),
+        ),
+    });
     const port = holder.address().port;
     const { server } = makeServer({
       port,

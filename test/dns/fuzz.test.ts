@@ -163,7 +163,9 @@ describe('DNS server under garbage', () => {
         }
         const batch = Promise.all(answered);
         const timeout = new Promise<'timeout'>((resolve) =>
-          setTimeout(() => resolve('timeout'), 3000).unref(),
+          setTimeout(() => {
+            resolve('timeout');
+          }, 3000).unref(),
         );
         if ((await Promise.race([batch, timeout])) === 'timeout') {
           throw new Error(

@@ -115,7 +115,11 @@ describe.skipIf(missing.length > 0)('DNS service with dig, Node resolver and dns
   afterAll(async () => {
     await service.close();
     await upstream.close();
-    await new Promise<void>((resolve) => silent.close(() => resolve()));
+    await new Promise<void>((resolve) =>
+      silent.close(() => {
+        resolve();
+      }),
+    );
   });
 
   it('answers alias A and AAAA with its proxy addresses, TTL 5, authoritative (dig)', async () => {

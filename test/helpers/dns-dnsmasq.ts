@@ -31,12 +31,24 @@ export async function freePort(address: string): Promise<number> {
     const port = udp.address().port;
     const tcp = net.createServer();
     const ok = await new Promise<boolean>((resolve) => {
-      tcp.once('error', () => resolve(false));
-      tcp.listen(port, address, () => resolve(true));
+      tcp.once('error', () => {
+        resolve(false);
+      });
+      tcp.listen(port, address, () => {
+        resolve(true);
+      });
     });
-    await new Promise<void>((resolve) => udp.close(() => resolve()));
+    await new Promise<void>((resolve) =>
+      udp.close(() => {
+        resolve();
+      }),
+    );
     if (ok) {
-      await new Promise<void>((resolve) => tcp.close(() => resolve()));
+      await new Promise<void>((resolve) =>
+        tcp.close(() => {
+          resolve();
+        }),
+      );
       return port;
     }
   }
@@ -73,14 +85,14 @@ export async function startDnsmasq(options: {
           });
     let stderr = '';
     child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
-    let exited = false;
+    const state = { exited: false };
     const exit = new Promise<void>((resolve) =>
       child.once('exit', () => {
-        exited = true;
+        state.exited = true;
         resolve();
       }),
     );
-    for (let i = 0; i < 100 && !exited; i++) {
+    for (let i = 0; i < 100 && !state.exited; i++) {
       const answer = await udpExchange(port, makeQuery(options.probe, 'A'), {
         address: options.address,
         timeoutMs: 100,
@@ -92,7 +104,7 @@ export async function startDnsmasq(options: {
           port,
           pid,
           close: async () => {
-            if (!exited) {
+            if (!state.exited) {
               process.kill(pid, 'SIGTERM');
               await exit;
             }
@@ -100,7 +112,7 @@ export async function startDnsmasq(options: {
         };
       }
     }
-    if (!exited && child.pid !== undefined) {
+    if (!state.exited && child.pid !== undefined) {
       process.kill(child.pid, 'SIGKILL');
       await exit;
     }

@@ -86,8 +86,16 @@ export async function startFakeUpstream(
     close: async () => {
       for (const s of sockets) s.destroy();
       await Promise.all([
-        new Promise<void>((resolve) => udp.close(() => resolve())),
-        new Promise<void>((resolve) => tcp.close(() => resolve())),
+        new Promise<void>((resolve) =>
+          udp.close(() => {
+            resolve();
+          }),
+        ),
+        new Promise<void>((resolve) =>
+          tcp.close(() => {
+            resolve();
+          }),
+        ),
       ]);
     },
   };

@@ -150,9 +150,9 @@ describe('ForwardHandler', () => {
     expect(handler.upstreams()).toEqual([{ ...server(second) }]);
     handler.update({ overrideUpstreams: [], systemUpstreams: [] });
     expect(await ask(makeQuery('e.test', 'A'))).toMatchObject({ rcode: 'SERVFAIL' });
-    expect(() => handler.update({ requestTimeoutMs: 0 })).toThrow(
-      /dns_request_timeout must be a positive/,
-    );
+    expect(() => {
+      handler.update({ requestTimeoutMs: 0 });
+    }).toThrow(/dns_request_timeout must be a positive/);
   });
 
   it('ignores answers from another source or with another question', async () => {
