@@ -1,51 +1,77 @@
-/** Runs async work with a time limit from the injected clock and an outer AbortSignal. */
-import type { Clock } from '../lib/clock.js';
-
 /**
- * Calls `run` with a signal that aborts when `ms` pass (rejecting with `onTimeout()`) or when
- * `outer` aborts (rejecting with its reason); settles with `run`'s result otherwise. The timer
- * and the listener on `outer` are always released.
+ * Time limits on the query path without a timer and an AbortController per query (creating an
+ * AbortSignal costs more than answering an alias from memory): queries that start within the
+ * same tenth of the limit share one signal, aborted between `ms` and `ms * 1.1` after each of
+ * them started.
  */
-export function withDeadline<T>(
-  run: (signal: AbortSignal) => Promise<T>,
+import type { Clock, TimerHandle } from '../lib/clock.js';
+
+interface Bucket {
+  readonly start: number;
+  readonly controller: AbortController;
+  timer?: TimerHandle;
+}
+
+export class SharedDeadlines {
+  readonly #clock: Clock;
+  readonly #current = new Map<number, Bucket>();
+  readonly #live = new Set<Bucket>();
+
+  constructor(clock: Clock) {
+    this.#clock = clock;
+  }
+
+  /** A signal that aborts with `reason()` at least `ms` (at most 10% more) from now. */
+  signal(ms: number, reason: () => Error): AbortSignal {
+    const now = this.#clock.now();
+    const slice = Math.max(1, Math.floor(ms / 10));
+    const current = this.#current.get(ms);
+    if (current !== undefined && now - current.start < slice) return current.controller.signal;
+    const bucket: Bucket = { start: now, controller: new AbortController() };
+    bucket.timer = this.#clock.setTimeout(() => {
+      this.#live.delete(bucket);
+      if (this.#current.get(ms) === bucket) this.#current.delete(ms);
+      bucket.controller.abort(reason());
+    }, ms + slice);
+    this.#live.add(bucket);
+    this.#current.set(ms, bucket);
+    return bucket.controller.signal;
+  }
+
+  /** Aborts every live signal and releases the timers. */
+  close(reason: Error): void {
+    for (const bucket of this.#live) {
+      bucket.timer?.cancel();
+      bucket.controller.abort(reason);
+    }
+    this.#live.clear();
+    this.#current.clear();
+  }
+}
+
+export function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | undefined)?.then === 'function';
+}
+
+/** Settles like `promise`, or rejects with `onTimeout()` after `ms`; the timer is always released. */
+export function raceTimeout<T>(
+  promise: PromiseLike<T>,
   ms: number,
   clock: Clock,
-  outer: AbortSignal,
   onTimeout: () => Error,
 ): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    if (outer.aborted) {
-      reject(outer.reason as Error);
-      return;
-    }
-    const controller = new AbortController();
-    let done = false;
-    const finish = (): void => {
-      done = true;
-      timer.cancel();
-      outer.removeEventListener('abort', onOuterAbort);
-    };
-    const fail = (error: Error): void => {
-      if (done) return;
-      finish();
-      controller.abort(error);
-      reject(error);
-    };
-    const onOuterAbort = (): void => {
-      fail(outer.reason as Error);
-    };
     const timer = clock.setTimeout(() => {
-      fail(onTimeout());
+      reject(onTimeout());
     }, ms);
-    outer.addEventListener('abort', onOuterAbort);
-    run(controller.signal).then(
+    promise.then(
       (value) => {
-        if (done) return;
-        finish();
+        timer.cancel();
         resolve(value);
       },
       (error: unknown) => {
-        fail(error instanceof Error ? error : new Error(String(error)));
+        timer.cancel();
+        reject(error instanceof Error ? error : new Error(String(error)));
       },
     );
   });

@@ -12,11 +12,14 @@ export interface DnsAnswer {
   readonly by: string;
 }
 
-export type Next = (q: DnsQuery, signal: AbortSignal) => Promise<DnsAnswer>;
+/** Handlers answer synchronously when they can (an alias from memory), else with a promise. */
+export type MaybePromise<T> = T | Promise<T>;
+
+export type Next = (q: DnsQuery, signal: AbortSignal) => MaybePromise<DnsAnswer>;
 
 export interface DnsHandler {
   readonly name: string;
-  serve(q: DnsQuery, next: Next, signal: AbortSignal): Promise<DnsAnswer>;
+  serve(q: DnsQuery, next: Next, signal: AbortSignal): MaybePromise<DnsAnswer>;
 }
 
 /** A SERVFAIL answer echoing the query's question. */
@@ -26,7 +29,7 @@ export function servfail(q: DnsQuery, by: string): DnsAnswer {
 
 /** Composes handlers, first to last, into one function. */
 export function buildChain(handlers: readonly DnsHandler[]): Next {
-  let run: Next = (q) => Promise.resolve(servfail(q, 'end-of-chain'));
+  let run: Next = (q) => servfail(q, 'end-of-chain');
   for (const handler of [...handlers].reverse()) {
     const next = run;
     run = (q, signal) => handler.serve(q, next, signal);

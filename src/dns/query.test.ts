@@ -1,7 +1,7 @@
 import dnsPacket from 'dns-packet';
 import { describe, expect, it } from 'vitest';
 import { makeQuery } from '../../test/helpers/dns-client.js';
-import { parseQuery, type ParsedMessage } from './query.js';
+import { hasPlainName, parseQuery, type ParsedMessage } from './query.js';
 import { fitUdp, FLAG_TC } from './wire.js';
 
 const client = { address: '127.0.0.1', port: 5300 };
@@ -23,13 +23,13 @@ describe('parseQuery', () => {
     const parsed = parse(makeQuery('Db.Corp', 'AAAA', { id: 77, edns: 1400 }));
     expect(parsed.kind).toBe('query');
     if (parsed.kind !== 'query') return;
+    expect(hasPlainName(parsed.query)).toBe(true);
     expect(parsed.query).toMatchObject({
       id: 77,
       name: 'Db.Corp',
       type: 'AAAA',
       qclass: 'IN',
       questionEnd: 12 + 9 + 4,
-      plainName: true,
       edns: { udpSize: 1400, dnssecOk: false },
       maxAnswerBytes: 1400,
     });
@@ -102,11 +102,11 @@ describe('parseQuery', () => {
     dotted[12 + 1 + 2] = '.'.charCodeAt(0); // one label "db.corp"
     const p = parse(dotted);
     expect(p.kind === 'query' && p.query.name).toBe('db.corp');
-    expect(p.kind === 'query' && p.query.plainName).toBe(false);
+    expect(p.kind === 'query' && hasPlainName(p.query)).toBe(false);
     const binary = Buffer.from(makeQuery('dbxcorp', 'A'));
     binary[13] = 0xff;
     const b = parse(binary);
-    expect(b.kind === 'query' && b.query.plainName).toBe(false);
+    expect(b.kind === 'query' && hasPlainName(b.query)).toBe(false);
   });
 });
 

@@ -40,11 +40,6 @@ export interface DnsQuery {
   readonly qclass: string;
   /** Offset just past the question: bytes [0, questionEnd) are header + question. */
   readonly questionEnd: number;
-  /**
-   * True when the name is ordinary text (no dots or odd bytes inside a label, no compression),
-   * so it may be looked up as an alias; other names are only ever forwarded.
-   */
-  readonly plainName: boolean;
   readonly edns: EdnsInfo | undefined;
   readonly transport: Transport;
   /** The largest answer this client can take over its transport. */
@@ -96,7 +91,8 @@ export function parseQuery(
   } catch (e) {
     return formerr(`bad question: ${(e as Error).message}`);
   }
-  const name = question.name === '.' ? '.' : question.name.replace(/\.$/, '');
+  // dns-packet joins the labels without a trailing dot, and returns "." for the root
+  const name = question.name;
   const maxAnswerBytes =
     transport === 'tcp'
       ? 65_535
@@ -110,7 +106,6 @@ export function parseQuery(
       type: question.type,
       qclass: question.class ?? 'IN',
       questionEnd,
-      plainName: isPlainName(bytes, questionEnd, name),
       edns,
       transport,
       maxAnswerBytes,
@@ -137,8 +132,14 @@ function readEdns(bytes: Buffer, offset: number, records: number): EdnsInfo | un
   return edns;
 }
 
-/** The name re-encodes to exactly the question's name bytes (ignoring case), and is printable. */
-function isPlainName(bytes: Buffer, questionEnd: number, name: string): boolean {
+/**
+ * True when the question name is ordinary text (no dots or odd bytes inside a label, no
+ * compression): it re-encodes to exactly the bytes sent, ignoring case. Only such names may
+ * be answered as aliases; others are only ever forwarded. (Checked only for names that match
+ * an alias, so it costs nothing for other queries.)
+ */
+export function hasPlainName(q: DnsQuery): boolean {
+  const { name, bytes, questionEnd } = q;
   if (!/^[\x21-\x7e]+$/.test(name)) return false;
   const wire = encodeName(name);
   const sent = bytes.subarray(HEADER_BYTES, questionEnd - 4);

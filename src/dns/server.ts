@@ -3,14 +3,16 @@
  * parsed (header and question only), bad ones dropped or answered FORMERR/NOTIMP, good ones
  * passed to the handler chain; UDP answers that do not fit the client are truncated (TC).
  */
+import { setMaxListeners } from 'node:events';
 import net from 'node:net';
 import type { Logger } from 'pino';
 import type { Clock } from '../lib/clock.js';
 import { DnsBindError, DnsOptionsError } from './errors.js';
-import { servfail, type Next } from './handler.js';
-import { parseQuery, type ClientAddress, type Transport } from './query.js';
+import { isPromiseLike } from './deadline.js';
+import { servfail, type DnsAnswer, type MaybePromise, type Next } from './handler.js';
+import { parseQuery, type ClientAddress, type DnsQuery, type Transport } from './query.js';
 import { DEFAULT_TCP_LIMITS, TcpListener, type TcpLimits } from './tcp-listener.js';
-import { UdpListener } from './udp-listener.js';
+import { UdpListener, type MessageHandler } from './udp-listener.js';
 import { fitUdp } from './wire.js';
 
 export interface DnsServerOptions {
@@ -52,7 +54,9 @@ export class DnsServer {
   readonly #log: Logger;
   readonly #maxInFlight: number;
   readonly #tcpLimits: TcpLimits;
-  readonly #inFlight = new Set<AbortController>();
+  #inFlight = 0;
+  /** Given to the handlers; aborted by close(). */
+  #lifetime: AbortController;
   #listeners: (UdpListener | TcpListener)[] = [];
   #bound: readonly BoundAddress[] = Object.freeze([]);
   #port = 0;
@@ -69,6 +73,7 @@ export class DnsServer {
     this.#log = options.log.child({ component: 'dns' });
     this.#maxInFlight = options.maxInFlight ?? 1024;
     this.#tcpLimits = { ...DEFAULT_TCP_LIMITS, ...options.tcp };
+    this.#lifetime = this.#newLifetime();
     if (options.addresses.length === 0)
       throw new DnsOptionsError('the DNS server needs at least one address');
     for (const address of options.addresses) {
@@ -99,12 +104,13 @@ export class DnsServer {
   }
 
   get inFlight(): number {
-    return this.#inFlight.size;
+    return this.#inFlight;
   }
 
   /** Binds every address over UDP and TCP; on failure, releases what was bound and throws DnsBindError. */
   async start(): Promise<void> {
     if (this.#listeners.length > 0) throw new DnsOptionsError('the DNS server is already started');
+    if (this.#lifetime.signal.aborted) this.#lifetime = this.#newLifetime();
     const attempts = this.#options.port === 0 ? PORT_ZERO_ATTEMPTS : 1;
     for (let attempt = 1; ; attempt++) {
       try {
@@ -128,20 +134,23 @@ export class DnsServer {
 
   /** Stops listening, closes every connection, and abandons queries in flight. */
   async close(): Promise<void> {
-    for (const controller of this.#inFlight)
-      controller.abort(new Error('the DNS server is closing'));
-    this.#inFlight.clear();
+    this.#lifetime.abort(new Error('the DNS server is closing'));
+    this.#inFlight = 0;
     await this.#closeListeners();
     this.#bound = Object.freeze([]);
   }
 
+  /** Handlers may listen on it once per query in flight (e.g. an upstream TCP exchange). */
+  #newLifetime(): AbortController {
+    const controller = new AbortController();
+    setMaxListeners(this.#maxInFlight + 16, controller.signal);
+    return controller;
+  }
+
   async #bindAll(): Promise<void> {
     let port = this.#options.port;
-    const handle = (
-      bytes: Buffer,
-      transport: Transport,
-      client: ClientAddress,
-    ): Promise<Buffer | undefined> => this.#handle(bytes, transport, client);
+    const handle: MessageHandler = (bytes, transport, client) =>
+      this.#handle(bytes, transport, client);
     for (const address of this.#options.addresses) {
       for (const transport of ['udp', 'tcp'] as const) {
         try {
@@ -193,11 +202,12 @@ export class DnsServer {
     await Promise.all(listeners.map((l) => l.close()));
   }
 
-  async #handle(
+  /** The answer to send (synchronously when the handlers answered at once), or undefined. */
+  #handle(
     bytes: Buffer,
     transport: Transport,
     client: ClientAddress,
-  ): Promise<Buffer | undefined> {
+  ): Buffer | undefined | Promise<Buffer | undefined> {
     this.stats.received++;
     const parsed = parseQuery(bytes, transport, client);
     if (parsed.kind === 'drop') {
@@ -210,25 +220,46 @@ export class DnsServer {
       return parsed.bytes;
     }
     const q = parsed.query;
-    if (this.#inFlight.size >= this.#maxInFlight) {
+    if (this.#inFlight >= this.#maxInFlight) {
       this.stats.overloaded++;
       if (transport === 'udp') return undefined;
       this.stats.answered++;
       return servfail(q, 'server').bytes;
     }
-    const controller = new AbortController();
-    this.#inFlight.add(controller);
-    let answer: Buffer;
+    const signal = this.#lifetime.signal;
+    let answer: MaybePromise<DnsAnswer>;
     try {
-      answer = (await this.#options.handle(q, controller.signal)).bytes;
+      answer = this.#options.handle(q, signal);
     } catch (error) {
-      if (controller.signal.aborted) return undefined;
-      this.#log.error({ err: (error as Error).message, name: q.name }, 'A DNS handler failed.');
-      answer = servfail(q, 'server').bytes;
-    } finally {
-      this.#inFlight.delete(controller);
+      return this.#failed(q, error, signal);
     }
+    if (!isPromiseLike(answer)) return this.#finish(q, answer);
+    this.#inFlight++;
+    return answer.then(
+      (a) => {
+        if (signal.aborted) return undefined;
+        this.#inFlight--;
+        return this.#finish(q, a);
+      },
+      (error: unknown) => {
+        if (signal.aborted) return undefined;
+        this.#inFlight--;
+        return this.#failed(q, error, signal);
+      },
+    );
+  }
+
+  #finish(q: DnsQuery, answer: DnsAnswer): Buffer {
     this.stats.answered++;
-    return transport === 'udp' ? fitUdp(answer, q.questionEnd, q.maxAnswerBytes) : answer;
+    return q.transport === 'udp'
+      ? fitUdp(answer.bytes, q.questionEnd, q.maxAnswerBytes)
+      : answer.bytes;
+  }
+
+  #failed(q: DnsQuery, error: unknown, signal: AbortSignal): Buffer | undefined {
+    if (signal.aborted) return undefined;
+    this.#log.error({ err: (error as Error).message, name: q.name }, 'A DNS handler failed.');
+    this.stats.answered++;
+    return servfail(q, 'server').bytes;
   }
 }

@@ -2,7 +2,6 @@
  * The DNS side wired together: a server on the agent's addresses with the chain
  * alias → forward, and the reload of its two reloadable settings.
  */
-import { randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { AliasSnapshot } from '../alias-cache/index.js';
 import type { AgentConfig, UpstreamServer } from '../config/index.js';
@@ -12,6 +11,7 @@ import { buildChain } from './handler.js';
 import { AliasHandler, type AliasPreparer } from './handlers/alias.js';
 import { ForwardHandler } from './handlers/forward.js';
 import type { DnsQuery } from './query.js';
+import { pooledRandomInt } from './random.js';
 import { DnsServer, type DnsServerOptions } from './server.js';
 
 /** The settings of AgentConfig the DNS side uses; both reload on SIGHUP. */
@@ -33,7 +33,7 @@ export interface DnsServiceOptions {
   readonly uidHint?: ((q: DnsQuery) => number | undefined) | undefined;
   /** Per-upstream try timeout (default 2 s). */
   readonly tryTimeoutMs?: number | undefined;
-  /** A uniformly random integer in [0, limit) (default: node:crypto randomInt). */
+  /** A uniformly random integer in [0, limit) (default: from node:crypto, pooled). */
   readonly randomInt?: ((limit: number) => number) | undefined;
   readonly server?: Pick<
     DnsServerOptions,
@@ -65,7 +65,7 @@ export class DnsService {
       ownAddresses: () => this.server.addresses(),
       clock: options.clock,
       log: options.log,
-      randomInt: options.randomInt ?? ((limit) => randomInt(limit)),
+      randomInt: options.randomInt ?? pooledRandomInt(),
       errors: options.errors,
     });
     this.server = new DnsServer({
@@ -103,6 +103,7 @@ export class DnsService {
 
   async close(): Promise<void> {
     await this.server.close();
+    this.alias.close();
     this.forward.close();
   }
 }

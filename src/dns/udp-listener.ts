@@ -8,7 +8,7 @@ export type MessageHandler = (
   bytes: Buffer,
   transport: Transport,
   client: ClientAddress,
-) => Promise<Buffer | undefined>;
+) => Buffer | undefined | Promise<Buffer | undefined>;
 
 export interface UdpListenerOptions {
   readonly address: string;
@@ -28,7 +28,7 @@ export class UdpListener {
     this.#options = options;
     this.#socket = socket;
     socket.on('message', (msg, rinfo) => {
-      void this.#onMessage(msg, { address: rinfo.address, port: rinfo.port });
+      this.#onMessage(msg, { address: rinfo.address, port: rinfo.port });
     });
     socket.on('error', (error) => {
       options.log.warn(
@@ -79,19 +79,36 @@ export class UdpListener {
     });
   }
 
-  async #onMessage(msg: Buffer, client: ClientAddress): Promise<void> {
-    let answer: Buffer | undefined;
+  /** Answers at once when the handlers did (an alias from memory), else when they finish. */
+  #onMessage(msg: Buffer, client: ClientAddress): void {
+    let answer: Buffer | undefined | Promise<Buffer | undefined>;
     try {
-      answer = await this.#options.handle(msg, 'udp', client);
+      answer = this.#options.handle(msg, 'udp', client);
     } catch (error) {
-      this.#options.log.error({ err: (error as Error).message }, 'Handling a DNS datagram failed.');
+      this.#handlerFailed(error);
       return;
     }
+    if (answer instanceof Promise) {
+      answer.then(
+        (bytes) => {
+          this.#send(bytes, client);
+        },
+        (error: unknown) => {
+          this.#handlerFailed(error);
+        },
+      );
+    } else {
+      this.#send(answer, client);
+    }
+  }
+
+  #handlerFailed(error: unknown): void {
+    this.#options.log.error({ err: (error as Error).message }, 'Handling a DNS datagram failed.');
+  }
+
+  #send(answer: Buffer | undefined, client: ClientAddress): void {
     if (answer === undefined || this.#closed) return;
-    this.#socket.send(answer, client.port, client.address, (error) => {
-      if (error !== null) {
-        this.#options.log.debug({ err: error.message, client }, 'Sending a DNS answer failed.');
-      }
-    });
+    // no callback: a failed send is reported as the socket's 'error' event (logged above)
+    this.#socket.send(answer, client.port, client.address);
   }
 }

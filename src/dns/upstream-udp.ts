@@ -32,8 +32,6 @@ interface Pending {
   readonly resolve: (answer: Buffer) => void;
   readonly reject: (error: Error) => void;
   readonly timer: TimerHandle;
-  readonly signal: AbortSignal;
-  readonly onAbort: () => void;
 }
 
 interface ClientSocket {
@@ -55,7 +53,11 @@ export class UdpUpstreamClient {
     this.#count = options.socketsPerFamily ?? 4;
   }
 
-  /** Asks `target`; resolves with its answer (our id in it), rejects on timeout, abort or error. */
+  /**
+   * Asks `target`; resolves with its answer (our id in it), rejects on timeout or error. An
+   * aborted `signal` stops a query before it is sent; close() ends those in flight (no listener
+   * per query on the long-lived signal).
+   */
   exchange(
     target: UpstreamTarget,
     query: Buffer,
@@ -98,13 +100,11 @@ export class UdpUpstreamClient {
       const settle = (): void => {
         owner.pending.delete(id);
         pending.timer.cancel();
-        signal.removeEventListener('abort', pending.onAbort);
       };
       const pending: Pending = {
         target,
         query,
         questionEnd,
-        signal,
         resolve: (answer) => {
           settle();
           resolve(answer);
@@ -118,21 +118,10 @@ export class UdpUpstreamClient {
             new UpstreamError(`${describe(target)} did not answer within ${timeoutMs} ms`),
           );
         }, timeoutMs),
-        onAbort: () => {
-          pending.reject(signal.reason as Error);
-        },
       };
       owner.pending.set(id, pending);
-      signal.addEventListener('abort', pending.onAbort);
-      owner.socket.send(out, target.port, target.address, (error) => {
-        if (error !== null && owner.pending.get(id) === pending) {
-          pending.reject(
-            new UpstreamError(`cannot send to ${describe(target)}: ${error.message}`, {
-              cause: error,
-            }),
-          );
-        }
-      });
+      // no callback (it costs on every query): a send that fails ends at the timeout
+      owner.socket.send(out, target.port, target.address);
     });
   }
 

@@ -131,15 +131,22 @@ describe('AddressAllocator', () => {
     expect(allocator.assign('a').v4).toMatch(/^10\./);
   });
 
-  it('allocatorPreparer turns allocation errors into rejections', async () => {
+  it('allocatorPreparer answers at once, and throws the typed error when the prefix is full', () => {
     const allocator = new AddressAllocator({
       v4Prefix: V4,
       v6Prefix: null,
       random: cryptoRandom,
       isTaken: () => true,
     });
-    await expect(allocatorPreparer(allocator).prepare({ value: 'a' })).rejects.toThrow(
+    expect(() => allocatorPreparer(allocator).prepare({ value: 'a' })).toThrow(
       AddressPoolFullError,
     );
+    const ok = new AddressAllocator({
+      v4Prefix: V4,
+      v6Prefix: null,
+      random: sequence(7n),
+      isTaken: () => false,
+    });
+    expect(allocatorPreparer(ok).prepare({ value: 'a' })).toEqual({ v4: '100.64.0.7' });
   });
 });

@@ -212,20 +212,18 @@ export class AddressAllocator implements IpAllocator {
   }
 }
 
-/** What the DNS alias handler needs from the proxy side (structurally: dns/AliasPreparer). */
+/**
+ * What the DNS alias handler needs from the proxy side (structurally: dns/AliasPreparer). It
+ * may answer synchronously when the alias is already reachable.
+ */
 export interface AllocatorPreparer {
-  prepare(alias: { readonly value: string }): Promise<AssignedAddresses>;
+  prepare(alias: { readonly value: string }): AssignedAddresses;
 }
 
-/** The proxy side before sessions exist: preparing an alias is only giving it its addresses. */
+/**
+ * The proxy side before sessions exist: preparing an alias is only giving it its addresses,
+ * at once; a full prefix throws AddressPoolFullError.
+ */
 export function allocatorPreparer(allocator: IpAllocator): AllocatorPreparer {
-  return {
-    prepare: (alias) => {
-      try {
-        return Promise.resolve(allocator.assign(alias.value));
-      } catch (e) {
-        return Promise.reject(e instanceof Error ? e : new Error(String(e)));
-      }
-    },
-  };
+  return { prepare: (alias) => allocator.assign(alias.value) };
 }

@@ -51,7 +51,7 @@ function setup(
   const serve = (bytes: Buffer): Promise<DnsAnswer> => {
     const parsed = parseQuery(bytes, 'udp', { address: '127.0.0.1', port: 1 });
     if (parsed.kind !== 'query') throw new Error('not a query');
-    return handler.serve(parsed.query, next, new AbortController().signal);
+    return Promise.resolve(handler.serve(parsed.query, next, new AbortController().signal));
   };
   return { clock, errors, handler, forwarded, serve };
 }
@@ -142,8 +142,31 @@ describe('AliasHandler', () => {
     expect(forwarded).toEqual([]);
     clock.advance(1);
     expect((await answer).by).toBe('next');
-    expect(aborted).toBe(true);
     expect(errors.list()[0]?.message).toContain('took longer than dns_request_timeout (500 ms)');
+    // the preparation's signal is shared by queries started within 50 ms: aborted by 550 ms
+    expect(aborted).toBe(false);
+    clock.advance(50);
+    expect(aborted).toBe(true);
+    expect(clock.pending).toBe(0);
+  });
+
+  it('aborts preparations still running when closed', async () => {
+    let aborted = false;
+    const slow: AliasPreparer = {
+      prepare: (_alias, _uid, signal) =>
+        new Promise((_resolve, reject) => {
+          signal.addEventListener('abort', () => {
+            aborted = true;
+            reject(new Error('aborted'));
+          });
+        }),
+    };
+    const { serve, clock, handler } = setup({ preparer: slow });
+    void serve(makeQuery('db.corp', 'A')).catch(() => undefined);
+    await Promise.resolve();
+    handler.close();
+    expect(aborted).toBe(true);
+    clock.advance(1000);
     expect(clock.pending).toBe(0);
   });
 

@@ -11,11 +11,11 @@
 import type { Logger } from 'pino';
 import type { AliasEntry, AliasSnapshot } from '../../alias-cache/index.js';
 import type { Clock } from '../../lib/clock.js';
-import { withDeadline } from '../deadline.js';
+import { isPromiseLike, raceTimeout, SharedDeadlines } from '../deadline.js';
 import { AliasPrepareError, DnsOptionsError, type ErrorRecorder } from '../errors.js';
-import type { DnsAnswer, DnsHandler, Next } from '../handler.js';
+import type { DnsAnswer, DnsHandler, MaybePromise, Next } from '../handler.js';
 import { DNSSEC_OK, encodePacket, type Answer, type Question } from '../packet.js';
-import type { DnsQuery } from '../query.js';
+import { hasPlainName, type DnsQuery } from '../query.js';
 import { FLAG_AA, FLAG_RA, FLAG_RD, setId } from '../wire.js';
 
 export interface PreparedAlias {
@@ -26,11 +26,16 @@ export interface PreparedAlias {
 
 /** The proxy side: makes an alias reachable (session, listener) and says at which addresses. */
 export interface AliasPreparer {
+  /**
+   * May return the addresses at once when the alias is already reachable (the allocator alone
+   * always does: answering from memory is the fast path); `signal` aborts at
+   * dns_request_timeout.
+   */
   prepare(
     alias: AliasEntry,
     uidHint: number | undefined,
     signal: AbortSignal,
-  ): Promise<PreparedAlias>;
+  ): PreparedAlias | Promise<PreparedAlias>;
 }
 
 export interface AliasHandlerOptions {
@@ -55,7 +60,9 @@ export interface AliasHandlerOptions {
 /** The UDP payload size we advertise in OPT records. */
 export const OUR_EDNS_UDP_SIZE = 1232;
 
+/** An answer encoded once and reused for the same question bytes, RD bit and EDNS use. */
 interface KeptAnswer {
+  readonly entry: AliasEntry;
   readonly v4: string | undefined;
   readonly v6: string | undefined;
   readonly bytes: Buffer;
@@ -68,6 +75,9 @@ export class AliasHandler implements DnsHandler {
   readonly #ttl: number;
   readonly #cacheSize: number;
   readonly #kept = new Map<string, KeptAnswer>();
+  /** The snapshot the kept answers were made from; a new snapshot empties them. */
+  #keptFor: AliasSnapshot | undefined;
+  readonly #deadlines: SharedDeadlines;
   #requestTimeoutMs: number;
 
   constructor(options: AliasHandlerOptions) {
@@ -77,6 +87,7 @@ export class AliasHandler implements DnsHandler {
     this.#ttl = options.ttlSeconds ?? 5;
     this.#cacheSize = options.answerCacheSize ?? 4096;
     this.#requestTimeoutMs = options.requestTimeoutMs;
+    this.#deadlines = new SharedDeadlines(options.clock);
     if (!Number.isInteger(this.#ttl) || this.#ttl < 0) {
       throw new DnsOptionsError(`alias TTL must be a whole number of seconds, not ${this.#ttl}`);
     }
@@ -91,73 +102,92 @@ export class AliasHandler implements DnsHandler {
     this.#requestTimeoutMs = ms;
   }
 
-  async serve(q: DnsQuery, next: Next, signal: AbortSignal): Promise<DnsAnswer> {
-    if (!q.plainName || q.qclass !== 'IN') return next(q, signal);
-    const entry = this.#options.snapshot().lookup(q.name);
-    if (entry === undefined || this.#options.alwaysForward?.(entry.value) === true) {
-      return next(q, signal);
+  serve(q: DnsQuery, next: Next, signal: AbortSignal): MaybePromise<DnsAnswer> {
+    const snapshot = this.#options.snapshot();
+    if (snapshot !== this.#keptFor) {
+      this.#kept.clear();
+      this.#keptFor = snapshot;
     }
-    let addresses: PreparedAlias | undefined;
-    if (q.type === 'A' || q.type === 'AAAA') {
-      addresses = await this.#prepare(entry, q, signal);
-      if (addresses === undefined) return next(q, signal);
+    const key = keyOf(q);
+    const kept = this.#kept.get(key);
+    let entry: AliasEntry | undefined = kept?.entry;
+    if (entry === undefined) {
+      // not answered before: a plain name of class IN that is an alias in this snapshot
+      if (q.qclass !== 'IN') return next(q, signal);
+      entry = snapshot.lookup(q.name);
+      if (entry === undefined || !hasPlainName(q)) return next(q, signal);
     }
-    return { bytes: this.#answer(q, addresses), by: this.name };
-  }
-
-  async #prepare(
-    entry: AliasEntry,
-    q: DnsQuery,
-    signal: AbortSignal,
-  ): Promise<PreparedAlias | undefined> {
+    if (this.#options.alwaysForward?.(entry.value) === true) return next(q, signal);
+    if (q.type !== 'A' && q.type !== 'AAAA') return this.#reply(q, key, entry, undefined);
     const timeoutMs = this.#requestTimeoutMs;
+    let prepared: MaybePromise<PreparedAlias>;
     try {
-      return await withDeadline(
-        (s) => this.#options.preparer.prepare(entry, this.#options.uidHint?.(q), s),
-        timeoutMs,
-        this.#options.clock,
-        signal,
-        () =>
-          new AliasPrepareError(
-            entry.value,
-            `preparing ${entry.value} took longer than dns_request_timeout (${timeoutMs} ms)`,
-          ),
+      prepared = this.#options.preparer.prepare(
+        entry,
+        this.#options.uidHint?.(q),
+        this.#deadlines.signal(timeoutMs, () => tooSlow(undefined, timeoutMs)),
       );
     } catch (e) {
-      if (signal.aborted) throw e;
-      const error =
-        e instanceof AliasPrepareError
-          ? e
-          : new AliasPrepareError(
-              entry.value,
-              `could not make ${entry.value} reachable: ${(e as Error).message}`,
-              { cause: e, hint: (e as { hint?: string }).hint },
-            );
-      this.#log.warn(
-        { alias: entry.value, err: error.message },
-        'Preparing an alias failed; the query goes upstream.',
-      );
-      this.#options.errors?.record(error);
-      return undefined;
+      return this.#failed(entry, e, q, next, signal);
     }
+    if (!isPromiseLike(prepared)) return this.#reply(q, key, entry, prepared);
+    const alias = entry;
+    return raceTimeout(prepared, timeoutMs, this.#options.clock, () =>
+      tooSlow(alias.value, timeoutMs),
+    ).then(
+      (addresses) => this.#reply(q, key, alias, addresses),
+      (e: unknown) => this.#failed(alias, e, q, next, signal),
+    );
   }
 
-  #answer(q: DnsQuery, addresses: PreparedAlias | undefined): Buffer {
-    const rd = (q.bytes.readUInt16BE(2) & FLAG_RD) !== 0;
-    const key = `${q.bytes.toString('latin1', 12, q.questionEnd)}|${rd ? 1 : 0}|${
-      q.edns === undefined ? '-' : q.edns.dnssecOk ? 'D' : 'E'
-    }`;
+  /** Aborts preparations still running and releases their timers. */
+  close(): void {
+    this.#deadlines.close(new Error('the DNS server is closing'));
+  }
+
+  #failed(
+    entry: AliasEntry,
+    e: unknown,
+    q: DnsQuery,
+    next: Next,
+    signal: AbortSignal,
+  ): MaybePromise<DnsAnswer> {
+    if (signal.aborted) throw e;
+    const error =
+      e instanceof AliasPrepareError
+        ? e
+        : new AliasPrepareError(
+            entry.value,
+            `could not make ${entry.value} reachable: ${(e as Error).message}`,
+            { cause: e, hint: (e as { hint?: string }).hint },
+          );
+    this.#log.warn(
+      { alias: entry.value, err: error.message },
+      'Preparing an alias failed; the query goes upstream.',
+    );
+    this.#options.errors?.record(error);
+    return next(q, signal);
+  }
+
+  /** The kept answer for this question (encoded again when the addresses changed), with the query's id. */
+  #reply(
+    q: DnsQuery,
+    key: string,
+    entry: AliasEntry,
+    addresses: PreparedAlias | undefined,
+  ): DnsAnswer {
     const v4 = addresses?.v4;
     const v6 = addresses?.v6;
     let kept = this.#kept.get(key);
     if (kept === undefined || kept.v4 !== v4 || kept.v6 !== v6) {
       if (this.#kept.size >= this.#cacheSize) this.#kept.clear();
-      kept = { v4, v6, bytes: this.#encode(q, rd, v4, v6) };
+      const rd = (q.bytes.readUInt16BE(2) & FLAG_RD) !== 0;
+      kept = { entry, v4, v6, bytes: this.#encode(q, rd, v4, v6) };
       this.#kept.set(key, kept);
     }
     const bytes = Buffer.from(kept.bytes);
     setId(bytes, q.id);
-    return bytes;
+    return { bytes, by: this.name };
   }
 
   #encode(q: DnsQuery, rd: boolean, v4: string | undefined, v6: string | undefined): Buffer {
@@ -190,6 +220,21 @@ export class AliasHandler implements DnsHandler {
             ],
     });
   }
+}
+
+/** The question bytes (name, type, class) plus one character for RD, EDNS and DO. */
+function keyOf(q: DnsQuery): string {
+  const rd = (q.bytes.readUInt16BE(2) & FLAG_RD) !== 0 ? 1 : 0;
+  const edns = q.edns === undefined ? 0 : q.edns.dnssecOk ? 4 : 2;
+  return q.bytes.toString('latin1', 12, q.questionEnd) + String.fromCharCode(48 + (rd | edns));
+}
+
+function tooSlow(alias: string | undefined, ms: number): AliasPrepareError {
+  const what = alias ?? 'an alias';
+  return new AliasPrepareError(
+    alias ?? '',
+    `preparing ${what} took longer than dns_request_timeout (${ms} ms)`,
+  );
 }
 
 function checkTimeout(ms: number): void {

@@ -98,37 +98,47 @@ export class ForwardHandler implements DnsHandler {
     return effective;
   }
 
-  async serve(q: DnsQuery, _next: Next, signal: AbortSignal): Promise<DnsAnswer> {
-    const { requestTimeoutMs, tryTimeoutMs } = this.#settings;
-    const { clock } = this.#options;
-    const deadline = clock.now() + requestTimeoutMs;
+  serve(q: DnsQuery, _next: Next, signal: AbortSignal): Promise<DnsAnswer> {
     const upstreams = this.upstreams();
-    const failures: string[] = [];
-    const start = this.#preferred < upstreams.length ? this.#preferred : 0;
-    for (let i = 0; i < upstreams.length; i++) {
-      const index = (start + i) % upstreams.length;
-      const target = upstreams[index];
-      const left = deadline - clock.now();
-      if (target === undefined || left <= 0) break;
-      try {
-        const answer = await this.#ask(target, q, Math.min(tryTimeoutMs, left), signal);
+    const first = this.#preferred < upstreams.length ? this.#preferred : 0;
+    const deadline = this.#options.clock.now() + this.#settings.requestTimeoutMs;
+    return this.#attempt(q, { upstreams, first, deadline, failures: [], signal }, 0);
+  }
+
+  /** Asks the upstream `i` places after the preferred one, then the next, until one answers. */
+  #attempt(q: DnsQuery, run: Attempt, i: number): Promise<DnsAnswer> {
+    const { upstreams, first, deadline, failures, signal } = run;
+    const index = (first + i) % upstreams.length;
+    const target = upstreams[index];
+    const left = deadline - this.#options.clock.now();
+    if (i >= upstreams.length || target === undefined || left <= 0) {
+      return Promise.resolve(this.#allFailed(q, upstreams.length, failures));
+    }
+    const ask = this.#ask(target, q, Math.min(this.#settings.tryTimeoutMs, left), signal);
+    return ask.then(
+      (answer) => {
         const rcode = rcodeOf(answer.readUInt16BE(2));
         if (rcode === RCODE.SERVFAIL || rcode === RCODE.REFUSED) {
           failures.push(
             `${describe(target)} answered ${rcode === RCODE.SERVFAIL ? 'SERVFAIL' : 'REFUSED'}`,
           );
-          continue;
+          return this.#attempt(q, run, i + 1);
         }
         this.#preferred = index;
         setId(answer, q.id);
         return { bytes: answer, by: this.name };
-      } catch (e) {
+      },
+      (e: unknown) => {
         if (signal.aborted) throw e;
         failures.push((e as Error).message);
-      }
-    }
+        return this.#attempt(q, run, i + 1);
+      },
+    );
+  }
+
+  #allFailed(q: DnsQuery, count: number, failures: string[]): DnsAnswer {
     const error = new UpstreamError(
-      upstreams.length === 0
+      count === 0
         ? `no upstream DNS server to ask for ${q.name}`
         : `no upstream DNS server answered ${q.name} ${q.type}: ${failures.join('; ')}`,
     );
@@ -142,7 +152,7 @@ export class ForwardHandler implements DnsHandler {
     this.#udp.close();
   }
 
-  async #ask(
+  #ask(
     target: UpstreamTarget,
     q: DnsQuery,
     timeoutMs: number,
@@ -153,11 +163,22 @@ export class ForwardHandler implements DnsHandler {
       return tcpExchange(target, q.bytes, q.questionEnd, timeoutMs, clock, signal);
     }
     const started = clock.now();
-    const answer = await this.#udp.exchange(target, q.bytes, q.questionEnd, timeoutMs, signal);
-    if (q.transport !== 'tcp' || !isTruncated(answer)) return answer;
-    const left = Math.max(1, timeoutMs - (clock.now() - started));
-    return tcpExchange(target, q.bytes, q.questionEnd, left, clock, signal);
+    const udp = this.#udp.exchange(target, q.bytes, q.questionEnd, timeoutMs, signal);
+    if (q.transport !== 'tcp') return udp;
+    return udp.then((answer) => {
+      if (!isTruncated(answer)) return answer;
+      const left = Math.max(1, timeoutMs - (clock.now() - started));
+      return tcpExchange(target, q.bytes, q.questionEnd, left, clock, signal);
+    });
   }
+}
+
+interface Attempt {
+  readonly upstreams: readonly UpstreamTarget[];
+  readonly first: number;
+  readonly deadline: number;
+  readonly failures: string[];
+  readonly signal: AbortSignal;
 }
 
 function key(address: string, port: number): string {
