@@ -11,7 +11,8 @@ import {
 } from '../../test/helpers/dns-client.js';
 import { buildSnapshot } from '../alias-cache/index.js';
 import { ManualClock } from '../lib/clock.js';
-import { AddressAllocator, allocatorPreparer, cryptoRandom } from '../proxy/index.js';
+import { allocatorPreparer } from '../proxy/index.js';
+import { hangingPreparer, testAllocator } from '../../test/helpers/dns-fixtures.js';
 import { DnsBindError } from './errors.js';
 import { buildChain } from './handler.js';
 import { AliasHandler, type AliasPreparer } from './handlers/alias.js';
@@ -28,12 +29,7 @@ afterEach(async () => {
 
 function makeServer(options: Partial<DnsServerOptions> & { preparer?: AliasPreparer } = {}) {
   const clock = new ManualClock();
-  const allocator = new AddressAllocator({
-    v4Prefix: { cidr: '100.64.0.0/10', network: '100.64.0.0', length: 10 },
-    v6Prefix: null,
-    random: cryptoRandom,
-    isTaken: () => false,
-  });
+  const allocator = testAllocator({ v6: false });
   const alias = new AliasHandler({
     snapshot: () => snapshot,
     preparer: options.preparer ?? allocatorPreparer(allocator),
@@ -52,15 +48,6 @@ function makeServer(options: Partial<DnsServerOptions> & { preparer?: AliasPrepa
   opened.push(server);
   return { server, clock };
 }
-
-const never: AliasPreparer = {
-  prepare: (_a, _u, signal) =>
-    new Promise((_resolve, reject) => {
-      signal.addEventListener('abort', () => {
-        reject(new Error('aborted'));
-      });
-    }),
-};
 
 describe('DnsServer', () => {
   it('listens on IPv4 and IPv6 over UDP and TCP on one port; port 0 reports the port it got', async () => {
@@ -169,7 +156,7 @@ describe('DnsServer', () => {
   });
 
   it('drops UDP queries and answers TCP ones SERVFAIL beyond the in-flight cap; close abandons the rest', async () => {
-    const { server } = makeServer({ maxInFlight: 2, preparer: never });
+    const { server } = makeServer({ maxInFlight: 2, preparer: hangingPreparer().preparer });
     await server.start();
     for (const id of [1, 2, 3]) {
       const s = dgram.createSocket('udp4');

@@ -2,39 +2,29 @@
  * The DNS side wired together: a server on the agent's addresses with the chain
  * alias → forward, and the reload of its two reloadable settings.
  */
-import type { Logger } from 'pino';
-import type { AliasSnapshot } from '../alias-cache/index.js';
 import type { AgentConfig, UpstreamServer } from '../config/index.js';
-import type { Clock } from '../lib/clock.js';
-import type { ErrorRecorder } from './errors.js';
 import { buildChain } from './handler.js';
-import { AliasHandler, type AliasPreparer } from './handlers/alias.js';
-import { ForwardHandler } from './handlers/forward.js';
-import type { DnsQuery } from './query.js';
+import { AliasHandler, type AliasHandlerOptions } from './handlers/alias.js';
+import { ForwardHandler, type ForwardHandlerOptions } from './handlers/forward.js';
 import { pooledRandomInt } from './random.js';
 import { DnsServer, type DnsServerOptions } from './server.js';
 
 /** The settings of AgentConfig the DNS side uses; both reload on SIGHUP. */
 export type DnsConfig = Pick<AgentConfig, 'dnsRequestTimeoutMs' | 'overrideUpstreamDnsServers'>;
 
-export interface DnsServiceOptions {
+/** The alias handler's options (see AliasHandlerOptions), the forwarder's, and the server's. */
+export interface DnsServiceOptions
+  extends
+    Pick<
+      AliasHandlerOptions,
+      'snapshot' | 'preparer' | 'clock' | 'log' | 'errors' | 'alwaysForward' | 'uidHint'
+    >,
+    Partial<Pick<ForwardHandlerOptions, 'tryTimeoutMs' | 'randomInt'>> {
   readonly config: DnsConfig;
   readonly addresses: readonly string[];
   readonly port: number;
   /** The resolvers configured before the agent took over (from the platform). */
   readonly systemUpstreams: readonly UpstreamServer[];
-  readonly snapshot: () => AliasSnapshot;
-  readonly preparer: AliasPreparer;
-  readonly clock: Clock;
-  readonly log: Logger;
-  readonly errors?: ErrorRecorder | undefined;
-  /** Names always forwarded (the controller's host name). */
-  readonly alwaysForward?: ((name: string) => boolean) | undefined;
-  readonly uidHint?: ((q: DnsQuery) => number | undefined) | undefined;
-  /** Per-upstream try timeout (default 2 s). */
-  readonly tryTimeoutMs?: number | undefined;
-  /** A uniformly random integer in [0, limit) (default: from node:crypto, pooled). */
-  readonly randomInt?: ((limit: number) => number) | undefined;
   readonly server?: Pick<
     DnsServerOptions,
     'maxInFlight' | 'tcp' | 'udpBufferBytes' | 'describePortOwner'

@@ -1,18 +1,25 @@
 import { describe, expect, it } from 'vitest';
-import type { IpPrefix } from '../config/index.js';
+import { prefix } from '../../test/helpers/dns-fixtures.js';
 import {
   AddressAllocator,
   AddressPoolFullError,
   allocatorPreparer,
   cryptoRandom,
+  type AllocatorOptions,
 } from './allocator.js';
 
-const prefix = (cidr: string): IpPrefix => {
-  const [network = '', length = ''] = cidr.split('/');
-  return { cidr, network, length: Number(length) };
-};
 const V4 = prefix('100.64.0.0/16');
 const V6 = prefix('fd62:6f75:6e64::/64');
+
+/** An allocator over V4 (and V6 unless `v6Prefix: null`), nothing taken, random starts. */
+const make = (options: Partial<AllocatorOptions> = {}): AddressAllocator =>
+  new AddressAllocator({
+    v4Prefix: V4,
+    v6Prefix: V6,
+    random: cryptoRandom,
+    isTaken: () => false,
+    ...options,
+  });
 
 /** Returns the given offsets in turn (modulo the limit), then 0. */
 function sequence(...values: bigint[]): (limit: bigint) => bigint {
@@ -22,12 +29,7 @@ function sequence(...values: bigint[]): (limit: bigint) => bigint {
 
 describe('AddressAllocator', () => {
   it('gives each alias a stable IPv4 and IPv6 from a random start, and maps them back', () => {
-    const allocator = new AddressAllocator({
-      v4Prefix: V4,
-      v6Prefix: V6,
-      random: sequence(0x1234n, 0xabcdn, 0x1234n, 0x99n),
-      isTaken: () => false,
-    });
+    const allocator = make({ random: sequence(0x1234n, 0xabcdn, 0x1234n, 0x99n) });
     const db = allocator.assign('DB.corp.');
     expect(db).toEqual({ v4: '100.64.18.52', v6: 'fd62:6f75:6e64::abcd' });
     expect(allocator.assign('db.corp')).toEqual(db);
@@ -41,23 +43,13 @@ describe('AddressAllocator', () => {
 
   it('never hands out the network, broadcast, or taken addresses', () => {
     const taken = new Set(['100.64.0.1', '100.64.0.2', 'fd62:6f75:6e64::1']);
-    const allocator = new AddressAllocator({
-      v4Prefix: V4,
-      v6Prefix: V6,
-      random: sequence(0xffffn, 0n, 0n),
-      isTaken: (ip) => taken.has(ip),
-    });
+    const allocator = make({ random: sequence(0xffffn, 0n, 0n), isTaken: (ip) => taken.has(ip) });
     // start at the broadcast address: skipped, wraps to the network (skipped), then .1 .2 taken
     expect(allocator.assign('a.corp')).toEqual({ v4: '100.64.0.3', v6: 'fd62:6f75:6e64::2' });
   });
 
   it('has no IPv6 when IPv6 is off', () => {
-    const allocator = new AddressAllocator({
-      v4Prefix: V4,
-      v6Prefix: null,
-      random: cryptoRandom,
-      isTaken: () => false,
-    });
+    const allocator = make({ v6Prefix: null });
     const got = allocator.assign('a.corp');
     expect(got.v6).toBeUndefined();
     expect(got.v4).toMatch(/^100\.64\.\d+\.\d+$/);
@@ -65,46 +57,25 @@ describe('AddressAllocator', () => {
 
   it('fails with a typed error, without looping, when the prefix is full', () => {
     const small = prefix('10.0.0.0/30'); // 10.0.0.1 and 10.0.0.2 usable
-    const allocator = new AddressAllocator({
-      v4Prefix: small,
-      v6Prefix: null,
-      random: cryptoRandom,
-      isTaken: () => false,
-    });
+    const allocator = make({ v4Prefix: small, v6Prefix: null });
     allocator.assign('a');
     allocator.assign('b');
     expect(() => allocator.assign('c')).toThrow(AddressPoolFullError);
     expect(() => allocator.assign('c')).toThrow(/no free proxy address is left in 10\.0\.0\.0\/30/);
-    const allTaken = new AddressAllocator({
-      v4Prefix: V4,
-      v6Prefix: null,
-      random: cryptoRandom,
-      isTaken: () => true,
-    });
+    const allTaken = make({ v6Prefix: null, isTaken: () => true });
     expect(() => allTaken.assign('a')).toThrow(/already in use on this machine/);
   });
 
   it('exports its assignments and restores them after a restart, skipping bad entries', () => {
-    const first = new AddressAllocator({
-      v4Prefix: V4,
-      v6Prefix: V6,
-      random: cryptoRandom,
-      isTaken: () => false,
-    });
+    const first = make();
     const a = first.assign('a.corp');
     const b = first.assign('b.corp');
     const saved = first.export();
     const warnings: unknown[] = [];
     const log = { warn: (obj: unknown) => warnings.push(obj) } as unknown as import('pino').Logger;
-    const second = new AddressAllocator({
-      v4Prefix: V4,
-      v6Prefix: V6,
-      random: cryptoRandom,
+    const second = make({
       isTaken: (ip) => ip === b.v4,
-      saved: {
-        v4: { ...saved.v4, 'c.corp': '10.1.1.1', 'd.corp': '100.64.0.0' },
-        v6: saved.v6,
-      },
+      saved: { v4: { ...saved.v4, 'c.corp': '10.1.1.1', 'd.corp': '100.64.0.0' }, v6: saved.v6 },
       log,
     });
     expect(second.assign('a.corp')).toEqual(a);
@@ -117,12 +88,7 @@ describe('AddressAllocator', () => {
   });
 
   it('keeps addresses inside a reloaded v4_prefix and drops the others', () => {
-    const allocator = new AddressAllocator({
-      v4Prefix: V4,
-      v6Prefix: null,
-      random: sequence(5n),
-      isTaken: () => false,
-    });
+    const allocator = make({ v6Prefix: null, random: sequence(5n) });
     expect(allocator.assign('a').v4).toBe('100.64.0.5');
     allocator.setV4Prefix(prefix('100.64.0.0/10'));
     expect(allocator.assign('a').v4).toBe('100.64.0.5');
@@ -132,21 +98,11 @@ describe('AddressAllocator', () => {
   });
 
   it('allocatorPreparer answers at once, and throws the typed error when the prefix is full', () => {
-    const allocator = new AddressAllocator({
-      v4Prefix: V4,
-      v6Prefix: null,
-      random: cryptoRandom,
-      isTaken: () => true,
-    });
+    const allocator = make({ v6Prefix: null, isTaken: () => true });
     expect(() => allocatorPreparer(allocator).prepare({ value: 'a' })).toThrow(
       AddressPoolFullError,
     );
-    const ok = new AddressAllocator({
-      v4Prefix: V4,
-      v6Prefix: null,
-      random: sequence(7n),
-      isTaken: () => false,
-    });
+    const ok = make({ v6Prefix: null, random: sequence(7n) });
     expect(allocatorPreparer(ok).prepare({ value: 'a' })).toEqual({ v4: '100.64.0.7' });
   });
 });

@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { makeQuery } from '../../../test/helpers/dns-client.js';
 import { buildSnapshot, type AliasEntry } from '../../alias-cache/index.js';
 import { ManualClock } from '../../lib/clock.js';
-import { AddressAllocator, allocatorPreparer } from '../../proxy/index.js';
+import { allocatorPreparer } from '../../proxy/index.js';
+import { hangingPreparer, testAllocator } from '../../../test/helpers/dns-fixtures.js';
 import { RecentErrors } from '../errors.js';
 import type { DnsAnswer, Next } from '../handler.js';
 import { parseQuery, type DnsQuery } from '../query.js';
@@ -17,10 +18,6 @@ const snapshot = buildSnapshot(
     [1001, [{ id: 'alt_2', value: 'boundary.corp', destinationId: 'ttcp_2' }]],
   ]),
 );
-const prefix = (cidr: string) => {
-  const [network = '', length = ''] = cidr.split('/');
-  return { cidr, network, length: Number(length) };
-};
 
 function setup(
   options: { v6?: boolean; preparer?: AliasPreparer; alwaysForward?: (n: string) => boolean } = {},
@@ -28,12 +25,7 @@ function setup(
   const clock = new ManualClock();
   const errors = new RecentErrors({ clock });
   let offset = 10n;
-  const allocator = new AddressAllocator({
-    v4Prefix: prefix('100.64.0.0/10'),
-    v6Prefix: options.v6 === false ? null : prefix('fd62:6f75:6e64::/64'),
-    random: () => offset++,
-    isTaken: () => false,
-  });
+  const allocator = testAllocator({ v6: options.v6 !== false, random: () => offset++ });
   const handler = new AliasHandler({
     snapshot: () => snapshot,
     preparer: options.preparer ?? allocatorPreparer(allocator),
@@ -124,16 +116,7 @@ describe('AliasHandler', () => {
   });
 
   it('forwards when preparing runs past dns_request_timeout, and aborts the preparation', async () => {
-    let aborted = false;
-    const slow: AliasPreparer = {
-      prepare: (_alias, _uid, signal) =>
-        new Promise((_resolve, reject) => {
-          signal.addEventListener('abort', () => {
-            aborted = true;
-            reject(new Error('aborted'));
-          });
-        }),
-    };
+    const { preparer: slow, aborted } = hangingPreparer();
     const { serve, forwarded, errors, clock, handler } = setup({ preparer: slow });
     handler.setRequestTimeout(500);
     const answer = serve(makeQuery('db.corp', 'AAAA'));
@@ -144,28 +127,19 @@ describe('AliasHandler', () => {
     expect((await answer).by).toBe('next');
     expect(errors.list()[0]?.message).toContain('took longer than dns_request_timeout (500 ms)');
     // the preparation's signal is shared by queries started within 50 ms: aborted by 550 ms
-    expect(aborted).toBe(false);
+    expect(aborted()).toBe(false);
     clock.advance(50);
-    expect(aborted).toBe(true);
+    expect(aborted()).toBe(true);
     expect(clock.pending).toBe(0);
   });
 
   it('aborts preparations still running when closed', async () => {
-    let aborted = false;
-    const slow: AliasPreparer = {
-      prepare: (_alias, _uid, signal) =>
-        new Promise((_resolve, reject) => {
-          signal.addEventListener('abort', () => {
-            aborted = true;
-            reject(new Error('aborted'));
-          });
-        }),
-    };
+    const { preparer: slow, aborted } = hangingPreparer();
     const { serve, clock, handler } = setup({ preparer: slow });
     void serve(makeQuery('db.corp', 'A')).catch(() => undefined);
     await Promise.resolve();
     handler.close();
-    expect(aborted).toBe(true);
+    expect(aborted()).toBe(true);
     clock.advance(1000);
     expect(clock.pending).toBe(0);
   });
