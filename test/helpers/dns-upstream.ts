@@ -12,6 +12,8 @@ export interface FakeUpstream {
   readonly address: string;
   readonly port: number;
   readonly seen: { transport: 'udp' | 'tcp'; name: string; id: number; raw: Buffer }[];
+  /** Where the last UDP query came from (set before `respond` runs). */
+  readonly lastClient: { address: string; port: number } | undefined;
   close(): Promise<void>;
 }
 
@@ -35,6 +37,7 @@ export async function startFakeUpstream(
   address = '127.0.0.1',
 ): Promise<FakeUpstream> {
   const seen: FakeUpstream['seen'] = [];
+  const state: { lastClient: FakeUpstream['lastClient'] } = { lastClient: undefined };
   const encode = (raw: Buffer, transport: 'udp' | 'tcp'): Buffer | undefined => {
     let query: DecodedPacket;
     try {
@@ -56,6 +59,7 @@ export async function startFakeUpstream(
   await new Promise<void>((resolve) => udp.bind(0, address, resolve));
   const port = udp.address().port;
   udp.on('message', (msg, rinfo) => {
+    state.lastClient = { address: rinfo.address, port: rinfo.port };
     const answer = encode(msg, 'udp');
     if (answer !== undefined) udp.send(answer, rinfo.port, rinfo.address);
   });
@@ -83,6 +87,9 @@ export async function startFakeUpstream(
     address,
     port,
     seen,
+    get lastClient() {
+      return state.lastClient;
+    },
     close: async () => {
       for (const s of sockets) s.destroy();
       await Promise.all([

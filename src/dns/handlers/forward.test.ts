@@ -1,3 +1,4 @@
+import dgram from 'node:dgram';
 import dnsPacket, { type DecodedPacket } from 'dns-packet';
 import { randomInt } from 'node:crypto';
 import { pino } from 'pino';
@@ -163,5 +164,24 @@ describe('ForwardHandler', () => {
     const good = await upstream(answerA('10.0.0.5'));
     const { ask } = forwarder([server(liar), server(good)], { tryTimeoutMs: 150 });
     expect((await ask(makeQuery('f.test', 'A'))).answers).toMatchObject([{ data: '10.0.0.5' }]);
+  });
+
+  it('takes the answer only from the upstream address and port it asked', async () => {
+    const spoofer = dgram.createSocket('udp4');
+    await new Promise<void>((resolve) => spoofer.bind(0, '127.0.0.1', resolve));
+    opened.push({ close: () => new Promise<void>((resolve) => spoofer.close(() => resolve())) });
+    const real = await upstream((q) => {
+      // a forged answer with the right id and question, from another port, arrives first
+      const forged = dnsPacket.encode(
+        reply(q, 0, [{ name: q.questions?.[0]?.name ?? '', type: 'A', ttl: 60, data: '6.6.6.6' }]),
+      );
+      const client = real.lastClient;
+      if (client !== undefined) spoofer.send(forged, client.port, client.address);
+      return reply(q, 0, [
+        { name: q.questions?.[0]?.name ?? '', type: 'A', ttl: 60, data: '10.0.0.7' },
+      ]);
+    });
+    const { ask } = forwarder([server(real)]);
+    expect((await ask(makeQuery('g.test', 'A'))).answers).toMatchObject([{ data: '10.0.0.7' }]);
   });
 });
