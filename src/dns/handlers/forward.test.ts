@@ -169,7 +169,14 @@ describe('ForwardHandler', () => {
   it('takes the answer only from the upstream address and port it asked', async () => {
     const spoofer = dgram.createSocket('udp4');
     await new Promise<void>((resolve) => spoofer.bind(0, '127.0.0.1', resolve));
-    opened.push({ close: () => new Promise<void>((resolve) => spoofer.close(() => resolve())) });
+    opened.push({
+      close: () =>
+        new Promise<void>((resolve) =>
+          spoofer.close(() => {
+            resolve();
+          }),
+        ),
+    });
     const real = await upstream((q) => {
       // a forged answer with the right id and question, from another port, arrives first
       const forged = dnsPacket.encode(
