@@ -11,7 +11,7 @@ import {
   type Respond,
 } from '../../../test/helpers/dns-upstream.js';
 import type { UpstreamServer } from '../../config/index.js';
-import { systemClock } from '../../lib/clock.js';
+import { ManualClock, systemClock } from '../../lib/clock.js';
 import { RecentErrors } from '../errors.js';
 import { parseQuery, type Transport } from '../query.js';
 import { ForwardHandler } from './forward.js';
@@ -190,5 +190,45 @@ describe('ForwardHandler', () => {
     });
     const { ask } = forwarder([server(real)]);
     expect((await ask(makeQuery('g.test', 'A'))).answers).toMatchObject([{ data: '10.0.0.7' }]);
+  });
+
+  it('forwards to IPv6 upstreams, written in any form', async () => {
+    const v6 = await startFakeUpstream(answerA('10.0.0.8'), '::1');
+    opened.push(v6);
+    const { ask, handler } = forwarder([{ address: '0:0:0:0:0:0:0:1', port: v6.port, family: 6 }]);
+    expect(handler.upstreams()).toEqual([{ address: '::1', port: v6.port, family: 6 }]);
+    expect((await ask(makeQuery('h.test', 'A'))).answers).toMatchObject([{ data: '10.0.0.8' }]);
+  });
+
+  it('warns about failed forwarding at most once per 10 s, and records every failure', async () => {
+    const clock = new ManualClock();
+    const levels: number[] = [];
+    const logger = pino(
+      { level: 'debug' },
+      { write: (line: string) => levels.push((JSON.parse(line) as { level: number }).level) },
+    );
+    const errors = new RecentErrors({ clock });
+    const handler = new ForwardHandler({
+      overrideUpstreams: [],
+      systemUpstreams: [],
+      requestTimeoutMs: 1000,
+      ownAddresses: () => [],
+      clock,
+      log: logger,
+      randomInt: (limit) => randomInt(limit),
+      errors,
+    });
+    opened.push(handler);
+    const parsed = parseQuery(makeQuery('i.test', 'A'), 'udp', { address: '127.0.0.1', port: 1 });
+    if (parsed.kind !== 'query') throw new Error('not a query');
+    const next = () => Promise.reject(new Error('unused'));
+    for (const step of [0, 1000, 1000, 8000]) {
+      clock.advance(step);
+      const answer = await handler.serve(parsed.query, next, new AbortController().signal);
+      expect(dnsPacket.decode(answer.bytes)).toMatchObject({ rcode: 'SERVFAIL' });
+    }
+    expect(levels).toEqual([40, 20, 20, 40]);
+    expect(errors.list()).toHaveLength(4);
+    expect(errors.list()[0]?.message).toBe('no upstream DNS server to ask for i.test');
   });
 });

@@ -40,6 +40,7 @@ export interface ForwardHandlerOptions extends ForwardSettings {
 }
 
 const DEFAULT_TRY_TIMEOUT_MS = 2000;
+const WARN_EVERY_MS = 10_000;
 
 export class ForwardHandler implements DnsHandler {
   readonly name = 'forward';
@@ -48,6 +49,7 @@ export class ForwardHandler implements DnsHandler {
   readonly #udp: UdpUpstreamClient;
   #settings: Settings;
   #effective: { own: unknown; list: UpstreamTarget[] } | undefined;
+  #lastWarning = -Infinity;
   /** Index (in the effective list) of the upstream to start with: the last one that answered. */
   #preferred = 0;
 
@@ -142,7 +144,11 @@ export class ForwardHandler implements DnsHandler {
         ? `no upstream DNS server to ask for ${q.name}`
         : `no upstream DNS server answered ${q.name} ${q.type}: ${failures.join('; ')}`,
     );
-    this.#log.warn({ name: q.name, type: q.type, failures }, 'Forwarding a query failed.');
+    // at most one warning per 10 s (a dead upstream under load would flood the log); the rest at debug
+    const now = this.#options.clock.now();
+    const level = now - this.#lastWarning >= WARN_EVERY_MS ? 'warn' : 'debug';
+    if (level === 'warn') this.#lastWarning = now;
+    this.#log[level]({ name: q.name, type: q.type, failures }, 'Forwarding a query failed.');
     this.#options.errors?.record(error);
     return servfail(q, this.name);
   }
