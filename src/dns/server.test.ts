@@ -170,4 +170,16 @@ describe('DnsServer', () => {
     await server.close();
     expect(server.inFlight).toBe(0);
   });
+
+  it('pauses a TCP connection at its in-flight limit and resumes it, losing nothing', async () => {
+    const { server } = makeServer({ tcp: { maxQueriesPerConnection: 2 } });
+    await server.start();
+    const queries = Array.from({ length: 50 }, (_, i) =>
+      makeQuery('db.corp', 'A', { id: 1000 + i }),
+    );
+    const answers = await tcpExchange(server.port, queries);
+    expect(answers.map((a) => a.readUInt16BE(0)).sort((a, b) => a - b)).toEqual(
+      queries.map((q) => q.readUInt16BE(0)),
+    );
+  });
 });
