@@ -55,16 +55,8 @@ export async function startFakeUpstream(
     if (out === 'drop') return undefined;
     return Buffer.isBuffer(out) ? out : dnsPacket.encode(out);
   };
-  const udp = dgram.createSocket(net.isIPv6(address) ? 'udp6' : 'udp4');
-  await new Promise<void>((resolve) => udp.bind(0, address, resolve));
-  const port = udp.address().port;
-  udp.on('message', (msg, rinfo) => {
-    state.lastClient = { address: rinfo.address, port: rinfo.port };
-    const answer = encode(msg, 'udp');
-    if (answer !== undefined) udp.send(answer, rinfo.port, rinfo.address);
-  });
   const sockets = new Set<net.Socket>();
-  const tcp = net.createServer((socket) => {
+  const onConnection = (socket: net.Socket): void => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     let buffered = Buffer.alloc(0);
@@ -81,8 +73,14 @@ export async function startFakeUpstream(
         }
       }
     });
+  };
+  // a UDP port whose TCP twin is free too (retried when another process holds the TCP port)
+  const { udp, tcp, port } = await bindBoth(address, onConnection);
+  udp.on('message', (msg, rinfo) => {
+    state.lastClient = { address: rinfo.address, port: rinfo.port };
+    const answer = encode(msg, 'udp');
+    if (answer !== undefined) udp.send(answer, rinfo.port, rinfo.address);
   });
-  await new Promise<void>((resolve) => tcp.listen(port, address, resolve));
   return {
     address,
     port,
@@ -106,4 +104,31 @@ export async function startFakeUpstream(
       ]);
     },
   };
+}
+
+async function bindBoth(
+  address: string,
+  onConnection: (socket: net.Socket) => void,
+): Promise<{ udp: dgram.Socket; tcp: net.Server; port: number }> {
+  for (let attempt = 0; ; attempt++) {
+    const udp = dgram.createSocket(net.isIPv6(address) ? 'udp6' : 'udp4');
+    await new Promise<void>((resolve) => udp.bind(0, address, resolve));
+    const port = udp.address().port;
+    const tcp = net.createServer(onConnection);
+    const listening = await new Promise<boolean>((resolve) => {
+      tcp.once('error', () => {
+        resolve(false);
+      });
+      tcp.listen(port, address, () => {
+        resolve(true);
+      });
+    });
+    if (listening) return { udp, tcp, port };
+    await new Promise<void>((resolve) =>
+      udp.close(() => {
+        resolve();
+      }),
+    );
+    if (attempt >= 20) throw new Error(`no UDP+TCP port pair free on ${address}`);
+  }
 }
