@@ -76,7 +76,8 @@ export function createSessionCertificate(options: SessionCertificateOptions): Se
     new Extension({ extnID, critical, extnValue: new OctetString(AsnConvert.serialize(value)) });
 
   const serial = randomBytes(16);
-  serial[0] = (serial[0] ?? 0) & 0x7f;
+  // A positive INTEGER in minimal DER: the first byte must be 0x01–0x7f.
+  serial[0] = ((serial[0] ?? 0) & 0x7f) | 0x01;
   const algorithm = new AlgorithmIdentifier({ algorithm: ED25519_OID });
   const tbs = new TBSCertificate({
     version: Version.v3,

@@ -1,0 +1,59 @@
+/**
+ * The agent's DNS service as its own process, for the benchmark: `--address A --port P
+ * --upstream ADDR:PORT --aliases N`. Serves N aliases `alias<i>.bench` (proxy addresses from
+ * the allocator) and forwards everything else to the upstream. Prints `READY <port>` when
+ * listening; exits on SIGTERM.
+ */
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import { buildSnapshot } from '../../src/alias-cache/index.js';
+import { parseUpstream } from '../../src/config/index.js';
+import { DnsService } from '../../src/dns/index.js';
+import { systemClock } from '../../src/lib/clock.js';
+import { AddressAllocator, allocatorPreparer, cryptoRandom } from '../../src/proxy/index.js';
+
+const { values } = parseArgs({
+  options: {
+    address: { type: 'string', default: '127.0.0.1' },
+    port: { type: 'string', default: '0' },
+    upstream: { type: 'string' },
+    aliases: { type: 'string', default: '1000' },
+  },
+});
+const upstream = parseUpstream(values.upstream ?? '');
+if (typeof upstream === 'string') throw new Error(`--upstream: ${upstream}`);
+const count = Number(values.aliases);
+const snapshot = buildSnapshot(
+  new Map([
+    [
+      1000,
+      Array.from({ length: count }, (_, i) => ({
+        id: `alt_${i}`,
+        value: `alias${i}.bench`,
+        destinationId: `ttcp_${i}`,
+      })),
+    ],
+  ]),
+);
+const allocator = new AddressAllocator({
+  v4Prefix: { cidr: '100.64.0.0/10', network: '100.64.0.0', length: 10 },
+  v6Prefix: { cidr: 'fd62:6f75:6e64::/64', network: 'fd62:6f75:6e64::', length: 64 },
+  random: cryptoRandom,
+  isTaken: () => false,
+});
+const service = new DnsService({
+  config: { dnsRequestTimeoutMs: 5000, overrideUpstreamDnsServers: [upstream] },
+  addresses: [values.address],
+  port: Number(values.port),
+  systemUpstreams: [],
+  snapshot: () => snapshot,
+  preparer: allocatorPreparer(allocator),
+  clock: systemClock,
+  log: pino({ level: 'warn' }),
+  server: { maxInFlight: 4096, udpBufferBytes: 4 << 20 },
+});
+await service.start();
+process.stdout.write(`READY ${service.server.port}\n`);
+process.on('SIGTERM', () => {
+  void service.close().then(() => process.exit(0));
+});

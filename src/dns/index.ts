@@ -1,0 +1,38 @@
+/** The agent's DNS server: UDP+TCP listeners, the handler chain alias → forward, the upstream pool. */
+export {
+  AliasPrepareError,
+  DnsBindError,
+  DnsOptionsError,
+  RecentErrors,
+  UpstreamError,
+  type ErrorRecorder,
+  type RecordedError,
+} from './errors.js';
+export { buildChain, servfail, type DnsAnswer, type DnsHandler, type Next } from './handler.js';
+export {
+  AliasHandler,
+  OUR_EDNS_UDP_SIZE,
+  type AliasHandlerOptions,
+  type AliasPreparer,
+  type PreparedAlias,
+} from './handlers/alias.js';
+export {
+  ForwardHandler,
+  type ForwardHandlerOptions,
+  type ForwardSettings,
+} from './handlers/forward.js';
+export {
+  parseQuery,
+  type DnsQuery,
+  type EdnsInfo,
+  type ParsedMessage,
+  type Transport,
+} from './query.js';
+export {
+  DnsServer,
+  type BoundAddress,
+  type DnsServerOptions,
+  type DnsServerStats,
+} from './server.js';
+export { DnsService, type DnsConfig, type DnsServiceOptions } from './service.js';
+export { DEFAULT_TCP_LIMITS, type TcpLimits } from './tcp-listener.js';

@@ -1,0 +1,99 @@
+/**
+ * The DNS side wired together: a server on the agent's addresses with the chain
+ * alias → forward, and the reload of its two reloadable settings.
+ */
+import type { AgentConfig, UpstreamServer } from '../config/index.js';
+import { buildChain } from './handler.js';
+import { AliasHandler, type AliasHandlerOptions } from './handlers/alias.js';
+import { ForwardHandler, type ForwardHandlerOptions } from './handlers/forward.js';
+import { pooledRandomInt } from './random.js';
+import { DnsServer, type DnsServerOptions } from './server.js';
+
+/** The settings of AgentConfig the DNS side uses; both reload on SIGHUP. */
+export type DnsConfig = Pick<AgentConfig, 'dnsRequestTimeoutMs' | 'overrideUpstreamDnsServers'>;
+
+/** The alias handler's options (see AliasHandlerOptions), the forwarder's, and the server's. */
+export interface DnsServiceOptions
+  extends
+    Pick<
+      AliasHandlerOptions,
+      'snapshot' | 'preparer' | 'clock' | 'log' | 'errors' | 'alwaysForward' | 'uidHint'
+    >,
+    Partial<Pick<ForwardHandlerOptions, 'tryTimeoutMs' | 'randomInt'>> {
+  readonly config: DnsConfig;
+  readonly addresses: readonly string[];
+  readonly port: number;
+  /** The resolvers configured before the agent took over (from the platform). */
+  readonly systemUpstreams: readonly UpstreamServer[];
+  readonly server?: Pick<
+    DnsServerOptions,
+    'maxInFlight' | 'tcp' | 'udpBufferBytes' | 'describePortOwner'
+  >;
+}
+
+export class DnsService {
+  readonly server: DnsServer;
+  readonly alias: AliasHandler;
+  readonly forward: ForwardHandler;
+
+  constructor(options: DnsServiceOptions) {
+    this.alias = new AliasHandler({
+      snapshot: options.snapshot,
+      preparer: options.preparer,
+      requestTimeoutMs: options.config.dnsRequestTimeoutMs,
+      clock: options.clock,
+      log: options.log,
+      errors: options.errors,
+      alwaysForward: options.alwaysForward,
+      uidHint: options.uidHint,
+    });
+    this.forward = new ForwardHandler({
+      overrideUpstreams: options.config.overrideUpstreamDnsServers,
+      systemUpstreams: options.systemUpstreams,
+      requestTimeoutMs: options.config.dnsRequestTimeoutMs,
+      tryTimeoutMs: options.tryTimeoutMs,
+      ownAddresses: () => this.server.addresses(),
+      clock: options.clock,
+      log: options.log,
+      randomInt: options.randomInt ?? pooledRandomInt(),
+      errors: options.errors,
+    });
+    this.server = new DnsServer({
+      ...options.server,
+      addresses: options.addresses,
+      port: options.port,
+      handle: buildChain([this.alias, this.forward]),
+      clock: options.clock,
+      log: options.log,
+    });
+  }
+
+  async start(): Promise<void> {
+    try {
+      await this.server.start();
+    } catch (error) {
+      this.forward.close();
+      throw error;
+    }
+  }
+
+  /** Applies reloaded settings (SIGHUP). */
+  reload(config: DnsConfig): void {
+    this.alias.setRequestTimeout(config.dnsRequestTimeoutMs);
+    this.forward.update({
+      requestTimeoutMs: config.dnsRequestTimeoutMs,
+      overrideUpstreams: config.overrideUpstreamDnsServers,
+    });
+  }
+
+  /** Tells the forwarder which resolvers the machine had before the agent (from the platform). */
+  setSystemUpstreams(upstreams: readonly UpstreamServer[]): void {
+    this.forward.update({ systemUpstreams: upstreams });
+  }
+
+  async close(): Promise<void> {
+    await this.server.close();
+    this.alias.close();
+    this.forward.close();
+  }
+}
