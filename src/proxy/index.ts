@@ -1,4 +1,4 @@
-/** The proxy side: stable proxy addresses per alias (listeners and sessions come later). */
+/** The proxy side: stable addresses per alias, sessions per (OS user, alias), listeners and relay. */
 export {
   AddressAllocator,
   AddressPoolFullError,
@@ -10,3 +10,15 @@ export {
   type IpAllocator,
   type SavedAddresses,
 } from './allocator.js';
+export { ControllerAuthorizer, type ControllerAuthorizerOptions } from './authorizer.js';
+export { ConnectionHandler, type ConnectionHandlerOptions } from './connection-handler.js';
+export { ProxyListeners, type ProxyListenersOptions } from './listeners.js';
+export { ProxyService, type ProxyServiceOptions } from './proxy-service.js';
+export {
+  listenPort,
+  SessionManager,
+  type ProxySession,
+  type SessionEndReason,
+  type SessionManagerOptions,
+} from './session-manager.js';
+export type { SessionAuthorizer, WorkerConnection, WorkerConnector } from './types.js';

@@ -1,0 +1,73 @@
+/**
+ * The product's path on loopback: a DNS query for an alias answered by the agent's DNS service,
+ * whose preparer authorizes a session and opens the listener; then a TCP connection to the
+ * answered address relayed through the stand-in worker to the echo target.
+ */
+import { Resolver } from 'node:dns/promises';
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseV4Prefix } from '../../src/config/prefix.js';
+import { DnsService } from '../../src/dns/index.js';
+import { AddressAllocator, cryptoRandom, ProxyService } from '../../src/proxy/index.js';
+import { ALIAS, echoThrough, startProxyBed, type ProxyBed } from '../helpers/proxy-bed.js';
+import { silentLog } from '../helpers/standin.js';
+
+let bed: ProxyBed | undefined;
+let dns: DnsService | undefined;
+afterEach(async () => {
+  await dns?.close();
+  await bed?.close();
+  dns = undefined;
+  bed = undefined;
+});
+
+describe('DNS → proxy', () => {
+  it('answers an alias with a proxy address whose port relays to the target', async () => {
+    bed = await startProxyBed();
+    const prefix = parseV4Prefix('127.78.0.0/16');
+    if (typeof prefix === 'string') throw new Error(prefix);
+    const allocator = new AddressAllocator({
+      v4Prefix: prefix,
+      v6Prefix: null,
+      random: cryptoRandom,
+      isTaken: () => false,
+    });
+    const proxy = new ProxyService({
+      allocator,
+      sessions: bed.sessions,
+      listeners: bed.listeners,
+      log: silentLog,
+    });
+    const cache = bed.cache;
+    dns = new DnsService({
+      snapshot: () => cache.snapshot(),
+      preparer: proxy,
+      clock: bed.clock,
+      log: silentLog,
+      config: { dnsRequestTimeoutMs: 5_000, overrideUpstreamDnsServers: [] },
+      addresses: ['127.0.0.1'],
+      port: 0,
+      systemUpstreams: [],
+    });
+    await dns.start();
+    const resolver = new Resolver({ timeout: 3_000, tries: 1 });
+    resolver.setServers([`127.0.0.1:${dns.server.port}`]);
+
+    const [address] = await resolver.resolve4(ALIAS);
+    expect(address).toMatch(/^127\.78\./);
+    expect(bed.store.all()).toHaveLength(1); // the first answer authorized a session
+    expect(await resolver.resolve4(ALIAS.toUpperCase())).toEqual([address]);
+    expect(bed.store.all()).toHaveLength(1); // and later ones reuse it
+
+    const socket = await new Promise<net.Socket>((resolve, reject) => {
+      const s = net.connect({ host: address ?? '', port: bed?.echo.address().port ?? 0 }, () => {
+        resolve(s);
+      });
+      s.once('error', reject);
+    });
+    expect(String(await echoThrough(socket, Buffer.from('through dns and the proxy')))).toBe(
+      'through dns and the proxy',
+    );
+    expect(bed.store.all()[0]?.connections).toHaveLength(1);
+  });
+});
