@@ -73,7 +73,7 @@ describe('client-agent (built)', () => {
   });
 
   it('exits 1 for a command that has not landed yet', async () => {
-    const r = await runBin(['dev']);
+    const r = await runBin(['diag']);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('is not available yet');
   });
@@ -120,7 +120,7 @@ describe('client-agent devserver (built)', () => {
         'alice',
         'alice-demo-password',
       );
-      const auth = await client.authorizeSession(token, 'echo.boundary.test');
+      const auth = await client.authorizeSession(token, 'echo.boundary.dev');
       const sad = decodeAuthorizationToken(auth.authorization_token);
       const dialer = new WorkerDialer({ clock: systemClock, log: pino({ level: 'silent' }) });
       const stream = await dialer.open(sad, newTofuToken(), AbortSignal.timeout(5_000));

@@ -1,12 +1,12 @@
 /** `client-agent devserver`: runs the stand-in Boundary controller alone, until Ctrl-C. */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { parsePort } from '../config/fields.js';
 import { startDevserver } from '../devserver/index.js';
 import { systemClock } from '../lib/clock.js';
 import { UsageError } from '../lib/errors.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from '../lib/logger.js';
 import type { CliIo } from './io.js';
+import { portOption } from './port-option.js';
 
 interface DevserverCliOptions {
   readonly data: string;
@@ -37,17 +37,6 @@ export function registerDevserverCommand(program: Command, io: CliIo): void {
       const workerPort = portOption('--worker-port', options.workerPort);
       await run(io, { ...options, port, workerPort, level });
     });
-}
-
-function portOption(flag: string, value: string): number {
-  if (value === '0') return 0;
-  try {
-    return parsePort(value);
-  } catch {
-    throw new UsageError(
-      `${flag} "${value}" must be a port number from 1 to 65535 (0: any free port)`,
-    );
-  }
 }
 
 async function run(

@@ -170,7 +170,6 @@ describe('command line', () => {
     'add-token',
     'install',
     'uninstall',
-    'dev',
     'diag',
   ])('%s says it is not available yet and exits 1', async (name) => {
     const { code, err } = await cli([name]);

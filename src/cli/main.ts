@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { packageVersion } from '../lib/version.js';
 import { normalizeArgv } from './argv.js';
 import { registerConfigCommand } from './config-validate.js';
+import { registerDevCommand } from './dev.js';
 import { registerDevserverCommand } from './devserver.js';
 import type { CliIo } from './io.js';
 import { EXIT_OK, reportError } from './report-error.js';
@@ -23,6 +24,7 @@ export function buildProgram(io: CliIo): Command {
   registerPendingCommands(program);
   registerConfigCommand(program, io);
   registerDevserverCommand(program, io);
+  registerDevCommand(program, io);
   program.exitOverride();
   for (const command of program.commands) {
     command.exitOverride();

@@ -59,11 +59,6 @@ const PENDING: readonly PendingCommand[] = [
     arrivesWith: 'platform integration',
   },
   {
-    name: 'dev',
-    description: 'Run the agent against a built-in stand-in Boundary, without root.',
-    arrivesWith: 'the daemon and the stand-in controller and worker',
-  },
-  {
     name: 'diag',
     args: '[alias]',
     description: 'Check the machine, or walk the session checklist for an alias.',

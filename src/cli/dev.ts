@@ -1,0 +1,133 @@
+/** `client-agent dev` (`npm start`): the demo — stand-in Boundary and the agent, no root needed. */
+import path from 'node:path';
+import type { Command } from 'commander';
+import { parseUpstream, type UpstreamServer } from '../config/upstream.js';
+import { DEV_V4_PREFIX, devStateDir, startDev } from '../daemon/dev.js';
+import { systemClock } from '../lib/clock.js';
+import { UsageError } from '../lib/errors.js';
+import { createLogger, LOG_LEVELS } from '../lib/logger.js';
+import { packageVersion } from '../lib/version.js';
+import { DEFAULT_DATA_FILE } from './devserver.js';
+import type { CliIo } from './io.js';
+import { portOption } from './port-option.js';
+
+interface DevCliOptions {
+  readonly data: string;
+  readonly controllerPort: string;
+  readonly workerPort: string;
+  readonly dnsPort: string;
+  readonly controlPort: string;
+  readonly upstream: string[];
+  readonly logLevel: string;
+  readonly stateDir?: string;
+  readonly system?: boolean;
+}
+
+export function registerDevCommand(program: Command, io: CliIo): void {
+  program
+    .command('dev')
+    .description(
+      'Run the demo: a stand-in Boundary and the agent, without root and without changing this machine.',
+    )
+    .option('--data <file>', 'the stand-in users, targets and aliases (JSON)', DEFAULT_DATA_FILE)
+    .option('--controller-port <port>', 'stand-in controller port', '9200')
+    .option('--worker-port <port>', 'stand-in worker port', '9202')
+    .option('--dns-port <port>', 'the agent DNS port on 127.0.0.1', '1053')
+    .option('--control-port <port>', 'the agent control API port', '9300')
+    .option(
+      '--upstream <ip:port>',
+      "resolver for other names (repeatable; default: this machine's own)",
+      (v: string, all: string[]) => [...all, v],
+      [],
+    )
+    .option('--log-level <level>', `one of ${LOG_LEVELS.join(', ')}`, 'info')
+    .option(
+      '--state-dir <dir>',
+      'where the demo keeps its state and log (default: per-user data directory)',
+    )
+    .option(
+      '--system',
+      'as root: the full agent (addresses, port 53, resolver take-over) against the stand-in',
+    )
+    .action(async (options: DevCliOptions) => {
+      if (options.system === true) {
+        throw new UsageError(
+          '--system is not available yet: it arrives with the platform integration (addresses, port 53, resolver take-over)',
+        );
+      }
+      const level = LOG_LEVELS.find((l) => l === options.logLevel.toLowerCase());
+      if (level === undefined)
+        throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+      const upstreams: UpstreamServer[] = options.upstream.map((text) => {
+        const server = parseUpstream(text);
+        if (typeof server === 'string') throw new UsageError(`--upstream ${text}: ${server}`);
+        return server;
+      });
+      const stateDir = path.resolve(io.cwd, options.stateDir ?? devStateDir());
+      const logger = createLogger({ level, file: path.join(stateDir, 'dev.log'), toStdout: false });
+      let run;
+      try {
+        run = await startDev({
+          dataFile: path.resolve(io.cwd, options.data),
+          controllerPort: portOption('--controller-port', options.controllerPort),
+          workerPort: portOption('--worker-port', options.workerPort),
+          dnsPort: portOption('--dns-port', options.dnsPort),
+          controlPort: portOption('--control-port', options.controlPort),
+          upstreams,
+          logLevel: level,
+          stateDir,
+          clock: systemClock,
+          log: logger.log,
+          version: packageVersion(),
+        });
+      } catch (err) {
+        await logger.close();
+        throw err;
+      }
+      const dns = run.agent.dnsAddresses[0] ?? '';
+      const dnsHost = dns.slice(0, dns.lastIndexOf(':'));
+      const dnsPort = dns.slice(dns.lastIndexOf(':') + 1);
+      const aliases = [...run.devserver.directory.aliases.values()].map((a) => {
+        const target =
+          a.destinationId === undefined
+            ? undefined
+            : run.devserver.directory.targets.get(a.destinationId);
+        const port = target === undefined ? 0 : target.defaultClientPort || target.port;
+        return { value: a.value, port };
+      });
+      const echo = aliases.find((a) => a.value.startsWith('echo.'));
+      const upstreamText = run.agent.details(run.uid).upstreams.join(', ');
+      io.stderr.write(
+        [
+          'client-agent dev is running: no root, no change to this machine.',
+          `  Boundary (stand-in): controller ${run.devserver.controller.address}, worker ${run.devserver.worker.address}; users admin/password and user/password`,
+          `  Logged in as "admin"; the token belongs to OS user ${run.uid}.`,
+          `  DNS: ${dns} (aliases answered with addresses in ${DEV_V4_PREFIX}; other names go to ${upstreamText === '' ? 'no resolver: none found' : upstreamText})`,
+          `  Control API: http://127.0.0.1:${run.config.listenPort}`,
+          `  Aliases: ${aliases.map((a) => `${a.value} (port ${a.port})`).join(', ')}`,
+          ...(run.removedTargets.length > 0
+            ? [`  Not offered (nothing listens there): ${run.removedTargets.join(', ')}`]
+            : []),
+          'Try:',
+          `  dig @${dnsHost} -p ${dnsPort} ${echo?.value ?? 'echo.boundary.dev'}`,
+          ...(echo === undefined
+            ? []
+            : [
+                `  echo hello | nc -q 1 $(dig +short @${dnsHost} -p ${dnsPort} ${echo.value}) ${echo.port}`,
+              ]),
+          '  npx client-agent status',
+          '  npx client-agent sessions',
+          `Log: ${run.config.logFile}. Stop with Ctrl-C.`,
+          '',
+        ].join('\n'),
+      );
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      io.stderr.write('Stopping...\n');
+      await run.close();
+      await logger.close();
+      io.stderr.write('client-agent dev stopped.\n');
+    });
+}

@@ -1,0 +1,364 @@
+/**
+ * The running agent: the alias cache, the DNS service, the proxy and its sessions, wired
+ * together, with pause/resume (and the self-pause after a burst of controller failures), config
+ * reload and the state files. The OS-facing parts (proxy addresses, resolver take-over) come in
+ * through the profile, so the same agent runs as the root daemon and in the unprivileged demo.
+ */
+import os from 'node:os';
+import type { Logger } from 'pino';
+import { AliasCache, EMPTY_SNAPSHOT, normalizeName, type TokenInfo } from '../alias-cache/index.js';
+import { ControllerClient } from '../boundary/controller-client.js';
+import { WorkerDialer } from '../boundary/worker-dialer.js';
+import {
+  formatUpstream,
+  planReload,
+  type AgentConfig,
+  type ConfigField,
+  type UpstreamServer,
+} from '../config/index.js';
+import type {
+  AgentControl,
+  AgentDetails,
+  AgentSessionItem,
+  AgentStatus,
+} from '../control/agent-api.js';
+import { DnsService, RecentErrors } from '../dns/index.js';
+import type { Clock } from '../lib/clock.js';
+import { AgentError } from '../lib/errors.js';
+import type { PeerCredentials } from '../platform/types.js';
+import {
+  AddressAllocator,
+  ConnectionHandler,
+  ControllerAuthorizer,
+  cryptoRandom,
+  ProxyListeners,
+  ProxyService,
+  SessionManager,
+} from '../proxy/index.js';
+import { FailureWindow } from './failure-window.js';
+import {
+  operationalState,
+  readJson,
+  removeFile,
+  writeJson,
+  type OperationalState,
+  type RunState,
+} from './state-files.js';
+
+export interface AgentProfile {
+  readonly name: 'system' | 'dev';
+  readonly dnsAddresses: readonly string[];
+  readonly dnsPort: number;
+  /** The resolvers the machine used before the agent: where other names go. */
+  readonly systemUpstreams: readonly UpstreamServer[];
+  /** Puts a proxy address on the machine before the proxy listens on it (none on loopback). */
+  readonly addAddress?: ((ip: string) => Promise<void>) | undefined;
+  /** Makes the OS use our DNS, and gives the previous resolvers back (none in the demo). */
+  readonly resolver?: { apply(): Promise<void>; restore(): Promise<void> } | undefined;
+}
+
+export interface AgentOptions {
+  readonly config: AgentConfig;
+  readonly profile: AgentProfile;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly peers: PeerCredentials;
+  readonly version: string;
+  readonly controllerTls?: { readonly caFile?: string; readonly insecure?: boolean };
+  /** The self-pause rule; default 10 failures in 60 s. */
+  readonly selfPause?: { readonly limit: number; readonly windowMs: number };
+}
+
+export class Agent implements AgentControl {
+  readonly cache: AliasCache;
+  readonly sessionManager: SessionManager;
+  readonly listeners: ProxyListeners;
+  readonly errors: RecentErrors;
+  readonly #o: AgentOptions;
+  readonly #log: Logger;
+  readonly #clients = new Map<string, ControllerClient>();
+  readonly #failures: FailureWindow;
+  readonly #warnings: string[] = [];
+  #config: AgentConfig;
+  #allocator: AddressAllocator | undefined;
+  #dns: DnsService | undefined;
+  #state: OperationalState = { status: 'running' };
+  #started = false;
+
+  constructor(options: AgentOptions) {
+    this.#o = options;
+    this.#config = options.config;
+    this.#log = options.log.child({ component: 'agent' });
+    this.errors = new RecentErrors({ clock: options.clock });
+    this.#failures = new FailureWindow({
+      clock: options.clock,
+      ...(options.selfPause ?? { limit: 10, windowMs: 60_000 }),
+    });
+    this.cache = new AliasCache({
+      clientFor: (address) => this.#client(address),
+      clock: options.clock,
+      log: options.log,
+      refreshIntervalMs: options.config.aliasRefreshIntervalMs,
+    });
+    const worker = new WorkerDialer({ clock: options.clock, log: options.log });
+    this.sessionManager = new SessionManager({
+      authorizer: new ControllerAuthorizer({
+        tokenFor: (uid) => this.cache.tokenFor(uid),
+        clientFor: (address) => this.#client(address),
+      }),
+      worker,
+      clock: options.clock,
+      log: options.log,
+    });
+    const handler = new ConnectionHandler({
+      sessions: this.sessionManager,
+      worker,
+      peers: options.peers,
+      entitled: (uid, alias) => {
+        const entry = this.#snapshot().lookup(alias);
+        return entry?.uids.includes(uid) === true ? entry : undefined;
+      },
+      log: options.log,
+      onError: (message) => {
+        this.errors.record(new AgentError('proxy.connection', message));
+      },
+    });
+    this.listeners = new ProxyListeners({ handler, log: options.log });
+    this.cache.on('failure', (error) => {
+      this.errors.record(error);
+      if (this.#failures.record() && this.#state.status === 'running') {
+        void this.#pause(
+          'the agent paused itself after repeated network failures to the controller; run "client-agent resume" when the network is back',
+        );
+      }
+    });
+    this.cache.on('token-removed', (info, reason) => {
+      this.#log.info({ uid: info.uid, reason }, 'Ending the sessions of a token that is gone.');
+      void this.sessionManager.endForUid(info.uid, 'token');
+    });
+  }
+
+  get config(): AgentConfig {
+    return this.#config;
+  }
+
+  get state(): OperationalState {
+    return this.#state;
+  }
+
+  /** The DNS server's bound addresses (after start). */
+  get dnsAddresses(): string[] {
+    return (
+      this.#dns?.server
+        .addresses()
+        .map((a) =>
+          a.address.includes(':') ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`,
+        ) ?? []
+    );
+  }
+
+  async start(): Promise<void> {
+    const config = this.#config;
+    const saved = await readJson<RunState>(config.stateFile);
+    this.#state = operationalState(await readJson(config.operationalStateFile));
+    const own = new Set(this.#o.profile.dnsAddresses);
+    const onMachine = new Set(
+      Object.values(os.networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address)),
+    );
+    this.#allocator = new AddressAllocator({
+      v4Prefix: config.v4Prefix,
+      v6Prefix: config.v6Prefix,
+      random: cryptoRandom,
+      isTaken: (ip) => own.has(ip) || (this.#o.profile.name === 'system' && onMachine.has(ip)),
+      saved: saved?.addresses,
+      log: this.#o.log,
+    });
+    const proxy = new ProxyService({
+      allocator: this.#allocator,
+      sessions: this.sessionManager,
+      listeners: this.listeners,
+      addAddress: this.#o.profile.addAddress,
+      log: this.#o.log,
+    });
+    this.#dns = new DnsService({
+      snapshot: () => this.#snapshot(),
+      preparer: proxy,
+      clock: this.#o.clock,
+      log: this.#o.log,
+      errors: this.errors,
+      alwaysForward: (name) => this.#isControllerName(name),
+      config,
+      addresses: this.#o.profile.dnsAddresses,
+      port: this.#o.profile.dnsPort,
+      systemUpstreams: this.#o.profile.systemUpstreams,
+    });
+    await this.#dns.start();
+    this.#started = true;
+    await this.#saveRunState();
+    if (this.#state.status === 'running') await this.#o.profile.resolver?.apply();
+    this.#log.info(
+      { profile: this.#o.profile.name, dns: this.dnsAddresses, status: this.#state.status },
+      'Agent started.',
+    );
+  }
+
+  /** Stops in reverse order: DNS, sessions (cancelled), listeners, resolver restored, state file removed. */
+  async close(): Promise<void> {
+    if (!this.#started) return;
+    this.#started = false;
+    await this.#dns?.close();
+    await this.sessionManager.endAll('stopped');
+    await this.listeners.close();
+    this.cache.close();
+    if (this.#state.status === 'running') await this.#o.profile.resolver?.restore();
+    await removeFile(this.#config.stateFile);
+    await Promise.all([...this.#clients.values()].map((c) => c.close()));
+    this.#log.info('Agent stopped.');
+  }
+
+  /** SIGHUP: applies what can change now; the rest is reported as needing a restart. */
+  reload(next: AgentConfig): { applied: ConfigField[]; needsRestart: ConfigField[] } {
+    const plan = planReload(this.#config, next);
+    this.#config = plan.config;
+    for (const field of plan.apply) {
+      if (field === 'aliasRefreshIntervalMs')
+        this.cache.setRefreshInterval(plan.config.aliasRefreshIntervalMs);
+      if (field === 'v4Prefix') this.#allocator?.setV4Prefix(plan.config.v4Prefix);
+    }
+    this.#dns?.reload(plan.config);
+    for (const field of plan.needsRestart) {
+      this.#warnings.unshift(`${field} changed in the config file: restart the agent to apply it`);
+    }
+    this.#log.info(
+      { applied: plan.apply, needsRestart: plan.needsRestart },
+      'Configuration reloaded.',
+    );
+    return { applied: [...plan.apply], needsRestart: [...plan.needsRestart] };
+  }
+
+  // --- AgentControl ---------------------------------------------------------------------------
+
+  status(uid: number): AgentStatus {
+    const token = this.cache.tokenFor(uid);
+    return {
+      boundary_addr: token?.controllerAddress ?? '',
+      auth_token_id: token?.tokenId ?? '',
+      auth_token_expiry:
+        token?.expiration === undefined ? '' : new Date(token.expiration).toISOString(),
+      version: this.#o.version,
+      status: this.#state.status,
+      errors: [...this.errors.list()].reverse().map((e) => e.message),
+      warnings: [
+        ...(this.#state.status === 'paused' &&
+        this.#state.reason !== 'user' &&
+        this.#state.reason !== undefined
+          ? [this.#state.reason]
+          : []),
+        ...this.#warnings,
+      ],
+    };
+  }
+
+  details(_uid: number): AgentDetails {
+    const refresh = this.cache.status().lastRefresh;
+    const upstreams =
+      this.#config.overrideUpstreamDnsServers.length > 0
+        ? this.#config.overrideUpstreamDnsServers
+        : this.#o.profile.systemUpstreams;
+    return {
+      status: this.#state.status,
+      ...(this.#state.reason === undefined ? {} : { paused_reason: this.#state.reason }),
+      alias_count: this.cache.snapshot().size,
+      ...(refresh === undefined
+        ? {}
+        : { last_refresh: { time: new Date(refresh.time).toISOString(), kind: refresh.kind } }),
+      dns_addresses: this.dnsAddresses,
+      upstreams: upstreams.map(formatUpstream),
+      listeners: this.listeners
+        .list()
+        .map(({ address, port, alias }) => ({ address, port, alias })),
+      users_with_tokens: this.cache.tokens().length,
+    };
+  }
+
+  hasToken(uid: number): boolean {
+    return this.cache.tokenFor(uid) !== undefined;
+  }
+
+  async pause(uid: number): Promise<void> {
+    this.#log.info({ uid }, 'Pause requested.');
+    await this.#pause('user');
+  }
+
+  async resume(uid: number): Promise<void> {
+    this.#log.info({ uid }, 'Resume requested.');
+    if (this.#state.status === 'running') return;
+    this.#failures.reset();
+    this.#state = { status: 'running' };
+    await this.#o.profile.resolver?.apply();
+    await writeJson(this.#config.operationalStateFile, this.#state);
+  }
+
+  sessions(uid: number): AgentSessionItem[] {
+    return this.sessionManager.list(uid).map((s) => ({
+      alias: s.alias,
+      session_authorization: s.authorization,
+      connections: s.connections,
+      bytes_up: s.bytesUp,
+      bytes_down: s.bytesDown,
+      expiration: new Date(s.expiresAt).toISOString(),
+    }));
+  }
+
+  async addToken(uid: number, boundaryAddr: string, token: string): Promise<void> {
+    const current = this.cache.controllerAddress();
+    const info: TokenInfo = await this.cache.addToken(uid, boundaryAddr, token);
+    if (current !== undefined && current !== info.controllerAddress)
+      await this.sessionManager.endAll('token');
+  }
+
+  // --- internals -----------------------------------------------------------------------------
+
+  async #pause(reason: string): Promise<void> {
+    if (this.#state.status === 'paused') return;
+    this.#state = { status: 'paused', reason };
+    this.#log.warn({ reason }, 'Agent paused.');
+    await this.#o.profile.resolver?.restore();
+    await this.sessionManager.endAll('paused');
+    await writeJson(this.#config.operationalStateFile, this.#state);
+  }
+
+  #snapshot() {
+    return this.#state.status === 'paused' ? EMPTY_SNAPSHOT : this.cache.snapshot();
+  }
+
+  #isControllerName(name: string): boolean {
+    const address = this.cache.controllerAddress();
+    return (
+      address !== undefined && normalizeName(new URL(address).hostname) === normalizeName(name)
+    );
+  }
+
+  #client(address: string): ControllerClient {
+    let client = this.#clients.get(address);
+    if (client === undefined) {
+      client = new ControllerClient({
+        address,
+        caFile: this.#o.controllerTls?.caFile,
+        insecure: this.#o.controllerTls?.insecure,
+      });
+      this.#clients.set(address, client);
+    }
+    return client;
+  }
+
+  async #saveRunState(): Promise<void> {
+    if (this.#allocator === undefined) return;
+    const state: RunState = {
+      pid: process.pid,
+      startedAt: new Date(this.#o.clock.now()).toISOString(),
+      addresses: this.#allocator.export(),
+    };
+    await writeJson(this.#config.stateFile, state);
+  }
+}

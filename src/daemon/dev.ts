@@ -1,0 +1,162 @@
+/**
+ * `client-agent dev`: the stand-in Boundary (controller, worker, demo targets) and the agent in
+ * its unprivileged profile, in one process, without root and without changing the machine: DNS
+ * on 127.0.0.1 at a high port, proxy addresses from 127.100.0.0/16, files under per-user paths,
+ * a token for the current OS user added automatically.
+ */
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import envPaths from 'env-paths';
+import type { Logger } from 'pino';
+import { ControllerClient } from '../boundary/controller-client.js';
+import { parseConfig, type AgentConfig, type UpstreamServer } from '../config/index.js';
+import { parseV4Prefix } from '../config/prefix.js';
+import { startDevserver, type Devserver } from '../devserver/index.js';
+import type { Clock } from '../lib/clock.js';
+import { AgentError, UnsupportedPlatformError } from '../lib/errors.js';
+import type { LogLevel } from '../lib/logger.js';
+import { LinuxPeerCredentials } from '../platform/linux/peer-credentials.js';
+import { readSystemResolvers } from '../platform/linux/resolv-conf.js';
+import { Agent } from './agent.js';
+
+export const DEV_V4_PREFIX = '127.100.0.0/16';
+
+export interface DevOptions {
+  readonly dataFile: string;
+  readonly controllerPort: number;
+  readonly workerPort: number;
+  readonly dnsPort: number;
+  readonly controlPort: number;
+  /** Empty: the machine's own resolvers. */
+  readonly upstreams: readonly UpstreamServer[];
+  readonly logLevel: LogLevel;
+  /** Per-user directory for state and logs; env-paths' by default. */
+  readonly stateDir?: string | undefined;
+  /** The demo login whose token is added for the current OS user. */
+  readonly login?: { readonly name: string; readonly password: string };
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly version: string;
+  readonly platform?: string;
+}
+
+export interface DevRun {
+  readonly devserver: Devserver;
+  readonly agent: Agent;
+  readonly config: AgentConfig;
+  readonly removedTargets: readonly string[];
+  readonly uid: number;
+  close(): Promise<void>;
+}
+
+/** The per-user directory the demo keeps its state and log in. */
+export function devStateDir(): string {
+  return envPaths('client-agent', { suffix: '' }).data;
+}
+
+export async function startDev(options: DevOptions): Promise<DevRun> {
+  if ((options.platform ?? process.platform) !== 'linux') {
+    throw new UnsupportedPlatformError(
+      `${options.platform ?? process.platform} (client-agent dev needs Linux today; macOS support comes with the platform work)`,
+    );
+  }
+  const stateDir = options.stateDir ?? devStateDir();
+  const prefix = parseV4Prefix(DEV_V4_PREFIX);
+  if (typeof prefix === 'string') throw new AgentError('dev.prefix', prefix);
+  const defaults = (await parseConfig('', null, { platform: 'linux', env: {} })).config;
+  const config: AgentConfig = {
+    ...defaults,
+    logFile: path.join(stateDir, 'dev.log'),
+    logLevel: options.logLevel,
+    overrideUpstreamDnsServers: options.upstreams,
+    stateFile: path.join(stateDir, 'dev-state.json'),
+    operationalStateFile: path.join(stateDir, 'dev-operational-state.json'),
+    v4Prefix: prefix,
+    v6Prefix: null,
+    listenPort: options.controlPort,
+  };
+  const devserver = await startDevserver({
+    dataFile: options.dataFile,
+    host: '127.0.0.1',
+    port: options.controllerPort,
+    workerPort: options.workerPort,
+    clock: options.clock,
+    log: options.log,
+  });
+  const removedTargets: string[] = [];
+  let agent: Agent | undefined;
+  try {
+    // ssh and PostgreSQL targets are offered only when something listens there.
+    for (const target of [...devserver.directory.targets.values()]) {
+      if (target.demo !== undefined || (await listening(target.address, target.port))) continue;
+      for (const alias of [...devserver.directory.aliases.values()]) {
+        if (alias.destinationId === target.id) devserver.directory.removeAlias(alias.id);
+      }
+      devserver.directory.removeTarget(target.id);
+      removedTargets.push(`${target.name} (${target.address}:${target.port})`);
+    }
+    agent = new Agent({
+      config,
+      profile: {
+        name: 'dev',
+        dnsAddresses: ['127.0.0.1'],
+        dnsPort: options.dnsPort,
+        systemUpstreams: await readSystemResolvers(),
+      },
+      clock: options.clock,
+      log: options.log,
+      peers: new LinuxPeerCredentials(),
+      version: options.version,
+    });
+    await agent.start();
+    const login = options.login ?? { name: 'admin', password: 'password' };
+    const client = new ControllerClient({ address: devserver.controller.address });
+    const uid = os.userInfo().uid;
+    try {
+      const { token } = await client.authenticate(
+        devserver.directory.authMethodId,
+        login.name,
+        login.password,
+      );
+      await agent.addToken(uid, devserver.controller.address, token);
+    } finally {
+      await client.close();
+    }
+    const running = agent;
+    return {
+      devserver,
+      agent: running,
+      config,
+      removedTargets,
+      uid,
+      async close() {
+        await running.close();
+        await devserver.close();
+      },
+    };
+  } catch (err) {
+    await agent?.close();
+    await devserver.close();
+    throw err;
+  }
+}
+
+function listening(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    const done = (up: boolean) => {
+      socket.destroy();
+      resolve(up);
+    };
+    socket.setTimeout(300, () => {
+      done(false);
+    });
+    socket.once('connect', () => {
+      done(true);
+    });
+    socket.once('error', () => {
+      done(false);
+    });
+  });
+}
