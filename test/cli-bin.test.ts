@@ -115,11 +115,7 @@ describe('client-agent devserver (built)', () => {
     });
     const client = new ControllerClient({ address });
     try {
-      const { token } = await client.authenticate(
-        'ampw_1234567890',
-        'alice',
-        'alice-demo-password',
-      );
+      const { token } = await client.authenticate('ampw_1234567890', 'admin', 'password');
       const auth = await client.authorizeSession(token, 'echo.boundary.dev');
       const sad = decodeAuthorizationToken(auth.authorization_token);
       const dialer = new WorkerDialer({ clock: systemClock, log: pino({ level: 'silent' }) });
