@@ -24,6 +24,7 @@ import type {
 } from '../control/agent-api.js';
 import { DnsService, RecentErrors } from '../dns/index.js';
 import type { Clock } from '../lib/clock.js';
+import type { AgentLogger } from '../lib/logger.js';
 import { AgentError } from '../lib/errors.js';
 import type { PeerCredentials } from '../platform/types.js';
 import {
@@ -62,6 +63,8 @@ export interface AgentOptions {
   readonly profile: AgentProfile;
   readonly clock: Clock;
   readonly log: Logger;
+  /** The process logger, reconfigured on reload (level, file, stdout); absent in some tests. */
+  readonly logger?: Pick<AgentLogger, 'configure'> | undefined;
   readonly peers: PeerCredentials;
   readonly version: string;
   readonly controllerTls?: { readonly caFile?: string; readonly insecure?: boolean };
@@ -226,6 +229,13 @@ export class Agent implements AgentControl {
       if (field === 'v4Prefix') this.#allocator?.setV4Prefix(plan.config.v4Prefix);
     }
     this.#dns?.reload(plan.config);
+    if (plan.apply.some((f) => f === 'logLevel' || f === 'logFile' || f === 'logToStdout')) {
+      this.#o.logger?.configure({
+        level: plan.config.logLevel,
+        file: plan.config.logFile,
+        toStdout: plan.config.logToStdout,
+      });
+    }
     for (const field of plan.needsRestart) {
       this.#warnings.unshift(`${field} changed in the config file: restart the agent to apply it`);
     }

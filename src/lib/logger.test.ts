@@ -127,3 +127,27 @@ describe('scrubTokens', () => {
     expect(scrubTokens('at_short_s1abc and hello')).toBe('at_short_s1abc and hello');
   });
 });
+
+describe('AgentLogger.configure', () => {
+  it('changes the level of the root and of children made before, moves the file, toggles stdout', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'client-agent-log-'));
+    const first = path.join(dir, 'a.log');
+    const second = path.join(dir, 'b.log');
+    const stdout = new PassThrough();
+    const out: string[] = [];
+    stdout.on('data', (c: Buffer) => out.push(c.toString()));
+    const logger = createLogger({ level: 'info', file: first, toStdout: false, stdout });
+    const child = logger.log.child({ component: 'dns' });
+    child.debug('hidden');
+    logger.configure({ level: 'debug', file: second, toStdout: true });
+    child.debug('shown after reload');
+    logger.log.child({ component: 'late' }).debug('late child too');
+    await logger.close();
+    expect(await fs.readFile(first, 'utf8')).toBe('');
+    const moved = await fs.readFile(second, 'utf8');
+    expect(moved).toContain('shown after reload');
+    expect(moved).toContain('late child too');
+    expect(out.join('')).toContain('shown after reload');
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+});

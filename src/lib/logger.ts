@@ -3,7 +3,7 @@
  * and, when asked, to stdout. Secrets never reach a sink: known secret fields are redacted by
  * path, and Boundary auth tokens are scrubbed from message strings as a second line of defence.
  */
-import { pino, type Logger, type DestinationStream, type StreamEntry } from 'pino';
+import { pino, type Logger, type DestinationStream } from 'pino';
 import { AgentError } from './errors.js';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
@@ -24,6 +24,8 @@ export interface AgentLogger {
   reopen(): void;
   /** Writes out everything buffered. */
   flush(): void;
+  /** Applies a reloaded level, file and stdout choice to this logger and all its children. */
+  configure(options: Omit<LoggerOptions, 'stdout'>): void;
   /** Flushes and closes the file; the logger must not be used afterwards. */
   close(): Promise<void>;
 }
@@ -61,17 +63,18 @@ export function scrubTokens(text: string): string {
 }
 
 export function createLogger(options: LoggerOptions): AgentLogger {
-  const streams: StreamEntry[] = [];
-  let file: ReturnType<typeof pino.destination> | undefined;
-  if (options.file !== null) {
-    file = openLogFile(options.file);
-    streams.push({ level: 'trace', stream: file });
-  }
-  if (options.toStdout) {
-    streams.push({ level: 'trace', stream: options.stdout ?? process.stdout });
-  }
-  const sink: DestinationStream =
-    streams.length === 0 ? pino.destination('/dev/null') : pino.multistream(streams);
+  const stdout = options.stdout ?? process.stdout;
+  let file = options.file === null ? undefined : openLogFile(options.file);
+  let filePath = options.file;
+  let toStdout = options.toStdout;
+  // One destination whose targets can change at run time (SIGHUP: log_file, log_to_stdout).
+  const sink: DestinationStream = {
+    write(line: string) {
+      file?.write(line);
+      if (toStdout) stdout.write(line);
+    },
+  };
+  const children = new Set<WeakRef<Logger>>();
   const log = pino(
     {
       level: options.level,
@@ -79,6 +82,9 @@ export function createLogger(options: LoggerOptions): AgentLogger {
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
       redact: { paths: [...REDACT_PATHS], censor: REDACTED },
+      onChild: (child) => {
+        children.add(new WeakRef(child));
+      },
       hooks: {
         logMethod(args, method) {
           const scrubbed = args.map((a) => (typeof a === 'string' ? scrubTokens(a) : a));
@@ -88,22 +94,37 @@ export function createLogger(options: LoggerOptions): AgentLogger {
     },
     sink,
   );
+  const endFile = (f: ReturnType<typeof pino.destination> | undefined) =>
+    new Promise<void>((resolve) => {
+      if (f === undefined) {
+        resolve();
+        return;
+      }
+      f.once('close', () => {
+        resolve();
+      });
+      f.end();
+    });
   return {
     log,
     reopen: () => file?.reopen(),
     flush: () => file?.flushSync(),
-    close: () =>
-      new Promise<void>((resolve) => {
-        if (file === undefined) {
-          resolve();
-          return;
-        }
-        const f = file;
-        f.once('close', () => {
-          resolve();
-        });
-        f.end();
-      }),
+    configure(next) {
+      log.level = next.level;
+      for (const ref of children) {
+        const child = ref.deref();
+        if (child === undefined) children.delete(ref);
+        else child.level = next.level;
+      }
+      toStdout = next.toStdout;
+      if (next.file !== filePath) {
+        const previous = file;
+        file = next.file === null ? undefined : openLogFile(next.file);
+        filePath = next.file;
+        void endFile(previous);
+      }
+    },
+    close: () => endFile(file),
   };
 }
 

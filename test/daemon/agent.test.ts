@@ -1,0 +1,218 @@
+/**
+ * The composed agent in-process against the stand-in Boundary (controller, worker, echo) on
+ * loopback: pause and resume, the self-pause after controller failures, reload without dropping
+ * a session, and what a clean stop leaves behind.
+ */
+import { Resolver } from 'node:dns/promises';
+import { existsSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ControllerClient } from '../../src/boundary/controller-client.js';
+import { parseConfig, type AgentConfig } from '../../src/config/index.js';
+import { parseV4Prefix } from '../../src/config/prefix.js';
+import { Agent } from '../../src/daemon/agent.js';
+import { startDevserver, type Devserver } from '../../src/devserver/index.js';
+import { ManualClock } from '../../src/lib/clock.js';
+import { LinuxPeerCredentials } from '../../src/platform/linux/peer-credentials.js';
+import { silentLog } from '../helpers/standin.js';
+
+const UID = os.userInfo().uid;
+const ROOT = path.resolve(import.meta.dirname, '../..');
+
+let dir: string;
+let clock: ManualClock;
+let devserver: Devserver;
+let agent: Agent | undefined;
+let config: AgentConfig;
+let configured: { level: string; file: string | null; toStdout: boolean }[];
+
+beforeEach(async () => {
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'client-agent-daemon-'));
+  const data = JSON.parse(await fs.readFile(path.join(ROOT, 'config/devserver.json'), 'utf8')) as {
+    targets: { port: number; demo?: string }[];
+  };
+  await fs.writeFile(path.join(dir, 'data.json'), JSON.stringify(data));
+  clock = new ManualClock(Date.now());
+  devserver = await startDevserver({
+    dataFile: path.join(dir, 'data.json'),
+    host: '127.0.0.1',
+    port: 0,
+    workerPort: 0,
+    clock,
+    log: silentLog,
+  });
+  const prefix = parseV4Prefix('127.101.0.0/16');
+  if (typeof prefix === 'string') throw new Error(prefix);
+  const defaults = (await parseConfig('', null, { platform: 'linux', env: {} })).config;
+  config = {
+    ...defaults,
+    logFile: path.join(dir, 'agent.log'),
+    stateFile: path.join(dir, 'state.json'),
+    operationalStateFile: path.join(dir, 'operational.json'),
+    v4Prefix: prefix,
+    v6Prefix: null,
+    dnsRequestTimeoutMs: 3_000,
+    overrideUpstreamDnsServers: [{ address: '127.0.0.1', port: 9, family: 4 }],
+  };
+  configured = [];
+});
+
+afterEach(async () => {
+  await agent?.close();
+  agent = undefined;
+  await devserver.close();
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+async function startAgent(selfPause?: { limit: number; windowMs: number }): Promise<Resolver> {
+  agent = new Agent({
+    config,
+    profile: { name: 'dev', dnsAddresses: ['127.0.0.1'], dnsPort: 0, systemUpstreams: [] },
+    clock,
+    log: silentLog,
+    logger: { configure: (c) => configured.push(c) },
+    peers: new LinuxPeerCredentials(),
+    version: '0.0.0-test',
+    ...(selfPause === undefined ? {} : { selfPause }),
+  });
+  await agent.start();
+  const client = new ControllerClient({ address: devserver.controller.address });
+  const { token } = await client.authenticate(
+    devserver.directory.authMethodId,
+    'admin',
+    'password',
+  );
+  await client.close();
+  await agent.addToken(UID, devserver.controller.address, token);
+  const resolver = new Resolver({ timeout: 2_000, tries: 1 });
+  resolver.setServers([agent.dnsAddresses[0] ?? '']);
+  return resolver;
+}
+
+function echo(address: string, text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(7777, address, () => socket.write(text));
+    socket.once('data', (c: Buffer) => {
+      resolve(c.toString());
+      socket.destroy();
+    });
+    socket.once('error', reject);
+  });
+}
+
+describe('Agent', () => {
+  it('reports its status in the Boundary CLI shape for the caller', async () => {
+    await startAgent();
+    const status = agent?.status(UID);
+    expect(Object.keys(status ?? {}).sort()).toEqual([
+      'auth_token_expiry',
+      'auth_token_id',
+      'boundary_addr',
+      'errors',
+      'status',
+      'version',
+      'warnings',
+    ]);
+    expect(status).toMatchObject({
+      boundary_addr: devserver.controller.address,
+      status: 'running',
+      version: '0.0.0-test',
+    });
+    expect(status?.auth_token_id).toMatch(/^at_/);
+    expect(agent?.status(UID + 1)).toMatchObject({ boundary_addr: '', auth_token_id: '' });
+    expect(agent?.details(UID)).toMatchObject({
+      alias_count: 3,
+      users_with_tokens: 1,
+      status: 'running',
+    });
+  });
+
+  it('pauses: sessions canceled, alias answers off, state kept; resume brings answers back', async () => {
+    const resolver = await startAgent();
+    const [address] = await resolver.resolve4('echo.boundary.dev');
+    expect(await echo(address ?? '', 'before')).toBe('before');
+    expect(agent?.sessions(UID)).toHaveLength(1);
+    await agent?.pause(UID);
+    expect(agent?.status(UID).status).toBe('paused');
+    expect(agent?.sessions(UID)).toEqual([]);
+    expect(devserver.sessions.all()[0]).toMatchObject({
+      status: 'terminated',
+      terminationReason: 'canceled',
+    });
+    await expect(resolver.resolve4('echo.boundary.dev')).rejects.toThrow(); // forwarded to a dead upstream
+    expect(JSON.parse(await fs.readFile(config.operationalStateFile, 'utf8'))).toEqual({
+      status: 'paused',
+      reason: 'user',
+    });
+    await agent?.resume(UID);
+    expect(await resolver.resolve4('echo.boundary.dev')).toEqual([address]);
+    expect(await echo(address ?? '', 'after')).toBe('after');
+    expect(devserver.sessions.all()).toHaveLength(2);
+  });
+
+  it('stays paused across a restart', async () => {
+    await startAgent();
+    await agent?.pause(UID);
+    await agent?.close();
+    const resolver = await startAgent();
+    expect(agent?.status(UID).status).toBe('paused');
+    await expect(resolver.resolve4('echo.boundary.dev')).rejects.toThrow();
+  });
+
+  it('pauses itself after repeated controller failures and says why; only resume ends it', async () => {
+    await startAgent({ limit: 3, windowMs: 60_000 });
+    await devserver.controller.close();
+    for (let i = 0; i < 3; i++) await agent?.cache.refresh(UID);
+    await new Promise((r) => setTimeout(r, 20));
+    const status = agent?.status(UID);
+    expect(status?.status).toBe('paused');
+    expect(status?.warnings.join(' ')).toContain('paused itself after repeated network failures');
+    expect(status?.errors[0]).toContain('cannot reach the controller');
+    await devserver.controller.start();
+    await agent?.resume(UID);
+    expect(agent?.status(UID).status).toBe('running');
+  });
+
+  it('reloads the refresh interval and the log level without dropping a session; other keys need a restart', async () => {
+    const resolver = await startAgent();
+    const [address] = await resolver.resolve4('echo.boundary.dev');
+    expect(await echo(address ?? '', 'x')).toBe('x');
+    const result = agent?.reload({
+      ...config,
+      aliasRefreshIntervalMs: 5_000,
+      logLevel: 'debug',
+      listenPort: 9999,
+    });
+    expect(result).toEqual({
+      applied: ['aliasRefreshIntervalMs', 'logLevel'],
+      needsRestart: ['listenPort'],
+    });
+    expect(configured).toEqual([{ level: 'debug', file: config.logFile, toStdout: false }]);
+    expect(agent?.sessions(UID)).toHaveLength(1);
+    expect(agent?.status(UID).warnings.join(' ')).toContain(
+      'listenPort changed in the config file: restart the agent',
+    );
+    devserver.directory.addAlias({ value: 'new.boundary.dev', destinationId: 'ttcp_echo000001' });
+    clock.advance(5_500);
+    await agent?.cache.idle();
+    expect(agent?.cache.snapshot().lookup('new.boundary.dev')).toBeDefined();
+  });
+
+  it('keeps the alias addresses in the state file while running and removes it on a clean stop', async () => {
+    const resolver = await startAgent();
+    const [address] = await resolver.resolve4('echo.boundary.dev');
+    const state = JSON.parse(await fs.readFile(config.stateFile, 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    expect(state).toHaveProperty('addresses');
+    expect(JSON.stringify(state)).not.toMatch(/at_[0-9A-Za-z]{10}_s1|BEGIN|password/);
+    await agent?.close();
+    agent = undefined;
+    expect(existsSync(config.stateFile)).toBe(false);
+    expect(address).toMatch(/^127\.101\./);
+  });
+});
