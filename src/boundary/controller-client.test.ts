@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ControllerClient, tokenId } from './controller-client.js';
 import { ControllerError } from './errors.js';
+import { rejection } from '../../test/helpers/rejection.js';
 
 const TOKEN = 'at_1234567890_s1abcdef';
 let server: http.Server | undefined;
@@ -15,14 +16,7 @@ async function serve(handler: http.RequestListener): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
-async function failure(p: Promise<unknown>): Promise<ControllerError> {
-  const err: unknown = await p.then(
-    () => new Error('expected a failure'),
-    (e: unknown) => e,
-  );
-  if (!(err instanceof ControllerError)) throw err;
-  return err;
-}
+const failure = (p: Promise<unknown>) => rejection(p, ControllerError);
 
 afterEach(async () => {
   await client?.close();

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { decodeAuthorizationToken } from '../../src/boundary/authz-token.js';
 import { ControllerError } from '../../src/boundary/errors.js';
 import { ALICE, BOB, DB, login, startStandIn, WEB, type StandIn } from '../helpers/standin.js';
+import { rejection } from '../helpers/rejection.js';
 
 let s: StandIn;
 beforeEach(async () => {
@@ -29,14 +30,7 @@ async function raw(
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
-async function failure(p: Promise<unknown>): Promise<ControllerError> {
-  const err: unknown = await p.then(
-    () => new Error('expected a failure'),
-    (e: unknown) => e,
-  );
-  if (!(err instanceof ControllerError)) throw err;
-  return err;
-}
+const failure = (p: Promise<unknown>) => rejection(p, ControllerError);
 
 describe('authentication', () => {
   it('logs in with a password and mints Boundary-shaped ids and tokens', async () => {
