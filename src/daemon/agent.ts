@@ -6,7 +6,7 @@
  */
 import os from 'node:os';
 import type { Logger } from 'pino';
-import { AliasCache, EMPTY_SNAPSHOT, normalizeName, type TokenInfo } from '../alias-cache/index.js';
+import { AliasCache, EMPTY_SNAPSHOT, normalizeName } from '../alias-cache/index.js';
 import { ControllerClient } from '../boundary/controller-client.js';
 import { WorkerDialer } from '../boundary/worker-dialer.js';
 import {
@@ -320,11 +320,9 @@ export class Agent implements AgentControl {
     }));
   }
 
+  /** A token for another controller replaces every token; 'token-removed' ends their sessions. */
   async addToken(uid: number, boundaryAddr: string, token: string): Promise<void> {
-    const current = this.cache.controllerAddress();
-    const info: TokenInfo = await this.cache.addToken(uid, boundaryAddr, token);
-    if (current !== undefined && current !== info.controllerAddress)
-      await this.sessionManager.endAll('token');
+    await this.cache.addToken(uid, boundaryAddr, token);
   }
 
   // --- internals -----------------------------------------------------------------------------
