@@ -122,6 +122,8 @@ export class ControlServer {
         requestTimeout: timeouts.requestMs,
         keepAliveTimeout: timeouts.keepAliveMs,
         maxHeaderSize: 16 * 1024,
+        // Node checks the two timeouts above only this often (30 s by default).
+        connectionsCheckingInterval: Math.min(1_000, timeouts.headersMs),
       },
       (req, res) => {
         this.#handle(req, res).catch((err: unknown) => {
