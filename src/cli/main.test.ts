@@ -162,12 +162,6 @@ describe('command line', () => {
 
   it.each([
     'daemon',
-    'status',
-    'pause',
-    'resume',
-    'sessions',
-    'login',
-    'add-token',
     'install',
     'uninstall',
     'dev',

@@ -13,7 +13,11 @@ async function freePort(): Promise<number> {
   const probe = net.createServer();
   await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
   const { port } = probe.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  await new Promise<void>((resolve) =>
+    probe.close(() => {
+      resolve();
+    }),
+  );
   return port;
 }
 
@@ -104,7 +108,11 @@ describe('ControlClient', () => {
       expect((err as Error).message).toContain('within 200 ms');
     } finally {
       for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => silent.close(() => resolve()));
+      await new Promise<void>((resolve) =>
+        silent.close(() => {
+          resolve();
+        }),
+      );
     }
   });
 });
