@@ -1,12 +1,11 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeAgent, TOKEN, dbSession } from '../../test/control/fake-agent.js';
-import { silentLog } from '../../test/helpers/standin.js';
 import { UsageError } from '../lib/errors.js';
-import { LinuxPeerCredentials } from '../platform/linux/peer-credentials.js';
 import { ControlClient, resolveControlPort } from './client.js';
 import { ControlError } from './errors.js';
 import { ControlServer } from './server.js';
+import { startControlServer } from '../../test/control/start-server.js';
 
 /** A port nothing listens on: bound, then released. */
 async function freePort(): Promise<number> {
@@ -43,14 +42,7 @@ describe('ControlClient', () => {
   let server: ControlServer;
   let client: ControlClient;
   beforeAll(async () => {
-    server = new ControlServer({
-      agent,
-      peers: new LinuxPeerCredentials(),
-      port: 0,
-      log: silentLog,
-      selfUid: process.getuid?.(),
-    });
-    await server.start();
+    server = await startControlServer(agent, { selfUid: process.getuid?.() });
     client = new ControlClient({
       env: { BOUNDARY_CLIENT_AGENT_LISTENING_PORT: String(server.port) },
     });

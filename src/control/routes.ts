@@ -28,30 +28,8 @@ export const ROUTES: ReadonlyMap<string, Route> = new Map<string, Route>([
     '/v1/status/details',
     { method: 'GET', handle: ({ agent, uid }) => Promise.resolve(agent.details(uid)) },
   ],
-  [
-    '/v1/pause',
-    {
-      method: 'POST',
-      handle: async (ctx) => {
-        checkMayChangeState(ctx, 'pause');
-        await drain(ctx.req);
-        await ctx.agent.pause(ctx.uid);
-        return ctx.agent.status(ctx.uid);
-      },
-    },
-  ],
-  [
-    '/v1/resume',
-    {
-      method: 'POST',
-      handle: async (ctx) => {
-        checkMayChangeState(ctx, 'resume');
-        await drain(ctx.req);
-        await ctx.agent.resume(ctx.uid);
-        return ctx.agent.status(ctx.uid);
-      },
-    },
-  ],
+  ['/v1/pause', stateRoute('pause', (agent, uid) => agent.pause(uid))],
+  ['/v1/resume', stateRoute('resume', (agent, uid) => agent.resume(uid))],
   [
     '/v1/sessions',
     {
@@ -78,10 +56,22 @@ export const ROUTES: ReadonlyMap<string, Route> = new Map<string, Route>([
   ],
 ]);
 
-function checkMayChangeState(ctx: RouteContext, verb: string): void {
-  if (!ctx.privileged && !ctx.agent.hasToken(ctx.uid)) {
-    throw forbidden(`Only a user who has given the agent a token may ${verb} it.`);
-  }
+/** Pause or resume: allowed to root, the agent's user and users with a token; answers the status. */
+function stateRoute(
+  verb: string,
+  change: (agent: AgentControl, uid: number) => Promise<void>,
+): Route {
+  return {
+    method: 'POST',
+    handle: async ({ agent, uid, privileged, req }) => {
+      if (!privileged && !agent.hasToken(uid)) {
+        throw forbidden(`Only a user who has given the agent a token may ${verb} it.`);
+      }
+      await drain(req);
+      await change(agent, uid);
+      return agent.status(uid);
+    },
+  };
 }
 
 /** Pause and resume take no body; one sent anyway is read (within the limit) and ignored. */

@@ -3,10 +3,10 @@ import { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/cli/main.js';
 import { ControlServer } from '../../src/control/server.js';
-import { LinuxPeerCredentials } from '../../src/platform/linux/peer-credentials.js';
 import { captureIo } from '../helpers/cli-io.js';
-import { ALICE, silentLog, startStandIn, type StandIn } from '../helpers/standin.js';
+import { ALICE, startStandIn, type StandIn } from '../helpers/standin.js';
 import { dbSession, FakeAgent, TOKEN } from './fake-agent.js';
+import { startControlServer } from './start-server.js';
 
 const NOW = Date.parse('2026-11-21T09:00:00Z');
 const uid = process.getuid?.() ?? 0;
@@ -17,14 +17,7 @@ let standIn: StandIn;
 
 beforeAll(async () => {
   agent = new FakeAgent();
-  server = new ControlServer({
-    agent,
-    peers: new LinuxPeerCredentials(),
-    port: 0,
-    log: silentLog,
-    selfUid: uid,
-  });
-  await server.start();
+  server = await startControlServer(agent, { selfUid: uid });
   standIn = await startStandIn();
 });
 afterAll(async () => {
@@ -57,14 +50,7 @@ async function cli(
 
 /** A port nothing listens on. */
 async function deadPort(): Promise<number> {
-  const probe = new ControlServer({
-    agent,
-    peers: new LinuxPeerCredentials(),
-    port: 0,
-    log: silentLog,
-    hosts: ['127.0.0.1'],
-  });
-  await probe.start();
+  const probe = await startControlServer(agent, { hosts: ['127.0.0.1'] });
   const port = probe.port;
   await probe.close();
   return port;
@@ -163,13 +149,9 @@ describe('client-agent pause and resume', () => {
   });
 
   it('says why when the caller may not pause (exit 1)', async () => {
-    const asUser = new ControlServer({
-      agent,
+    const asUser = await startControlServer(agent, {
       peers: { uidOf: () => Promise.resolve(1000) },
-      port: 0,
-      log: silentLog,
     });
-    await asUser.start();
     try {
       const { code, err } = await cli(['pause'], { port: asUser.port });
       expect(code).toBe(1);

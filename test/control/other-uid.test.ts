@@ -4,10 +4,9 @@
  */
 import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ControlServer } from '../../src/control/server.js';
-import { LinuxPeerCredentials } from '../../src/platform/linux/peer-credentials.js';
-import { silentLog } from '../helpers/standin.js';
 import { dbSession, FakeAgent, TOKEN } from './fake-agent.js';
+import type { ControlServer } from '../../src/control/server.js';
+import { startControlServer } from './start-server.js';
 
 const NOBODY = 65534;
 const isRoot = process.getuid?.() === 0 && process.platform === 'linux';
@@ -60,14 +59,7 @@ describe.skipIf(!isRoot)('another local user (uid 65534)', () => {
   const agent = new FakeAgent();
   let server: ControlServer;
   beforeAll(async () => {
-    server = new ControlServer({
-      agent,
-      peers: new LinuxPeerCredentials(),
-      port: 0,
-      log: silentLog,
-      selfUid: 0,
-    });
-    await server.start();
+    server = await startControlServer(agent, { selfUid: 0 });
     agent.tokens.set(0, { boundaryAddr: 'https://boundary.corp', token: TOKEN });
     agent.sessionsByUid.set(0, [dbSession()]);
   });

@@ -2,9 +2,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ControlServer } from '../../src/control/server.js';
 import { LinuxPeerCredentials } from '../../src/platform/linux/peer-credentials.js';
 import type { PeerCredentials } from '../../src/platform/types.js';
-import { silentLog } from '../helpers/standin.js';
 import { dbSession, FakeAgent, TOKEN } from './fake-agent.js';
 import { rawRequest } from './raw-request.js';
+import { startControlServer } from './start-server.js';
 
 const myUid = process.getuid?.() ?? -1;
 const peers = new LinuxPeerCredentials();
@@ -15,15 +15,7 @@ let server: ControlServer;
 async function startServer(
   options: { peers?: PeerCredentials; selfUid?: number } = {},
 ): Promise<ControlServer> {
-  const s = new ControlServer({
-    agent,
-    peers: options.peers ?? peers,
-    port: 0,
-    log: silentLog,
-    selfUid: options.selfUid,
-  });
-  await s.start();
-  return s;
+  return startControlServer(agent, { peers: options.peers ?? peers, selfUid: options.selfUid });
 }
 
 beforeAll(async () => {
@@ -297,15 +289,10 @@ describe('ControlServer request checks', () => {
   });
 
   it('closes connections that send headers too slowly', async () => {
-    const slow = new ControlServer({
-      agent,
-      peers,
-      port: 0,
-      log: silentLog,
+    const slow = await startControlServer(agent, {
       hosts: ['127.0.0.1'],
       timeouts: { headersMs: 200, requestMs: 300 },
     });
-    await slow.start();
     try {
       const net = await import('node:net');
       const closed = await new Promise<string>((resolve) => {
