@@ -315,3 +315,23 @@ describe('ControlServer request checks', () => {
     }
   });
 });
+
+describe('ControlServer connection cap', () => {
+  it('drops connections beyond maxConnections', async () => {
+    const net = await import('node:net');
+    const capped = await startControlServer(agent, { hosts: ['127.0.0.1'], maxConnections: 1 });
+    const holder = net.connect(capped.port, '127.0.0.1');
+    try {
+      await new Promise<void>((resolve) => holder.once('connect', () => resolve()));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const second = await rawRequest(capped.port, { path: '/v1/status' }).then(
+        (res) => res.status,
+        (err: unknown) => (err as { code?: string }).code,
+      );
+      expect(second).toMatch(/ECONNRESET|EPIPE/);
+    } finally {
+      holder.destroy();
+      await capped.close();
+    }
+  });
+});
