@@ -322,7 +322,11 @@ describe('ControlServer connection cap', () => {
     const capped = await startControlServer(agent, { hosts: ['127.0.0.1'], maxConnections: 1 });
     const holder = net.connect(capped.port, '127.0.0.1');
     try {
-      await new Promise<void>((resolve) => holder.once('connect', () => resolve()));
+      await new Promise<void>((resolve) =>
+        holder.once('connect', () => {
+          resolve();
+        }),
+      );
       await new Promise((resolve) => setTimeout(resolve, 50));
       const second = await rawRequest(capped.port, { path: '/v1/status' }).then(
         (res) => res.status,
