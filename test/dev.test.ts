@@ -3,7 +3,7 @@
  * echo alias, bytes echo through the proxy and the stand-in worker, and Ctrl-C (SIGINT) stops it
  * cleanly, leaving no state file. Upstreams are a loopback port where nothing answers.
  */
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import { Resolver } from 'node:dns/promises';
@@ -15,6 +15,23 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const ROOT = path.resolve(import.meta.dirname, '..');
 const BIN = path.join(ROOT, 'dist/cli/bin.js');
 let dir: string;
+
+function runBin(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { cwd: ROOT, timeout: 15_000 },
+      (error, stdout, stderr) => {
+        resolve({
+          code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1,
+          stdout,
+          stderr,
+        });
+      },
+    );
+  });
+}
 
 beforeAll(async () => {
   if (!existsSync(BIN))
@@ -78,6 +95,18 @@ describe.runIf(process.platform === 'linux')('client-agent dev', () => {
         socket.once('error', reject);
       });
       expect(echoed).toBe('hello from the test');
+      const controlPort = /Control API: http:\/\/127\.0\.0\.1:(\d+)/.exec(stderr)?.[1] ?? '';
+      const status = await runBin(['status', '-format=json', '-client-agent-port', controlPort]);
+      expect(status.code).toBe(0);
+      expect(JSON.parse(status.stdout)).toMatchObject({
+        status_code: 200,
+        item: { status: 'running', version: expect.any(String) as string },
+      });
+      const sessions = await runBin(['sessions', '--json', '-client-agent-port', controlPort]);
+      expect(JSON.parse(sessions.stdout)).toMatchObject({
+        status_code: 200,
+        items: [{ alias: 'echo.boundary.dev' }],
+      });
       const exit = new Promise<number | null>((resolve) => child.once('exit', resolve));
       child.kill('SIGINT');
       expect(await exit).toBe(0);

@@ -7,4 +7,5 @@ process.exitCode = await run(process.argv.slice(2), {
   env: process.env,
   cwd: process.cwd(),
   platform: process.platform,
+  stdin: process.stdin,
 });

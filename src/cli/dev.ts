@@ -103,7 +103,7 @@ export function registerDevCommand(program: Command, io: CliIo): void {
           `  Boundary (stand-in): controller ${run.devserver.controller.address}, worker ${run.devserver.worker.address}; users admin/password and user/password`,
           `  Logged in as "admin"; the token belongs to OS user ${run.uid}.`,
           `  DNS: ${dns} (aliases answered with addresses in ${DEV_V4_PREFIX}; other names go to ${upstreamText === '' ? 'no resolver: none found' : upstreamText})`,
-          `  Control API: http://127.0.0.1:${run.config.listenPort}`,
+          `  Control API: http://127.0.0.1:${run.control.port}`,
           `  Aliases: ${aliases.map((a) => `${a.value} (port ${a.port})`).join(', ')}`,
           ...(run.removedTargets.length > 0
             ? [`  Not offered (nothing listens there): ${run.removedTargets.join(', ')}`]
@@ -115,8 +115,8 @@ export function registerDevCommand(program: Command, io: CliIo): void {
             : [
                 `  echo hello | nc -q 1 $(dig +short @${dnsHost} -p ${dnsPort} ${echo.value}) ${echo.port}`,
               ]),
-          '  npx client-agent status',
-          '  npx client-agent sessions',
+          `  npx client-agent status${run.control.port === 9300 ? '' : ` -client-agent-port ${run.control.port}`}`,
+          `  npx client-agent sessions${run.control.port === 9300 ? '' : ` -client-agent-port ${run.control.port}`}`,
           `Log: ${run.config.logFile}. Stop with Ctrl-C.`,
           '',
         ].join('\n'),

@@ -5,7 +5,17 @@ export interface CliIo {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly cwd: string;
   readonly platform: string;
+  /** Where tokens and passwords are read from; absent: nothing to read (as in most tests). */
+  readonly stdin?: CliInput | undefined;
+  /** Milliseconds since the epoch (default Date.now): durations such as "expires in 6h". */
+  readonly now?: (() => number) | undefined;
 }
+
+/** A readable stream that may be a terminal (process.stdin). */
+export type CliInput = NodeJS.ReadableStream & {
+  readonly isTTY?: boolean | undefined;
+  setRawMode?: ((mode: boolean) => unknown) | undefined;
+};
 
 export type OutputFormat = 'table' | 'json';
 

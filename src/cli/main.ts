@@ -2,11 +2,17 @@
 import { Command } from 'commander';
 import { packageVersion } from '../lib/version.js';
 import { normalizeArgv } from './argv.js';
+import { registerAddTokenCommand } from './add-token.js';
 import { registerConfigCommand } from './config-validate.js';
 import { registerDevCommand } from './dev.js';
 import { registerDevserverCommand } from './devserver.js';
 import type { CliIo } from './io.js';
+import { registerLoginCommand } from './login.js';
+import { registerPauseCommand } from './pause.js';
 import { EXIT_OK, reportError } from './report-error.js';
+import { registerResumeCommand } from './resume.js';
+import { registerSessionsCommand } from './sessions.js';
+import { registerStatusCommand } from './status.js';
 import { registerPendingCommands } from './unavailable.js';
 
 export function buildProgram(io: CliIo): Command {
@@ -22,6 +28,12 @@ export function buildProgram(io: CliIo): Command {
       writeErr: (s) => io.stderr.write(s),
     });
   registerPendingCommands(program);
+  registerStatusCommand(program, io);
+  registerPauseCommand(program, io);
+  registerResumeCommand(program, io);
+  registerSessionsCommand(program, io);
+  registerLoginCommand(program, io);
+  registerAddTokenCommand(program, io);
   registerConfigCommand(program, io);
   registerDevserverCommand(program, io);
   registerDevCommand(program, io);

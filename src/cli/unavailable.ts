@@ -19,36 +19,6 @@ const PENDING: readonly PendingCommand[] = [
     arrivesWith: 'the daemon',
   },
   {
-    name: 'status',
-    description: 'Show whether the agent is running or paused, and recent errors.',
-    arrivesWith: 'the control API',
-  },
-  {
-    name: 'pause',
-    description: 'Give the machine its previous DNS back and end sessions.',
-    arrivesWith: 'the control API',
-  },
-  {
-    name: 'resume',
-    description: 'Take over DNS again after a pause.',
-    arrivesWith: 'the control API',
-  },
-  {
-    name: 'sessions',
-    description: 'List your agent-managed sessions.',
-    arrivesWith: 'the control API',
-  },
-  {
-    name: 'login',
-    description: 'Authenticate to a Boundary controller and hand the token to the agent.',
-    arrivesWith: 'the controller client and control API',
-  },
-  {
-    name: 'add-token',
-    description: 'Hand an existing Boundary token to the agent.',
-    arrivesWith: 'the control API',
-  },
-  {
     name: 'install',
     description: 'Install the agent as a systemd or launchd service.',
     arrivesWith: 'platform integration',

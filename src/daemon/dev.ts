@@ -18,6 +18,7 @@ import { AgentError, UnsupportedPlatformError } from '../lib/errors.js';
 import type { LogLevel } from '../lib/logger.js';
 import { LinuxPeerCredentials } from '../platform/linux/peer-credentials.js';
 import { readSystemResolvers } from '../platform/linux/resolv-conf.js';
+import { ControlServer } from '../control/server.js';
 import { Agent } from './agent.js';
 
 export const DEV_V4_PREFIX = '127.100.0.0/16';
@@ -44,6 +45,7 @@ export interface DevOptions {
 export interface DevRun {
   readonly devserver: Devserver;
   readonly agent: Agent;
+  readonly control: ControlServer;
   readonly config: AgentConfig;
   readonly removedTargets: readonly string[];
   readonly uid: number;
@@ -86,6 +88,7 @@ export async function startDev(options: DevOptions): Promise<DevRun> {
   });
   const removedTargets: string[] = [];
   let agent: Agent | undefined;
+  let control: ControlServer | undefined;
   try {
     // ssh and PostgreSQL targets are offered only when something listens there.
     for (const target of [...devserver.directory.targets.values()]) {
@@ -96,6 +99,7 @@ export async function startDev(options: DevOptions): Promise<DevRun> {
       devserver.directory.removeTarget(target.id);
       removedTargets.push(`${target.name} (${target.address}:${target.port})`);
     }
+    const peers = new LinuxPeerCredentials();
     agent = new Agent({
       config,
       profile: {
@@ -106,13 +110,21 @@ export async function startDev(options: DevOptions): Promise<DevRun> {
       },
       clock: options.clock,
       log: options.log,
-      peers: new LinuxPeerCredentials(),
+      peers,
       version: options.version,
     });
     await agent.start();
+    const uid = os.userInfo().uid;
+    control = new ControlServer({
+      agent,
+      peers,
+      port: options.controlPort,
+      log: options.log,
+      selfUid: uid,
+    });
+    await control.start();
     const login = options.login ?? { name: 'admin', password: 'password' };
     const client = new ControllerClient({ address: devserver.controller.address });
-    const uid = os.userInfo().uid;
     try {
       const { token } = await client.authenticate(
         devserver.directory.authMethodId,
@@ -124,18 +136,22 @@ export async function startDev(options: DevOptions): Promise<DevRun> {
       await client.close();
     }
     const running = agent;
+    const controlServer = control;
     return {
       devserver,
       agent: running,
+      control: controlServer,
       config,
       removedTargets,
       uid,
       async close() {
+        await controlServer.close();
         await running.close();
         await devserver.close();
       },
     };
   } catch (err) {
+    await control?.close();
     await agent?.close();
     await devserver.close();
     throw err;

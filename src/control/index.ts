@@ -1,0 +1,14 @@
+/** The control API: the server the daemon runs, and the client the commands use. */
+export type {
+  AgentControl,
+  AgentDetails,
+  AgentRunState,
+  AgentSessionItem,
+  AgentStatus,
+} from './agent-api.js';
+export { ApiError, type ApiErrorBody, type ApiRequestField } from './api-error.js';
+export { ControlClient, resolveControlPort, type ControlClientOptions } from './client.js';
+export { ControlError, type ControlErrorCode } from './errors.js';
+export { MAX_BODY_BYTES } from './request-guard.js';
+export { ControlServer, type ControlServerOptions, type ControlServerTimeouts } from './server.js';
+export { isControllerAddress, isTokenShape } from './token-request.js';

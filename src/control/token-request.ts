@@ -1,0 +1,44 @@
+/** The body of `POST /v1/tokens`: a controller address and a Boundary auth token. */
+import { invalidArgument, type ApiRequestField } from './api-error.js';
+
+export interface TokenRequest {
+  readonly boundaryAddr: string;
+  readonly token: string;
+}
+
+/** A Boundary auth token splits on `_` into exactly three non-empty parts (`at_<id>_s1…`). */
+export function isTokenShape(token: string): boolean {
+  const parts = token.split('_');
+  return parts.length === 3 && parts.every((p) => p !== '');
+}
+
+/** An http(s) URL with a host: the controller's API address. */
+export function isControllerAddress(addr: string): boolean {
+  try {
+    const url = new URL(addr);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
+/** Validates the parsed body; every bad field is named (400 InvalidArgument). */
+export function parseTokenRequest(body: Record<string, unknown>): TokenRequest {
+  const fields: ApiRequestField[] = [];
+  const addr = body.boundary_addr;
+  const token = body.token;
+  if (typeof addr !== 'string' || addr === '') {
+    fields.push({ name: 'boundary_addr', description: 'This field is required.' });
+  } else if (!isControllerAddress(addr)) {
+    fields.push({ name: 'boundary_addr', description: 'Must be an http or https URL.' });
+  }
+  if (typeof token !== 'string' || token === '') {
+    fields.push({ name: 'token', description: 'This field is required.' });
+  } else if (!isTokenShape(token)) {
+    fields.push({ name: 'token', description: 'Must be a Boundary auth token (at_…_…).' });
+  }
+  if (fields.length > 0 || typeof addr !== 'string' || typeof token !== 'string') {
+    throw invalidArgument('Error in provided request.', fields);
+  }
+  return { boundaryAddr: addr, token };
+}
