@@ -13,7 +13,14 @@ export interface WebSocketStreamOptions {
   /** The error an abnormal close means, or undefined when it is a normal end. */
   readonly closeError?: (code: number, reason: string) => Error | undefined;
   readonly maxMessageBytes?: number;
+  /**
+   * Bytes the WebSocket may hold unsent before writes wait for it (backpressure); default
+   * 256 KiB.
+   */
+  readonly sendBufferBytes?: number;
 }
+
+const DEFAULT_SEND_BUFFER_BYTES = 256 * 1024;
 
 /** A message's bytes as Buffers, whatever form ws delivered them in. */
 export function rawChunks(data: WebSocket.RawData): Buffer[] {
@@ -24,6 +31,7 @@ export function rawChunks(data: WebSocket.RawData): Buffer[] {
 export class WebSocketStream extends Duplex {
   readonly #ws: WebSocket;
   readonly #maxMessageBytes: number;
+  readonly #sendBufferBytes: number;
   readonly #closeError: (code: number, reason: string) => Error | undefined;
   /** The close code and reason the peer sent, once it closed. */
   peerClose: { readonly code: number; readonly reason: string } | undefined;
@@ -32,6 +40,7 @@ export class WebSocketStream extends Duplex {
     super({ allowHalfOpen: false });
     this.#ws = ws;
     this.#maxMessageBytes = options.maxMessageBytes ?? MAX_DATA_MESSAGE_BYTES;
+    this.#sendBufferBytes = options.sendBufferBytes ?? DEFAULT_SEND_BUFFER_BYTES;
     this.#closeError = options.closeError ?? (() => undefined);
     ws.on('message', this.#onMessage);
     ws.on('close', this.#onClose);
@@ -74,27 +83,53 @@ export class WebSocketStream extends Duplex {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (e?: Error | null) => void) {
+    this.#send([chunk], callback);
+  }
+
+  override _writev(
+    chunks: { chunk: Buffer; encoding: BufferEncoding }[],
+    callback: (e?: Error | null) => void,
+  ): void {
+    this.#send(
+      chunks.map((c) => c.chunk),
+      callback,
+    );
+  }
+
+  /**
+   * Sends `chunks` as messages of at most the message size (small chunks packed together) and
+   * accepts more at once while the WebSocket holds less than the send buffer; beyond that, once
+   * the last message went to the socket. Waiting for every message (a round through the event
+   * loop and the TLS socket each) would leave the connection idle between writes.
+   */
+  #send(chunks: Buffer[], callback: (e?: Error | null) => void): void {
     if (this.#ws.readyState !== WebSocket.OPEN) {
       callback(new Error('the WebSocket is closed'));
       return;
     }
-    if (chunk.length === 0) {
+    const messages = packMessages(chunks, this.#maxMessageBytes);
+    if (messages.length === 0) {
       callback();
       return;
     }
-    let pending = 0;
+    let waiting = false;
     let done = false;
+    const last = messages.length - 1;
+    // Messages go out in order, and a failure fails every message after it: the last one's
+    // callback speaks for all of them.
     const sent = (error?: Error): void => {
-      if (done) return;
-      pending--;
-      if (error !== undefined || pending === 0) {
-        done = true;
-        callback(error);
-      }
+      if (done || (error === undefined && !waiting)) return;
+      done = true;
+      callback(error);
     };
-    for (let offset = 0; offset < chunk.length; offset += this.#maxMessageBytes) {
-      pending++;
-      this.#ws.send(chunk.subarray(offset, offset + this.#maxMessageBytes), { binary: true }, sent);
+    messages.forEach((message, i) => {
+      this.#ws.send(message, { binary: true }, i === last ? sent : undefined);
+    });
+    if (this.#ws.bufferedAmount < this.#sendBufferBytes) {
+      done = true;
+      callback();
+    } else {
+      waiting = true;
     }
   }
 
@@ -114,4 +149,30 @@ export class WebSocketStream extends Duplex {
     if (state === WebSocket.OPEN) this.#ws.close(CLOSE.normal, '');
     else if (state === WebSocket.CONNECTING) this.#ws.terminate();
   }
+}
+
+/**
+ * Chunks as messages of at most `max` bytes: large chunks are cut (views, no copy), runs of small
+ * ones joined. Empty chunks are dropped.
+ */
+function packMessages(chunks: readonly Buffer[], max: number): Buffer[] {
+  const messages: Buffer[] = [];
+  let run: Buffer[] = [];
+  let runBytes = 0;
+  const flush = () => {
+    if (run.length === 1 && run[0] !== undefined) messages.push(run[0]);
+    else if (run.length > 1) messages.push(Buffer.concat(run, runBytes));
+    run = [];
+    runBytes = 0;
+  };
+  for (const chunk of chunks) {
+    for (let offset = 0; offset < chunk.length; offset += max) {
+      const piece = chunk.subarray(offset, offset + max);
+      if (runBytes + piece.length > max) flush();
+      run.push(piece);
+      runBytes += piece.length;
+    }
+  }
+  flush();
+  return messages;
 }
