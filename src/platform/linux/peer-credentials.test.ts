@@ -16,6 +16,17 @@ const TCP6 = `  sl  local_address                         remote_address        
    1: 000062FD00000000000000000100000A:C351 000062FD000000000000000002000000:0050 01 00000000:00000000 00:00000000 00000000  65534        0 4 1 0 20 4 30 10 -1
 `;
 
+/** The uid `creds` finds for the connection peer → local. */
+function uidOf(
+  creds: LinuxPeerCredentials,
+  peer: string,
+  peerPort: number,
+  local: string,
+  localPort: number,
+): Promise<number | undefined> {
+  return creds.uidOf({ address: peer, port: peerPort }, { address: local, port: localPort });
+}
+
 describe('parseProcNetTcp', () => {
   it('decodes little-endian IPv4 and IPv6 words, ports and uids', () => {
     expect(parseProcNetTcp(TCP)).toEqual([
@@ -120,19 +131,9 @@ describe('LinuxPeerCredentials', () => {
             : TCP,
         ),
     });
-    expect(
-      await v4mapped.uidOf(
-        { address: '127.0.0.1', port: 40001 },
-        { address: '127.100.64.10', port: 22 },
-      ),
-    ).toBe(1002);
+    expect(await uidOf(v4mapped, '127.0.0.1', 40001, '127.100.64.10', 22)).toBe(1002);
     // The same connection, as Node names the ends of a dual-stack socket.
-    expect(
-      await v4mapped.uidOf(
-        { address: '::ffff:127.0.0.1', port: 40001 },
-        { address: '::ffff:127.100.64.10', port: 22 },
-      ),
-    ).toBe(1002);
+    expect(await uidOf(v4mapped, '::ffff:127.0.0.1', 40001, '::ffff:127.100.64.10', 22)).toBe(1002);
   });
 
   it('finds a row that a read cuts in two, with a buffer smaller than the table', async () => {
@@ -156,24 +157,9 @@ describe('LinuxPeerCredentials', () => {
       // across every possible boundary of the reads and of the buffer's refills.
       for (let bufferBytes = 200; bufferBytes <= 600; bufferBytes += 7) {
         const creds = new LinuxPeerCredentials({ root, bufferBytes });
-        expect(
-          await creds.uidOf(
-            { address: '127.0.0.1', port: 50000 },
-            { address: '127.100.64.10', port: 8080 },
-          ),
-        ).toBe(1000);
-        expect(
-          await creds.uidOf(
-            { address: '::1', port: 54321 },
-            { address: '127.100.64.10', port: 22 },
-          ),
-        ).toBe(1001);
-        expect(
-          await creds.uidOf(
-            { address: '127.0.0.1', port: 50009 },
-            { address: '127.100.64.10', port: 8080 },
-          ),
-        ).toBeUndefined();
+        expect(await uidOf(creds, '127.0.0.1', 50000, '127.100.64.10', 8080)).toBe(1000);
+        expect(await uidOf(creds, '::1', 54321, '127.100.64.10', 22)).toBe(1001);
+        expect(await uidOf(creds, '127.0.0.1', 50009, '127.100.64.10', 8080)).toBeUndefined();
       }
       expect(total).toBeGreaterThan(600);
     } finally {
@@ -196,6 +182,34 @@ describe('LinuxPeerCredentials', () => {
       const port = (server?.address() as net.AddressInfo).port;
       const client = net.connect(port, '127.0.0.1');
       const socket = await accepted;
+      const uid = await real.uidOf(
+        { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 },
+        { address: socket.localAddress ?? '', port: socket.localPort ?? 0 },
+      );
+      expect(uid).toBe(os.userInfo().uid);
+      client.destroy();
+      socket.destroy();
+    });
+
+    it('names our own uid for an IPv4 connection from an AF_INET6 socket (v4-mapped in tcp6)', async (context) => {
+      const real = new LinuxPeerCredentials();
+      const accepted = new Promise<net.Socket>((resolve) => {
+        server = net.createServer(resolve);
+      });
+      const listening = await new Promise<boolean>((resolve) => {
+        server?.once('error', () => {
+          resolve(false);
+        });
+        server?.listen({ port: 0, host: '::', ipv6Only: false }, () => {
+          resolve(true);
+        });
+      });
+      if (!listening) context.skip('no IPv6 on this machine');
+      const port = (server?.address() as net.AddressInfo).port;
+      // An IPv6 socket connecting to a v4-mapped address: its row is in tcp6 only.
+      const client = net.connect({ port, host: '::ffff:127.0.0.1', family: 6 });
+      const socket = await accepted;
+      expect(socket.remoteAddress).toBe('::ffff:127.0.0.1');
       const uid = await real.uidOf(
         { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 },
         { address: socket.localAddress ?? '', port: socket.localPort ?? 0 },
