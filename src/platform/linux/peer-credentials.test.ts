@@ -210,11 +210,10 @@ describe('LinuxPeerCredentials', () => {
       const client = net.connect({ port, host: '::ffff:127.0.0.1', family: 6 });
       const socket = await accepted;
       expect(socket.remoteAddress).toBe('::ffff:127.0.0.1');
-      const uid = await real.uidOf(
-        { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 },
-        { address: socket.localAddress ?? '', port: socket.localPort ?? 0 },
+      const { remoteAddress = '', remotePort = 0, localAddress = '', localPort = 0 } = socket;
+      expect(await uidOf(real, remoteAddress, remotePort, localAddress, localPort)).toBe(
+        os.userInfo().uid,
       );
-      expect(uid).toBe(os.userInfo().uid);
       client.destroy();
       socket.destroy();
     });
