@@ -7,6 +7,7 @@
  */
 import { Duplex } from 'node:stream';
 import WebSocket from 'ws';
+import { maskedBinaryFrame } from './masked-frame.js';
 import { CLOSE, MAX_DATA_MESSAGE_BYTES } from './worker-protocol.js';
 
 export interface WebSocketStreamOptions {
@@ -18,6 +19,12 @@ export interface WebSocketStreamOptions {
    * 256 KiB.
    */
   readonly sendBufferBytes?: number;
+  /**
+   * For a client's WebSocket, the socket under it: data messages are then masked here (see
+   * masked-frame.ts) and written to it straight, each a whole frame, so they keep their order
+   * with the control frames ws writes. Without it, ws frames them.
+   */
+  readonly clientSocket?: Duplex;
 }
 
 const DEFAULT_SEND_BUFFER_BYTES = 256 * 1024;
@@ -32,6 +39,7 @@ export class WebSocketStream extends Duplex {
   readonly #ws: WebSocket;
   readonly #maxMessageBytes: number;
   readonly #sendBufferBytes: number;
+  readonly #clientSocket: Duplex | undefined;
   readonly #closeError: (code: number, reason: string) => Error | undefined;
   /** The close code and reason the peer sent, once it closed. */
   peerClose: { readonly code: number; readonly reason: string } | undefined;
@@ -41,6 +49,7 @@ export class WebSocketStream extends Duplex {
     this.#ws = ws;
     this.#maxMessageBytes = options.maxMessageBytes ?? MAX_DATA_MESSAGE_BYTES;
     this.#sendBufferBytes = options.sendBufferBytes ?? DEFAULT_SEND_BUFFER_BYTES;
+    this.#clientSocket = options.clientSocket;
     this.#closeError = options.closeError ?? (() => undefined);
     ws.on('message', this.#onMessage);
     ws.on('close', this.#onClose);
@@ -122,8 +131,11 @@ export class WebSocketStream extends Duplex {
       done = true;
       callback(error);
     };
+    const socket = this.#clientSocket;
     messages.forEach((message, i) => {
-      this.#ws.send(message, { binary: true }, i === last ? sent : undefined);
+      const onSent = i === last ? sent : undefined;
+      if (socket === undefined) this.#ws.send(message, { binary: true }, onSent);
+      else socket.write(maskedBinaryFrame(message), (error) => onSent?.(error ?? undefined));
     });
     if (this.#ws.bufferedAmount < this.#sendBufferBytes) {
       done = true;
