@@ -77,7 +77,7 @@ export class StandInWorker {
       },
     });
     this.#tls.on('connection', (socket: Socket) => {
-      // Handshake, upgrade and relayed bytes: small writes that must not wait for an ACK.
+      // No Nagle from the first byte (ws turns it off only after the upgrade).
       socket.setNoDelay(true);
       this.#sockets.add(socket);
       socket.once('close', () => this.#sockets.delete(socket));
