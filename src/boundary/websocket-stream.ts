@@ -15,19 +15,12 @@ export interface WebSocketStreamOptions {
   readonly closeError?: (code: number, reason: string) => Error | undefined;
   readonly maxMessageBytes?: number;
   /**
-   * Bytes the WebSocket may hold unsent before writes wait for it (backpressure); default
-   * 256 KiB.
-   */
-  readonly sendBufferBytes?: number;
-  /**
    * For a client's WebSocket, the socket under it: data messages are then masked here (see
    * masked-frame.ts) and written to it straight, each a whole frame, so they keep their order
    * with the control frames ws writes. Without it, ws frames them.
    */
   readonly clientSocket?: Duplex;
 }
-
-const DEFAULT_SEND_BUFFER_BYTES = 256 * 1024;
 
 /** A message's bytes as Buffers, whatever form ws delivered them in. */
 export function rawChunks(data: WebSocket.RawData): Buffer[] {
@@ -38,7 +31,6 @@ export function rawChunks(data: WebSocket.RawData): Buffer[] {
 export class WebSocketStream extends Duplex {
   readonly #ws: WebSocket;
   readonly #maxMessageBytes: number;
-  readonly #sendBufferBytes: number;
   readonly #clientSocket: Duplex | undefined;
   readonly #closeError: (code: number, reason: string) => Error | undefined;
   /** The close code and reason the peer sent, once it closed. */
@@ -48,7 +40,6 @@ export class WebSocketStream extends Duplex {
     super({ allowHalfOpen: false });
     this.#ws = ws;
     this.#maxMessageBytes = options.maxMessageBytes ?? MAX_DATA_MESSAGE_BYTES;
-    this.#sendBufferBytes = options.sendBufferBytes ?? DEFAULT_SEND_BUFFER_BYTES;
     this.#clientSocket = options.clientSocket;
     this.#closeError = options.closeError ?? (() => undefined);
     ws.on('message', this.#onMessage);
@@ -106,10 +97,9 @@ export class WebSocketStream extends Duplex {
   }
 
   /**
-   * Sends `chunks` as messages of at most the message size (small chunks packed together) and
-   * accepts more at once while the WebSocket holds less than the send buffer; beyond that, once
-   * the last message went to the socket. Waiting for every message (a round through the event
-   * loop and the TLS socket each) would leave the connection idle between writes.
+   * Sends `chunks` as messages of at most the message size (runs of small chunks packed into
+   * one) and calls back once the last has gone to the socket: messages go out in order, and a
+   * failure fails every message after it, so the last one's callback speaks for all.
    */
   #send(chunks: Buffer[], callback: (e?: Error | null) => void): void {
     if (this.#ws.readyState !== WebSocket.OPEN) {
@@ -121,28 +111,13 @@ export class WebSocketStream extends Duplex {
       callback();
       return;
     }
-    let waiting = false;
-    let done = false;
     const last = messages.length - 1;
-    // Messages go out in order, and a failure fails every message after it: the last one's
-    // callback speaks for all of them.
-    const sent = (error?: Error): void => {
-      if (done || (error === undefined && !waiting)) return;
-      done = true;
-      callback(error);
-    };
     const socket = this.#clientSocket;
     messages.forEach((message, i) => {
-      const onSent = i === last ? sent : undefined;
+      const onSent = i === last ? callback : undefined;
       if (socket === undefined) this.#ws.send(message, { binary: true }, onSent);
-      else socket.write(maskedBinaryFrame(message), (error) => onSent?.(error ?? undefined));
+      else socket.write(maskedBinaryFrame(message), onSent);
     });
-    if (this.#ws.bufferedAmount < this.#sendBufferBytes) {
-      done = true;
-      callback();
-    } else {
-      waiting = true;
-    }
   }
 
   override _final(callback: (e?: Error | null) => void): void {
