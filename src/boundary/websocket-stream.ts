@@ -7,19 +7,12 @@
  */
 import { Duplex } from 'node:stream';
 import WebSocket from 'ws';
-import { maskedBinaryFrame } from './masked-frame.js';
 import { CLOSE, MAX_DATA_MESSAGE_BYTES } from './worker-protocol.js';
 
 export interface WebSocketStreamOptions {
   /** The error an abnormal close means, or undefined when it is a normal end. */
   readonly closeError?: (code: number, reason: string) => Error | undefined;
   readonly maxMessageBytes?: number;
-  /**
-   * For a client's WebSocket, the socket under it: data messages are then masked here (see
-   * masked-frame.ts) and written to it straight, each a whole frame, so they keep their order
-   * with the control frames ws writes. Without it, ws frames them.
-   */
-  readonly clientSocket?: Duplex;
 }
 
 /** A message's bytes as Buffers, whatever form ws delivered them in. */
@@ -31,7 +24,6 @@ export function rawChunks(data: WebSocket.RawData): Buffer[] {
 export class WebSocketStream extends Duplex {
   readonly #ws: WebSocket;
   readonly #maxMessageBytes: number;
-  readonly #clientSocket: Duplex | undefined;
   readonly #closeError: (code: number, reason: string) => Error | undefined;
   /** The close code and reason the peer sent, once it closed. */
   peerClose: { readonly code: number; readonly reason: string } | undefined;
@@ -40,7 +32,6 @@ export class WebSocketStream extends Duplex {
     super({ allowHalfOpen: false });
     this.#ws = ws;
     this.#maxMessageBytes = options.maxMessageBytes ?? MAX_DATA_MESSAGE_BYTES;
-    this.#clientSocket = options.clientSocket;
     this.#closeError = options.closeError ?? (() => undefined);
     ws.on('message', this.#onMessage);
     ws.on('close', this.#onClose);
@@ -112,11 +103,8 @@ export class WebSocketStream extends Duplex {
       return;
     }
     const last = messages.length - 1;
-    const socket = this.#clientSocket;
     messages.forEach((message, i) => {
-      const onSent = i === last ? callback : undefined;
-      if (socket === undefined) this.#ws.send(message, { binary: true }, onSent);
-      else socket.write(maskedBinaryFrame(message), onSent);
+      this.#ws.send(message, { binary: true }, i === last ? callback : undefined);
     });
   }
 

@@ -44,16 +44,8 @@ export class WorkerStream extends WebSocketStream {
   /** The worker address that served it (`host:port`). */
   readonly workerAddress: string;
 
-  constructor(
-    ws: WebSocket,
-    handshake: HandshakeResult,
-    workerAddress: string,
-    socket?: tls.TLSSocket,
-  ) {
-    super(ws, {
-      closeError: (code, reason) => closeError(code, reason, workerAddress),
-      ...(socket === undefined ? {} : { clientSocket: socket }),
-    });
+  constructor(ws: WebSocket, handshake: HandshakeResult, workerAddress: string) {
+    super(ws, { closeError: (code, reason) => closeError(code, reason, workerAddress) });
     this.handshake = handshake;
     this.workerAddress = workerAddress;
   }
@@ -107,7 +99,7 @@ export class WorkerDialer {
     tofuToken: string,
     signal: AbortSignal,
   ): Promise<WorkerStream> {
-    const { ws, address, ctx, socket } = await this.#connect(
+    const { ws, address, ctx } = await this.#connect(
       auth,
       tofuToken,
       signal,
@@ -128,7 +120,7 @@ export class WorkerDialer {
             if (!isBinary) throw new WorkerError('protocol', 'the handshake result is not binary');
             const result = decodeHandshakeResult(Buffer.concat(rawChunks(data)));
             // Synchronously, so that the target's first bytes land in the stream.
-            resolve(new WorkerStream(ws, result, address, socket));
+            resolve(new WorkerStream(ws, result, address));
           } catch (error) {
             ws.close(CLOSE.protocolError, 'invalid handshake result');
             reject(error);
@@ -221,7 +213,7 @@ export class WorkerDialer {
     signal: AbortSignal,
     lastStepTimeoutMs: number,
     command: number = HandshakeCommand.unspecified,
-  ): Promise<{ ws: WebSocket; address: string; ctx: ConnectContext; socket: tls.TLSSocket }> {
+  ): Promise<{ ws: WebSocket; address: string; ctx: ConnectContext }> {
     signal.throwIfAborted();
     if (tofuToken.length !== TOFU_TOKEN_LENGTH) {
       throw new WorkerError('protocol', `a tofu token must be ${TOFU_TOKEN_LENGTH} characters`);
@@ -246,7 +238,7 @@ export class WorkerDialer {
       signal.throwIfAborted();
     }
     ws.send(encodeClientHandshake({ tofuToken, command }), { binary: true });
-    return { ws, address, ctx: { ...ctx, timeoutMs: lastStepTimeoutMs }, socket };
+    return { ws, address, ctx: { ...ctx, timeoutMs: lastStepTimeoutMs } };
   }
 
   #sessionTls(auth: SessionAuthorizationData): SessionTls {
