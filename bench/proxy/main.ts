@@ -6,6 +6,7 @@
  * Run: npm run bench:proxy [-- MiB]
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { echoThrough, PROXY_IP, startProxyBed } from '../../test/helpers/proxy-bed.js';
 
@@ -34,7 +35,23 @@ async function throughput(host: string, port: number, data: Buffer): Promise<num
   return data.length / 1024 / 1024 / seconds;
 }
 
-async function firstByteLatencies(host: string, port: number): Promise<number[]> {
+/**
+ * Rows in /proc/net/tcp: the peer lookup reads up to them (TIME_WAIT sockets included, which
+ * every closed connection leaves for a minute), so they weigh on the agent's latency.
+ */
+function tcpRows(): number | undefined {
+  try {
+    return readFileSync('/proc/net/tcp', 'latin1').split('\n').length - 2;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Connect, send a byte, wait for its echo. `reset` closes with RST: the direct rounds leave no
+ * TIME_WAIT behind to slow the agent's peer lookup; the agent's rounds close as clients do.
+ */
+async function firstByteLatencies(host: string, port: number, reset: boolean): Promise<number[]> {
   const samples: number[] = [];
   for (let i = 0; i < LATENCY_ROUNDS; i++) {
     const start = performance.now();
@@ -47,7 +64,8 @@ async function firstByteLatencies(host: string, port: number): Promise<number[]>
       socket.write('x');
     });
     samples.push(performance.now() - start);
-    socket.destroy();
+    if (reset) socket.resetAndDestroy();
+    else socket.destroy();
   }
   return samples.sort((a, b) => a - b);
 }
@@ -65,14 +83,17 @@ try {
   await throughput(PROXY_IP, proxyPort, data.subarray(0, 1 << 20));
   const direct = await throughput(echo.host, echo.port, data);
   const proxied = await throughput(PROXY_IP, proxyPort, data);
-  const directLat = await firstByteLatencies(echo.host, echo.port);
-  const proxyLat = await firstByteLatencies(PROXY_IP, proxyPort);
+  const directLat = await firstByteLatencies(echo.host, echo.port, true);
+  const rowsBefore = tcpRows();
+  const proxyLat = await firstByteLatencies(PROXY_IP, proxyPort, false);
+  const rowsAfter = tcpRows();
   const f = (n: number) => n.toFixed(2);
   process.stdout.write(
     [
       `proxy benchmark: ${MIB} MiB echoed (both directions at once), ${LATENCY_ROUNDS} connect-to-first-byte rounds, warm session`,
       `  throughput  direct ${f(direct)} MiB/s, through the agent ${f(proxied)} MiB/s: ratio ${f(proxied / direct)} (target >= 0.5)`,
       `  first byte  direct p50 ${f(pct(directLat, 50))} ms p99 ${f(pct(directLat, 99))} ms; through the agent p50 ${f(pct(proxyLat, 50))} ms p99 ${f(pct(proxyLat, 99))} ms (target p50 <= 2 ms)`,
+      `  /proc/net/tcp rows during the agent's rounds: ${rowsBefore ?? '?'} before, ${rowsAfter ?? '?'} after`,
       '',
     ].join('\n'),
   );

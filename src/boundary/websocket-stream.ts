@@ -74,28 +74,38 @@ export class WebSocketStream extends Duplex {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (e?: Error | null) => void) {
+    this.#send([chunk], callback);
+  }
+
+  override _writev(
+    chunks: { chunk: Buffer; encoding: BufferEncoding }[],
+    callback: (e?: Error | null) => void,
+  ): void {
+    this.#send(
+      chunks.map((c) => c.chunk),
+      callback,
+    );
+  }
+
+  /**
+   * Sends `chunks` as messages of at most the message size (runs of small chunks packed into
+   * one) and calls back once the last has gone to the socket: messages go out in order, and a
+   * failure fails every message after it, so the last one's callback speaks for all.
+   */
+  #send(chunks: Buffer[], callback: (e?: Error | null) => void): void {
     if (this.#ws.readyState !== WebSocket.OPEN) {
       callback(new Error('the WebSocket is closed'));
       return;
     }
-    if (chunk.length === 0) {
+    const messages = packMessages(chunks, this.#maxMessageBytes);
+    if (messages.length === 0) {
       callback();
       return;
     }
-    let pending = 0;
-    let done = false;
-    const sent = (error?: Error): void => {
-      if (done) return;
-      pending--;
-      if (error !== undefined || pending === 0) {
-        done = true;
-        callback(error);
-      }
-    };
-    for (let offset = 0; offset < chunk.length; offset += this.#maxMessageBytes) {
-      pending++;
-      this.#ws.send(chunk.subarray(offset, offset + this.#maxMessageBytes), { binary: true }, sent);
-    }
+    const last = messages.length - 1;
+    messages.forEach((message, i) => {
+      this.#ws.send(message, { binary: true }, i === last ? callback : undefined);
+    });
   }
 
   override _final(callback: (e?: Error | null) => void): void {
@@ -114,4 +124,30 @@ export class WebSocketStream extends Duplex {
     if (state === WebSocket.OPEN) this.#ws.close(CLOSE.normal, '');
     else if (state === WebSocket.CONNECTING) this.#ws.terminate();
   }
+}
+
+/**
+ * Chunks as messages of at most `max` bytes: large chunks are cut (views, no copy), runs of small
+ * ones joined. Empty chunks are dropped.
+ */
+function packMessages(chunks: readonly Buffer[], max: number): Buffer[] {
+  const messages: Buffer[] = [];
+  let run: Buffer[] = [];
+  let runBytes = 0;
+  const flush = () => {
+    if (run.length === 1 && run[0] !== undefined) messages.push(run[0]);
+    else if (run.length > 1) messages.push(Buffer.concat(run, runBytes));
+    run = [];
+    runBytes = 0;
+  };
+  for (const chunk of chunks) {
+    for (let offset = 0; offset < chunk.length; offset += max) {
+      const piece = chunk.subarray(offset, offset + max);
+      if (runBytes + piece.length > max) flush();
+      run.push(piece);
+      runBytes += piece.length;
+    }
+  }
+  flush();
+  return messages;
 }

@@ -74,18 +74,30 @@ export function workerCertificateProblem(
   return undefined;
 }
 
+/**
+ * The client side's TLS context for a session: TLS 1.3 with the session certificate and key. One
+ * per session serves all its connections (building it parses the key and certificate).
+ */
+export function clientSecureContext(creds: SessionCredentials): tls.SecureContext {
+  return tls.createSecureContext({
+    cert: creds.certificatePem,
+    key: creds.privateKey.export({ format: 'pem', type: 'pkcs8' }),
+    minVersion: 'TLSv1.3',
+  });
+}
+
 /** TLS to the first worker address that accepts a TCP connection. */
 export async function connectTls(
   auth: SessionAuthorizationData,
   creds: SessionCredentials,
   sessionCert: X509Certificate,
   ctx: ConnectContext,
+  secureContext: tls.SecureContext = clientSecureContext(creds),
 ): Promise<{ socket: tls.TLSSocket; address: string }> {
-  const key = creds.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
   const failures: WorkerError[] = [];
   for (const { address } of auth.workerInfo) {
     try {
-      const socket = await tlsToWorker(address, auth.sessionId, creds, key, sessionCert, ctx);
+      const socket = await tlsToWorker(address, auth.sessionId, secureContext, sessionCert, ctx);
       return { socket, address };
     } catch (error) {
       if (!(error instanceof WorkerError) || error.kind !== 'unreachable') throw error;
@@ -104,8 +116,7 @@ export async function connectTls(
 function tlsToWorker(
   address: string,
   sessionId: string,
-  creds: SessionCredentials,
-  key: string,
+  secureContext: tls.SecureContext,
   sessionCert: X509Certificate,
   ctx: ConnectContext,
 ): Promise<tls.TLSSocket> {
@@ -145,13 +156,14 @@ function tlsToWorker(
         host,
         port,
         ...(net.isIP(host) === 0 ? { servername: host } : {}),
-        cert: creds.certificatePem,
-        key,
-        minVersion: 'TLSv1.3',
+        secureContext,
         ALPNProtocols: [PROXY_ALPN, sessionId],
         rejectUnauthorized: false,
       });
       socket = s;
+      // No Nagle from the first byte: ws turns it off only once the upgrade is done, and the
+      // TLS and HTTP flights before are small writes that must not wait for an ACK.
+      s.setNoDelay(true);
       const onConnect = () => {
         tcpUp = true;
       };

@@ -10,14 +10,15 @@
  *   await dialer.cancelSession(auth, tofu, signal);    // when the agent drops the session early
  */
 import { X509Certificate, randomBytes } from 'node:crypto';
+import type tls from 'node:tls';
 import type { Logger } from 'pino';
 import type WebSocket from 'ws';
 import type { Clock } from '../lib/clock.js';
 import type { SessionAuthorizationData } from './authz-token.js';
-import { sessionCredentials } from './session-credentials.js';
+import { sessionCredentials, type SessionCredentials } from './session-credentials.js';
 import { rawChunks, WebSocketStream } from './websocket-stream.js';
 import { step } from './abortable-step.js';
-import { connectTls, upgrade, type ConnectContext } from './worker-connect.js';
+import { clientSecureContext, connectTls, upgrade, type ConnectContext } from './worker-connect.js';
 import { closeError, WorkerError } from './worker-errors.js';
 import {
   CLOSE,
@@ -50,6 +51,13 @@ export class WorkerStream extends WebSocketStream {
   }
 }
 
+/** What every connection of a session needs for TLS, made once per session. */
+interface SessionTls {
+  readonly creds: SessionCredentials;
+  readonly certificate: X509Certificate;
+  readonly secureContext: tls.SecureContext;
+}
+
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
 /** A fresh tofu token: 20 random base62 characters. Use one per session, for all its connections. */
@@ -71,6 +79,8 @@ export class WorkerDialer {
   readonly #log: Logger;
   readonly #connectTimeoutMs: number;
   readonly #cancelTimeoutMs: number;
+  /** Per session (its authorization data object), kept as long as the session holds it. */
+  readonly #tls = new WeakMap<SessionAuthorizationData, SessionTls>();
 
   constructor(options: WorkerDialerOptions) {
     this.#clock = options.clock;
@@ -208,7 +218,7 @@ export class WorkerDialer {
     if (tofuToken.length !== TOFU_TOKEN_LENGTH) {
       throw new WorkerError('protocol', `a tofu token must be ${TOFU_TOKEN_LENGTH} characters`);
     }
-    const creds = sessionCredentials(auth);
+    const material = this.#sessionTls(auth);
     const ctx: ConnectContext = {
       clock: this.#clock,
       log: this.#log,
@@ -217,9 +227,10 @@ export class WorkerDialer {
     };
     const { socket, address } = await connectTls(
       auth,
-      creds,
-      new X509Certificate(creds.certificate),
+      material.creds,
+      material.certificate,
       ctx,
+      material.secureContext,
     );
     const ws = await upgrade(socket, address, ctx);
     if (signal.aborted) {
@@ -228,5 +239,19 @@ export class WorkerDialer {
     }
     ws.send(encodeClientHandshake({ tofuToken, command }), { binary: true });
     return { ws, address, ctx: { ...ctx, timeoutMs: lastStepTimeoutMs } };
+  }
+
+  #sessionTls(auth: SessionAuthorizationData): SessionTls {
+    let material = this.#tls.get(auth);
+    if (material === undefined) {
+      const creds = sessionCredentials(auth);
+      material = {
+        creds,
+        certificate: new X509Certificate(creds.certificate),
+        secureContext: clientSecureContext(creds),
+      };
+      this.#tls.set(auth, material);
+    }
+    return material;
   }
 }

@@ -121,7 +121,11 @@ function relay(
   ctx: ProxyConnectionContext,
 ): void {
   const endpoint = `${session.endpointHost}:${session.endpointPort}`;
-  const target = net.connect({ host: session.endpointHost, port: session.endpointPort });
+  const target = net.connect({
+    host: session.endpointHost,
+    port: session.endpointPort,
+    noDelay: true,
+  });
   ctx.trackTarget(target);
   let connected = false;
   let failure: Error | undefined;

@@ -48,6 +48,8 @@ export class StandInWorker {
   readonly #tls: tls.Server;
   readonly #http: http.Server;
   readonly #wss: WebSocketServer;
+  /** Each session's certificate and key as a TLS context, made on its first connection. */
+  readonly #contexts = new WeakMap<SessionRecord, tls.SecureContext>();
   /** The session each TLS connection was selected for (during its handshake). */
   readonly #sessionOf = new WeakMap<Duplex, SessionRecord>();
   /** The session and client of each accepted TLS connection. */
@@ -75,6 +77,8 @@ export class StandInWorker {
       },
     });
     this.#tls.on('connection', (socket: Socket) => {
+      // No Nagle from the first byte (ws turns it off only after the upgrade).
+      socket.setNoDelay(true);
       this.#sockets.add(socket);
       socket.once('close', () => this.#sockets.delete(socket));
     });
@@ -159,8 +163,7 @@ export class StandInWorker {
     }
     if (!hello.protocols.includes(PROXY_ALPN)) return undefined;
     try {
-      const key = ed25519KeyFromGo(session.privateKey).export({ format: 'pem', type: 'pkcs8' });
-      socket.setKeyCert({ cert: new X509Certificate(session.certificate).toString(), key });
+      socket.setKeyCert(this.#contextOf(session));
     } catch (error) {
       const err = error instanceof Error ? error.message : String(error);
       this.#log.warn(
@@ -171,6 +174,19 @@ export class StandInWorker {
     }
     this.#sessionOf.set(socket, session);
     return PROXY_ALPN;
+  }
+
+  #contextOf(session: SessionRecord): tls.SecureContext {
+    let context = this.#contexts.get(session);
+    if (context === undefined) {
+      const key = ed25519KeyFromGo(session.privateKey).export({ format: 'pem', type: 'pkcs8' });
+      context = tls.createSecureContext({
+        cert: new X509Certificate(session.certificate).toString(),
+        key,
+      });
+      this.#contexts.set(session, context);
+    }
+    return context;
   }
 
   #accept(socket: tls.TLSSocket): void {

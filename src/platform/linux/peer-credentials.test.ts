@@ -1,9 +1,11 @@
 import { spawn } from 'node:child_process';
+import fs from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LinuxPeerCredentials } from './peer-credentials.js';
-import { canonicalIp, parseProcNetTcp } from './proc-net-tcp.js';
+import { canonicalIp, parseProcNetTcp, procRowKey } from './proc-net-tcp.js';
 
 const TCP = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
    0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0 100 0 0 10 0
@@ -13,6 +15,17 @@ const TCP6 = `  sl  local_address                         remote_address        
    0: 00000000000000000000000001000000:D431 0000000000000000FFFF00000A40647F:0016 01 00000000:00000000 00:00000000 00000000  1001        0 3 1 0 20 4 30 10 -1
    1: 000062FD00000000000000000100000A:C351 000062FD000000000000000002000000:0050 01 00000000:00000000 00:00000000 00000000  65534        0 4 1 0 20 4 30 10 -1
 `;
+
+/** The uid `creds` finds for the connection peer → local. */
+function uidOf(
+  creds: LinuxPeerCredentials,
+  peer: string,
+  peerPort: number,
+  local: string,
+  localPort: number,
+): Promise<number | undefined> {
+  return creds.uidOf({ address: peer, port: peerPort }, { address: local, port: localPort });
+}
 
 describe('parseProcNetTcp', () => {
   it('decodes little-endian IPv4 and IPv6 words, ports and uids', () => {
@@ -86,6 +99,74 @@ describe('LinuxPeerCredentials', () => {
     ).toBeUndefined();
   });
 
+  it('builds the exact text the kernel prints for a row', () => {
+    expect(
+      procRowKey(
+        { address: '127.0.0.1', port: 50000 },
+        { address: '127.100.64.10', port: 8080 },
+        4,
+      ),
+    ).toBe(' 0100007F:C350 0A40647F:1F90 ');
+    expect(
+      procRowKey(
+        { address: '::ffff:127.0.0.1', port: 1 },
+        { address: '127.100.64.10', port: 22 },
+        6,
+      ),
+    ).toBe(' 0000000000000000FFFF00000100007F:0001 0000000000000000FFFF00000A40647F:0016 ');
+    expect(
+      procRowKey({ address: 'fd62::a00:1', port: 50001 }, { address: 'fd62::2', port: 80 }, 6),
+    ).toBe(' 000062FD00000000000000000100000A:C351 000062FD000000000000000002000000:0050 ');
+    expect(
+      procRowKey({ address: '::1', port: 1 }, { address: '127.0.0.1', port: 2 }, 4),
+    ).toBeUndefined();
+  });
+
+  it('finds an IPv4 peer whose socket is AF_INET6, v4-mapped in tcp6', async () => {
+    const v4mapped = new LinuxPeerCredentials({
+      readFile: (file) =>
+        Promise.resolve(
+          file.endsWith('tcp6')
+            ? `${TCP6}   2: 0000000000000000FFFF00000100007F:9C41 0000000000000000FFFF00000A40647F:0016 01 00000000:00000000 00:00000000 00000000  1002        0 5 1 0 20 4 30 10 -1\n`
+            : TCP,
+        ),
+    });
+    expect(await uidOf(v4mapped, '127.0.0.1', 40001, '127.100.64.10', 22)).toBe(1002);
+    // The same connection, as Node names the ends of a dual-stack socket.
+    expect(await uidOf(v4mapped, '::ffff:127.0.0.1', 40001, '::ffff:127.100.64.10', 22)).toBe(1002);
+  });
+
+  it('finds a row that a read cuts in two, with a buffer smaller than the table', async () => {
+    const root = await fs.mkdtemp(path.join(os.tmpdir(), 'peer-credentials-'));
+    try {
+      await fs.mkdir(path.join(root, 'proc/net'), { recursive: true });
+      const filler = Array.from(
+        { length: 40 },
+        (_, i) =>
+          `  ${i + 2}: 0100007F:${(1000 + i).toString(16).toUpperCase().padStart(4, '0')} 0100007F:0016 06 00000000:00000000 03:00000000 00000000     0        0 0 3 0000000000000000\n`,
+      ).join('');
+      // The wanted row last, after a table several buffers long.
+      const [header = '', listening = '', wanted = ''] = TCP.split('\n');
+      await fs.writeFile(
+        path.join(root, 'proc/net/tcp'),
+        `${header}\n${listening}\n${filler}${wanted}\n`,
+      );
+      await fs.writeFile(path.join(root, 'proc/net/tcp6'), TCP6);
+      const total = (await fs.stat(path.join(root, 'proc/net/tcp'))).size;
+      // Every buffer size from "just fits a row" up, so that the key, and the uid after it, land
+      // across every possible boundary of the reads and of the buffer's refills.
+      for (let bufferBytes = 200; bufferBytes <= 600; bufferBytes += 7) {
+        const creds = new LinuxPeerCredentials({ root, bufferBytes });
+        expect(await uidOf(creds, '127.0.0.1', 50000, '127.100.64.10', 8080)).toBe(1000);
+        expect(await uidOf(creds, '::1', 54321, '127.100.64.10', 22)).toBe(1001);
+        expect(await uidOf(creds, '127.0.0.1', 50009, '127.100.64.10', 8080)).toBeUndefined();
+      }
+      expect(total).toBeGreaterThan(600);
+    } finally {
+      await fs.rm(root, { recursive: true, force: true });
+    }
+  });
+
   describe.runIf(process.platform === 'linux')('on this machine', () => {
     let server: net.Server | undefined;
     afterEach(() => {
@@ -106,6 +187,33 @@ describe('LinuxPeerCredentials', () => {
         { address: socket.localAddress ?? '', port: socket.localPort ?? 0 },
       );
       expect(uid).toBe(os.userInfo().uid);
+      client.destroy();
+      socket.destroy();
+    });
+
+    it('names our own uid for an IPv4 connection from an AF_INET6 socket (v4-mapped in tcp6)', async (context) => {
+      const real = new LinuxPeerCredentials();
+      const accepted = new Promise<net.Socket>((resolve) => {
+        server = net.createServer(resolve);
+      });
+      const listening = await new Promise<boolean>((resolve) => {
+        server?.once('error', () => {
+          resolve(false);
+        });
+        server?.listen({ port: 0, host: '::', ipv6Only: false }, () => {
+          resolve(true);
+        });
+      });
+      if (!listening) context.skip('no IPv6 on this machine');
+      const port = (server?.address() as net.AddressInfo).port;
+      // An IPv6 socket connecting to a v4-mapped address: its row is in tcp6 only.
+      const client = net.connect({ port, host: '::ffff:127.0.0.1', family: 6 });
+      const socket = await accepted;
+      expect(socket.remoteAddress).toBe('::ffff:127.0.0.1');
+      const { remoteAddress = '', remotePort = 0, localAddress = '', localPort = 0 } = socket;
+      expect(await uidOf(real, remoteAddress, remotePort, localAddress, localPort)).toBe(
+        os.userInfo().uid,
+      );
       client.destroy();
       socket.destroy();
     });

@@ -66,3 +66,81 @@ export function canonicalIp(address: string): string {
   const lo = parseInt(hex[2] ?? '0', 16);
   return [hi >> 8, hi & 255, lo >> 8, lo & 255].join('.');
 }
+
+/**
+ * How the kernel prints one connection's endpoints in a row of `tcp` (`family` 4) or `tcp6`
+ * (`family` 6), space before and after: ` LLLLLLLL:PPPP RRRRRRRR:PPPP `, upper-case hex,
+ * each 32-bit address word little-endian (`%08X:%04X`). In `tcp6` an IPv4 address is v4-mapped
+ * (`::ffff:a.b.c.d`). Undefined when the endpoints cannot appear in that table.
+ */
+export function procRowKey(
+  local: { readonly address: string; readonly port: number },
+  remote: { readonly address: string; readonly port: number },
+  family: 4 | 6,
+): string | undefined {
+  const l = addressBytes(canonicalIp(local.address), family);
+  const r = addressBytes(canonicalIp(remote.address), family);
+  if (l === undefined || r === undefined) return undefined;
+  if (!validPort(local.port) || !validPort(remote.port)) return undefined;
+  return ` ${kernelHex(l)}:${portHex(local.port)} ${kernelHex(r)}:${portHex(remote.port)} `;
+}
+
+/**
+ * The uid in what follows a row's endpoints (`st tx:rx tr:when retrnsmt uid …`), or undefined
+ * when the row is cut short or garbled.
+ */
+export function uidAfterEndpoints(rest: string): number | undefined {
+  const fields = rest.trim().split(/\s+/, 6);
+  if (fields.length < 6) return undefined;
+  const uid = Number(fields[4]);
+  return Number.isInteger(uid) && uid >= 0 ? uid : undefined;
+}
+
+function validPort(port: number): boolean {
+  return Number.isInteger(port) && port >= 0 && port <= 0xffff;
+}
+
+function portHex(port: number): string {
+  return port.toString(16).toUpperCase().padStart(4, '0');
+}
+
+/** Network-order bytes printed as the kernel does: per 4-byte word, bytes reversed. */
+function kernelHex(bytes: readonly number[]): string {
+  let hex = '';
+  for (let w = 0; w < bytes.length; w += 4) {
+    for (let b = w + 3; b >= w; b--)
+      hex += (bytes[b] ?? 0).toString(16).toUpperCase().padStart(2, '0');
+  }
+  return hex;
+}
+
+/** A canonical address as the table of `family` stores it, in network byte order. */
+function addressBytes(address: string, family: 4 | 6): number[] | undefined {
+  if (net.isIPv4(address)) {
+    const v4 = address.split('.').map(Number);
+    return family === 4 ? v4 : [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, ...v4];
+  }
+  if (family === 4 || !net.isIPv6(address)) return undefined;
+  return ipv6Bytes(address);
+}
+
+/** The 16 bytes of a valid IPv6 address (`::` compressed, maybe with a dotted IPv4 tail). */
+function ipv6Bytes(address: string): number[] | undefined {
+  let text = address;
+  const tail: number[] = [];
+  const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  if (dotted?.[1] !== undefined) {
+    tail.push(...dotted[1].split('.').map(Number));
+    text = `${text.slice(0, dotted.index)}0:0`;
+  }
+  const [head = '', rest] = text.split('::');
+  const words = (part: string) => (part === '' ? [] : part.split(':').map((g) => parseInt(g, 16)));
+  const before = words(head);
+  const after = rest === undefined ? [] : words(rest);
+  const zeros = rest === undefined ? 0 : 8 - before.length - after.length;
+  const all = [...before, ...new Array<number>(zeros).fill(0), ...after];
+  if (all.length !== 8 || all.some((w) => !Number.isInteger(w))) return undefined;
+  const bytes = all.flatMap((w) => [w >> 8, w & 255]);
+  if (tail.length === 4) bytes.splice(12, 4, ...tail);
+  return bytes;
+}
