@@ -144,7 +144,8 @@ export function toUpstreams(servers: readonly string[], own: readonly string[]):
   for (const raw of servers) {
     const address = raw.toLowerCase();
     const family = net.isIP(address);
-    if (family === 0 || mine.has(address) || seen.has(address)) continue;
+    // A link-local address with a zone (fe80::1%eth0) is left out, as parseResolvConf does.
+    if (family === 0 || address.includes('%') || mine.has(address) || seen.has(address)) continue;
     seen.add(address);
     out.push({ address, port: DNS_PORT, family: family === 4 ? 4 : 6 });
   }
