@@ -17,6 +17,8 @@ describe('prefix arithmetic', () => {
 
   it('gives the DNS server the first address of v4_prefix and ::53 of the ULA', () => {
     expect(dnsAddressesFor(V4, V6)).toEqual(['100.64.0.1', 'fd62:6f75:6e64::53']);
-    expect(dnsAddressesFor({ cidr: '10.0.0.0/8', network: '10.0.0.0', length: 8 }, null)).toEqual(['10.0.0.1']);
+    expect(dnsAddressesFor({ cidr: '10.0.0.0/8', network: '10.0.0.0', length: 8 }, null)).toEqual([
+      '10.0.0.1',
+    ]);
   });
 });

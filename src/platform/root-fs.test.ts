@@ -7,7 +7,10 @@ import { rootFs } from './root-fs.js';
 describe('rootFs', () => {
   it('maps absolute paths under its root, and single files elsewhere', async () => {
     const root = tempRoot({ '/etc/hosts': 'h', '/elsewhere/resolv': 'r' });
-    const files = rootFs({ root, redirects: { '/etc/resolv.conf': path.join(root, 'elsewhere/resolv') } });
+    const files = rootFs({
+      root,
+      redirects: { '/etc/resolv.conf': path.join(root, 'elsewhere/resolv') },
+    });
     expect(await files.readFile('/etc/hosts')).toBe('h');
     expect(await files.readFile('/etc/resolv.conf')).toBe('r');
     expect(await files.readIfExists('/etc/none')).toBeUndefined();
@@ -28,7 +31,9 @@ describe('rootFs', () => {
     fs.mkdirSync(path.join(root, 'etc'));
     fs.symlinkSync('../run/systemd/resolve/stub-resolv.conf', path.join(root, 'etc/resolv.conf'));
     const files = rootFs({ root });
-    expect(await files.readLink('/etc/resolv.conf')).toBe('../run/systemd/resolve/stub-resolv.conf');
+    expect(await files.readLink('/etc/resolv.conf')).toBe(
+      '../run/systemd/resolve/stub-resolv.conf',
+    );
     await files.writeFile('/a/b/c.txt', 'x');
     expect(await files.readLink('/a/b/c.txt')).toBeUndefined();
     await files.remove('/a/b/c.txt');

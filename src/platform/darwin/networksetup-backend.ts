@@ -99,7 +99,8 @@ export function parseScutilDns(text: string): string[] {
   for (const section of main.split(/^resolver #\d+/m).slice(1)) {
     if (/^\s*domain\s*:/m.test(section)) continue;
     for (const m of section.matchAll(/^\s*nameserver\[\d+\]\s*:\s*(\S+)/gm)) {
-      const address = (m[1] ?? '').replace(/%.*$/, '');
+      // A zone (fe80::1%en0) is kept: the upstream list leaves such addresses out.
+      const address = m[1] ?? '';
       if (!out.includes(address)) out.push(address);
     }
   }

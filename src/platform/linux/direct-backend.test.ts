@@ -41,9 +41,13 @@ describe('resolv.conf take-over (no systemd-resolved)', () => {
     await platform.resolver.apply(CONFIG);
     await platform.resolver.apply(CONFIG);
     expect(states).toHaveLength(1);
-    expect(fs.readFileSync(file, 'utf8')).toMatch(/^# client-agent: managed.*\nnameserver 100\.64\.0\.1\n/);
+    expect(fs.readFileSync(file, 'utf8')).toMatch(
+      /^# client-agent: managed.*\nnameserver 100\.64\.0\.1\n/,
+    );
     expect(await platform.resolver.current()).toEqual(['100.64.0.1']);
-    expect(await platform.resolver.upstreams(['100.64.0.1'])).toEqual([{ address: '192.168.1.1', port: 53, family: 4 }]);
+    expect(await platform.resolver.upstreams(['100.64.0.1'])).toEqual([
+      { address: '192.168.1.1', port: 53, family: 4 },
+    ]);
     await platform.resolver.apply(EMPTY);
     await platform.resolver.apply(EMPTY);
     expect(fs.readFileSync(file, 'utf8')).toBe(ORIGINAL);

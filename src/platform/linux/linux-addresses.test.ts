@@ -57,8 +57,22 @@ describe('Linux interface addresses', () => {
   it('names every overlapping address and route (Tailscale, a CGNAT ISP)', async () => {
     const { platform, runner } = setup();
     runner
-      .on('ip -j -4 addr show', JSON.stringify([{ ifname: 'tailscale0', addr_info: [{ family: 'inet', local: '100.101.102.103', prefixlen: 32 }] }]))
-      .on('ip -j -4 route show', JSON.stringify([{ dst: '100.64.0.0/10', dev: 'tailscale0' }, { dst: 'default', dev: 'eth0' }]));
+      .on(
+        'ip -j -4 addr show',
+        JSON.stringify([
+          {
+            ifname: 'tailscale0',
+            addr_info: [{ family: 'inet', local: '100.101.102.103', prefixlen: 32 }],
+          },
+        ]),
+      )
+      .on(
+        'ip -j -4 route show',
+        JSON.stringify([
+          { dst: '100.64.0.0/10', dev: 'tailscale0' },
+          { dst: 'default', dev: 'eth0' },
+        ]),
+      );
     const err = await rejection(platform.addresses.checkPrefix(V4), PlatformError);
     expect(err.code).toBe('platform.prefix_conflict');
     expect(err.message).toBe(
@@ -132,7 +146,11 @@ describe('prepareSystemProfile (Linux, fake runner)', () => {
 
   it('removes the first DNS address when the second cannot be added', async () => {
     const { platform, runner } = setup();
-    runner.fail('ip addr add fd62:6f75:6e64::53/128 dev eth0 nodad', 'RTNETLINK answers: Permission denied', 2);
+    runner.fail(
+      'ip addr add fd62:6f75:6e64::53/128 dev eth0 nodad',
+      'RTNETLINK answers: Permission denied',
+      2,
+    );
     await rejection(prepareSystemProfile({ platform, config }), PlatformError);
     expect(runner.calls.slice(-2)).toEqual([
       'ip addr add fd62:6f75:6e64::53/128 dev eth0 nodad',

@@ -10,14 +10,20 @@ describe('resolv.conf take-over text', () => {
     '\n\n  nameserver ::1  \n#nameserver x\n',
   ];
 
-  it.each(originals)('puts our nameservers first, keeps the rest, and strips back byte for byte (%#)', (original) => {
-    const taken = renderTakeover(original, ['100.64.0.1', 'fd62:6f75:6e64::53']);
-    expect(isTakenOver(taken)).toBe(true);
-    expect(parseResolvConf(taken).map((s) => s.address)).toEqual(['100.64.0.1', 'fd62:6f75:6e64::53']);
-    expect(stripTakeover(taken)).toBe(original);
-    expect(isTakenOver(original)).toBe(false);
-    expect(stripTakeover(original)).toBe(original);
-  });
+  it.each(originals)(
+    'puts our nameservers first, keeps the rest, and strips back byte for byte (%#)',
+    (original) => {
+      const taken = renderTakeover(original, ['100.64.0.1', 'fd62:6f75:6e64::53']);
+      expect(isTakenOver(taken)).toBe(true);
+      expect(parseResolvConf(taken).map((s) => s.address)).toEqual([
+        '100.64.0.1',
+        'fd62:6f75:6e64::53',
+      ]);
+      expect(stripTakeover(taken)).toBe(original);
+      expect(isTakenOver(original)).toBe(false);
+      expect(stripTakeover(original)).toBe(original);
+    },
+  );
 
   it('keeps search and options', () => {
     const taken = renderTakeover(originals[0] ?? '', ['100.64.0.1']);

@@ -75,7 +75,9 @@ describe('systemd-resolved take-over', () => {
 
   it('reverts a link that had no settings of its own', async () => {
     const { platform, runner } = setup();
-    runner.on('resolvectl dns eth0', 'Link 2 (eth0):\n').on('resolvectl domain eth0', 'Link 2 (eth0):\n');
+    runner
+      .on('resolvectl dns eth0', 'Link 2 (eth0):\n')
+      .on('resolvectl domain eth0', 'Link 2 (eth0):\n');
     await platform.resolver.apply(CONFIG);
     runner.take();
     await platform.resolver.apply(EMPTY);
@@ -106,14 +108,24 @@ describe('systemd-resolved take-over', () => {
 
   it('recovers a dead run: link restored, addresses removed (one already gone)', async () => {
     const { platform, runner } = setup();
-    runner.fail('ip addr del fd62:6f75:6e64::53/128 dev eth0', 'RTNETLINK answers: Cannot assign requested address', 2);
+    runner.fail(
+      'ip addr del fd62:6f75:6e64::53/128 dev eth0',
+      'RTNETLINK answers: Cannot assign requested address',
+      2,
+    );
     const report = await platform.recover({
       version: 1,
       addresses: [
         { interface: 'eth0', address: '100.64.0.1' },
         { interface: 'eth0', address: 'fd62:6f75:6e64::53' },
       ],
-      resolver: { kind: 'systemd-resolved', link: 'eth0', servers: ['192.168.1.1'], domains: ['lan'], upstreams: [] },
+      resolver: {
+        kind: 'systemd-resolved',
+        link: 'eth0',
+        servers: ['192.168.1.1'],
+        domains: ['lan'],
+        upstreams: [],
+      },
     });
     expect(runner.take()).toEqual([
       ...RESTORE,
@@ -133,7 +145,9 @@ describe('systemd-resolved take-over', () => {
       addresses: [{ interface: 'eth0', address: '100.64.0.1' }],
       resolver: null,
     });
-    expect(report.failed).toEqual([expect.stringContaining('could not remove 100.64.0.1 from eth0')]);
+    expect(report.failed).toEqual([
+      expect.stringContaining('could not remove 100.64.0.1 from eth0'),
+    ]);
     expect(report.remaining.addresses).toEqual([{ interface: 'eth0', address: '100.64.0.1' }]);
   });
 });
@@ -141,7 +155,9 @@ describe('systemd-resolved take-over', () => {
 describe('parseResolvectlLists', () => {
   it('reads global and per-link lists, dropping DoT names and ports', () => {
     expect(
-      parseResolvectlLists('Global: 1.1.1.1#cloudflare-dns.com 9.9.9.9:53\nLink 7 (wlp0s20f3): [2001:db8::1]:53\nnoise'),
+      parseResolvectlLists(
+        'Global: 1.1.1.1#cloudflare-dns.com 9.9.9.9:53\nLink 7 (wlp0s20f3): [2001:db8::1]:53\nnoise',
+      ),
     ).toEqual([['1.1.1.1', '9.9.9.9'], ['2001:db8::1']]);
   });
 });
