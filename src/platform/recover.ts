@@ -1,6 +1,6 @@
 /** Crash recovery, the same on every OS: undo a dead run's recorded changes, then sweep leftovers. */
 import type { Logger } from 'pino';
-import type { RecoveryReport } from './platform.js';
+import type { InterfaceAddresses, Platform, RecoveryReport } from './platform.js';
 import type { AddedAddress, PlatformState, ResolverState } from './platform-state.js';
 import type { ResolverBackend } from './takeover-resolver.js';
 
@@ -48,4 +48,22 @@ export async function recoverWith(o: RecoverOptions): Promise<RecoveryReport> {
     o.log.info({ undone, failed }, 'Recovered from what a previous run left on the machine.');
   }
   return { undone, failed, remaining: { version: 1, addresses, resolver } };
+}
+
+/** Platform.recover for a platform's resolver backends and addresses. */
+export function recoveryFor(o: {
+  readonly backendFor: (kind: ResolverState['kind']) => ResolverBackend;
+  readonly addresses: InterfaceAddresses;
+  readonly sweep: () => Promise<string | undefined>;
+  readonly log: Logger;
+}): Platform['recover'] {
+  return (previous, signal) =>
+    recoverWith({
+      previous,
+      backendFor: o.backendFor,
+      removeAddress: (a) => o.addresses.remove(a.interface, a.address, signal),
+      sweep: o.sweep,
+      log: o.log,
+      signal,
+    });
 }

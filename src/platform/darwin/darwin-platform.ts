@@ -1,10 +1,10 @@
 /** macOS: ifconfig aliases, networksetup for the resolver, lsof for port owners, launchd. */
 import type { Logger } from 'pino';
 import type { CommandRunner } from '../command-runner.js';
-import type { Platform, RecoveryReport } from '../platform.js';
+import type { Platform } from '../platform.js';
 import type { PeerCredentials } from '../types.js';
-import { ChangeRecord, type PlatformState, type StateListener } from '../platform-state.js';
-import { recoverWith } from '../recover.js';
+import { ChangeRecord, type StateListener } from '../platform-state.js';
+import { recoveryFor } from '../recover.js';
 import type { PlatformFs } from '../root-fs.js';
 import { LaunchdService } from '../service/launchd-service.js';
 import type { ServiceFileOptions } from '../service/service-files.js';
@@ -45,15 +45,7 @@ export function createDarwinPlatform(o: DarwinPlatformOptions): Platform {
     ports: new DarwinPortOwners({ runner: o.runner }),
     service: new LaunchdService({ runner: o.runner, fs: o.fs, ...o.service }),
     state: () => changes.state,
-    recover: (previous: PlatformState | undefined, signal?: AbortSignal): Promise<RecoveryReport> =>
-      recoverWith({
-        previous,
-        backendFor,
-        removeAddress: (a) => addresses.remove(a.interface, a.address, signal),
-        // networksetup leaves no marker to find without a state.
-        sweep: () => Promise.resolve(undefined),
-        log,
-        signal,
-      }),
+    // networksetup leaves no marker to find without a state.
+    recover: recoveryFor({ backendFor, addresses, sweep: () => Promise.resolve(undefined), log }),
   };
 }

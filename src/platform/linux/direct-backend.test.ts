@@ -84,6 +84,24 @@ describe('resolv.conf take-over (no systemd-resolved)', () => {
     expect(clock.pending).toBe(0);
   });
 
+  it('waits while the file is missing (another program between unlink and rename)', async () => {
+    const { platform, file, clock } = setup();
+    await platform.resolver.apply(CONFIG);
+    fs.rmSync(file);
+    clock.advance(1000);
+    await vi.waitFor(() => {
+      expect(clock.pending).toBe(1);
+    });
+    fs.writeFileSync(file, 'nameserver 10.1.1.1\n');
+    clock.advance(1000);
+    await vi.waitFor(() => {
+      expect(fs.readFileSync(file, 'utf8')).toMatch(/^# client-agent: managed/);
+    });
+    expect(platform.resolver.warnings()).toHaveLength(1);
+    await platform.resolver.apply(EMPTY);
+    expect(fs.readFileSync(file, 'utf8')).toBe('nameserver 10.1.1.1\n');
+  });
+
   it('a take-over left by a dead run is not taken as the original', async () => {
     const { platform, file } = setup();
     await platform.resolver.apply(CONFIG);

@@ -80,8 +80,9 @@ export class DirectResolvConfBackend implements ResolverBackend {
     let timer = clock.setTimeout(tick, interval);
 
     const check = async (): Promise<void> => {
-      const text = (await this.#o.fs.readIfExists(state.path)) ?? '';
-      if (isStopped() || text === expected) return;
+      const text = await this.#o.fs.readIfExists(state.path);
+      // Missing: another program is between unlink and rename; look again next time.
+      if (isStopped() || text === undefined || text === expected) return;
       const now = clock.now();
       recent = recent.filter((t) => now - t < windowMs);
       if (recent.length >= limit) {

@@ -2,12 +2,13 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../../lib/clock.js';
 import type { CommandRunner } from '../command-runner.js';
-import type { Platform, RecoveryReport } from '../platform.js';
-import { ChangeRecord, type PlatformState, type StateListener } from '../platform-state.js';
+import type { Platform } from '../platform.js';
+import { ChangeRecord, type StateListener } from '../platform-state.js';
 import type { PlatformFs } from '../root-fs.js';
-import { SystemdService, type ServiceOptions } from '../service/systemd-service.js';
+import type { ServiceFileOptions } from '../service/service-files.js';
+import { SystemdService } from '../service/systemd-service.js';
 import { TakeoverResolver, type ResolverBackend } from '../takeover-resolver.js';
-import { recoverWith } from '../recover.js';
+import { recoveryFor } from '../recover.js';
 import { DirectResolvConfBackend, RESOLV_CONF } from './direct-backend.js';
 import { LinuxAddresses } from './linux-addresses.js';
 import { LinuxPeerCredentials } from './peer-credentials.js';
@@ -17,14 +18,18 @@ import { isTakenOver, stripTakeover } from './resolv-conf-takeover.js';
 
 export interface LinuxPlatformOptions {
   readonly runner: CommandRunner;
+  /** The file system under its root (`rootFs()` in production). */
   readonly fs: PlatformFs;
   readonly clock: Clock;
   readonly log: Logger;
+  /** Called (and awaited) with the new state before each change is made: persist it. */
   readonly onChange?: StateListener | undefined;
   /** Where /proc is for peer credentials (default `/`). */
   readonly procRoot?: string | undefined;
+  /** How often /etc/resolv.conf is checked while taken over (default 2 s). */
   readonly watchIntervalMs?: number | undefined;
-  readonly service?: Partial<ServiceOptions> | undefined;
+  /** The executable and config file the service definition runs. */
+  readonly service?: Partial<ServiceFileOptions> | undefined;
 }
 
 /** /etc/resolv.conf a symlink into /run/systemd/resolve/: systemd-resolved manages it. */
@@ -59,19 +64,16 @@ export function createLinuxPlatform(o: LinuxPlatformOptions): Platform {
     ports: new LinuxPortOwners({ runner: o.runner }),
     service: new SystemdService({ runner: o.runner, fs: o.fs, ...o.service }),
     state: () => changes.state,
-    recover: (previous: PlatformState | undefined, signal?: AbortSignal): Promise<RecoveryReport> =>
-      recoverWith({
-        previous,
-        backendFor,
-        removeAddress: (a) => addresses.remove(a.interface, a.address, signal),
-        sweep: async () => {
-          const text = await o.fs.readIfExists(RESOLV_CONF);
-          if (text === undefined || !isTakenOver(text)) return undefined;
-          await o.fs.writeInPlace(RESOLV_CONF, stripTakeover(text));
-          return `removed a take-over left in ${RESOLV_CONF} without a state`;
-        },
-        log,
-        signal,
-      }),
+    recover: recoveryFor({
+      backendFor,
+      addresses,
+      sweep: async () => {
+        const text = await o.fs.readIfExists(RESOLV_CONF);
+        if (text === undefined || !isTakenOver(text)) return undefined;
+        await o.fs.writeInPlace(RESOLV_CONF, stripTakeover(text));
+        return `removed a take-over left in ${RESOLV_CONF} without a state`;
+      },
+      log,
+    }),
   };
 }
