@@ -5,3 +5,40 @@ export {
   type LinuxPeerCredentialsOptions,
 } from './linux/peer-credentials.js';
 export { canonicalIp } from './linux/proc-net-tcp.js';
+export {
+  EMPTY,
+  type Empty,
+  type InterfaceAddresses,
+  type OsDnsConfig,
+  type OsResolver,
+  type Platform,
+  type PortOwner,
+  type PortOwners,
+  type RecoveryReport,
+  type ServiceManager,
+} from './platform.js';
+export {
+  isPlatformState,
+  NO_CHANGES,
+  type AddedAddress,
+  type PlatformState,
+  type ResolverState,
+  type StateListener,
+} from './platform-state.js';
+export { createPlatform, type CreatePlatformOptions } from './create-platform.js';
+export {
+  ExecFileRunner,
+  prefixedRunner,
+  type CommandResult,
+  type CommandRunner,
+  type RunOptions,
+} from './command-runner.js';
+export { PlatformError } from './errors.js';
+export { rootFs, type PlatformFs, type RootFsOptions } from './root-fs.js';
+export { dnsAddressesFor } from './prefix-overlap.js';
+export {
+  prepareSystemProfile,
+  type SystemProfile,
+  type SystemProfileOptions,
+} from './system-profile.js';
+export { LAUNCHD_LABEL, launchdPlist, systemdUnit, SYSTEMD_UNIT } from './service/service-files.js';

@@ -1,0 +1,148 @@
+/** Linux: addresses on an interface with `ip addr add/del`, the primary interface and prefix checks from `ip -j`. */
+import type { Logger } from 'pino';
+import type { IpPrefix } from '../../config/index.js';
+import type { CommandRunner } from '../command-runner.js';
+import { PlatformError } from '../errors.js';
+import type { InterfaceAddresses } from '../platform.js';
+import type { ChangeRecord } from '../platform-state.js';
+import { hostLength, overlaps } from '../prefix-overlap.js';
+import { parseLinks, parseRoutes } from './ip-json.js';
+
+export interface LinuxAddressesOptions {
+  readonly runner: CommandRunner;
+  readonly changes: ChangeRecord;
+  readonly log: Logger;
+}
+
+export class LinuxAddresses implements InterfaceAddresses {
+  readonly #o: LinuxAddressesOptions;
+
+  constructor(options: LinuxAddressesOptions) {
+    this.#o = options;
+  }
+
+  async primaryInterface(interfaceToUse: string | null, signal?: AbortSignal): Promise<string> {
+    if (interfaceToUse !== null) {
+      const { stdout } = await this.#o.runner.run('ip', ['-j', 'link', 'show'], { signal });
+      if (!parseLinks(stdout).some((l) => l.ifname === interfaceToUse)) {
+        throw new PlatformError(
+          'platform.no_interface',
+          `interface_to_use names "${interfaceToUse}", which is not an interface of this machine`,
+          { hint: 'List the interfaces with "ip link" and set interface_to_use to one of them.' },
+        );
+      }
+      return interfaceToUse;
+    }
+    const { stdout } = await this.#o.runner.run('ip', ['-j', 'route', 'show', 'default'], {
+      signal,
+    });
+    const best = parseRoutes(stdout)
+      .filter((r) => r.dev !== undefined)
+      .sort((a, b) => (a.metric ?? 0) - (b.metric ?? 0))[0];
+    if (best?.dev === undefined) {
+      throw new PlatformError(
+        'platform.no_default_route',
+        'this machine has no default route, so there is no primary interface for the agent',
+        { hint: 'Connect to a network, or set interface_to_use in the configuration file.' },
+      );
+    }
+    return best.dev;
+  }
+
+  async checkPrefix(prefix: IpPrefix, signal?: AbortSignal): Promise<void> {
+    const v6 = prefix.network.includes(':');
+    const family = v6 ? '-6' : '-4';
+    const [addrs, routes] = await Promise.all([
+      this.#o.runner.run('ip', ['-j', family, 'addr', 'show'], { signal }),
+      this.#o.runner.run('ip', ['-j', family, 'route', 'show'], { signal }),
+    ]);
+    const conflicts: string[] = [];
+    for (const link of parseLinks(addrs.stdout)) {
+      for (const a of link.addr_info ?? []) {
+        if (overlaps(a.local, prefix.cidr)) {
+          conflicts.push(`address ${a.local}/${a.prefixlen} on ${link.ifname}`);
+        }
+      }
+    }
+    for (const r of parseRoutes(routes.stdout)) {
+      if (r.dst !== 'default' && overlaps(r.dst, prefix.cidr)) {
+        conflicts.push(`route ${r.dst}${r.dev === undefined ? '' : ` via ${r.dev}`}`);
+      }
+    }
+    if (conflicts.length > 0) throw prefixConflict(prefix, conflicts, v6);
+  }
+
+  async add(iface: string, ip: string, signal?: AbortSignal): Promise<void> {
+    const entry = { interface: iface, address: ip };
+    await this.#o.changes.addAddress(entry);
+    // nodad: an IPv6 address is usable at once, not "tentative" (binding it would fail).
+    const extra = hostLength(ip) === 128 ? ['nodad'] : [];
+    try {
+      await this.#o.runner.run(
+        'ip',
+        ['addr', 'add', `${ip}/${hostLength(ip)}`, 'dev', iface, ...extra],
+        { signal },
+      );
+    } catch (error) {
+      if (error instanceof PlatformError && /File exists/i.test(error.message)) return;
+      await this.#o.changes.removeAddress(entry);
+      throw error;
+    }
+    this.#o.log.debug({ interface: iface, address: ip }, 'Address added.');
+  }
+
+  async remove(iface: string, ip: string, signal?: AbortSignal): Promise<void> {
+    try {
+      await this.#o.runner.run('ip', ['addr', 'del', `${ip}/${hostLength(ip)}`, 'dev', iface], {
+        signal,
+      });
+    } catch (error) {
+      if (!isGone(error)) throw error;
+    }
+    await this.#o.changes.removeAddress({ interface: iface, address: ip });
+    this.#o.log.debug({ interface: iface, address: ip }, 'Address removed.');
+  }
+
+  async removeAll(signal?: AbortSignal): Promise<void> {
+    await removeEach(this.#o.changes, (a) => this.remove(a.interface, a.address, signal));
+  }
+}
+
+/** "Cannot assign requested address" / no such device: the address is not there any more. */
+function isGone(error: unknown): boolean {
+  return (
+    error instanceof PlatformError &&
+    /Cannot assign requested address|Cannot find device|does not exist/i.test(error.message)
+  );
+}
+
+/** Removes every recorded address, newest first; tries all, then throws the first failure. */
+export async function removeEach(
+  changes: ChangeRecord,
+  remove: (a: { interface: string; address: string }) => Promise<void>,
+): Promise<void> {
+  let first: unknown;
+  for (const a of [...changes.state.addresses].reverse()) {
+    try {
+      await remove(a);
+    } catch (error) {
+      first ??= error;
+    }
+  }
+  if (first !== undefined) throw asError(first);
+}
+
+export function prefixConflict(prefix: IpPrefix, conflicts: string[], v6: boolean): PlatformError {
+  const key = v6 ? 'v6_prefix' : 'v4_prefix';
+  return new PlatformError(
+    'platform.prefix_conflict',
+    `${key} ${prefix.cidr} overlaps what is already on this machine: ${conflicts.join('; ')}`,
+    {
+      hint: `Another VPN (Tailscale uses 100.64.0.0/10), a container network or a carrier-grade NAT uses these addresses; set ${key} to a range nothing else uses, e.g. "${v6 ? 'fd00:ca:1::/64' : '198.18.0.0/16'}" (a benchmarking range, rarely used).`,
+    },
+  );
+}
+
+export function asError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(String(value));
+}

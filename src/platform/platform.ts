@@ -1,0 +1,105 @@
+/**
+ * The platform interfaces: what the daemon asks of the operating system, one interface per
+ * concern, with a Linux and a macOS implementation chosen once at start (createPlatform).
+ */
+import type { IpPrefix, UpstreamServer } from '../config/index.js';
+import type { PeerCredentials } from './types.js';
+import type { PlatformState } from './platform-state.js';
+
+/** The IP addresses the agent puts on an interface: the DNS server's and the proxy addresses. */
+export interface InterfaceAddresses {
+  /** `interfaceToUse` when set (checked to exist), else the interface of the default route. */
+  primaryInterface(interfaceToUse: string | null, signal?: AbortSignal): Promise<string>;
+  /** Throws a PlatformError naming the address or route of the machine that overlaps `prefix`. */
+  checkPrefix(prefix: IpPrefix, signal?: AbortSignal): Promise<void>;
+  /** Adds a host address (/32, /128); recorded in the state before it is made. */
+  add(iface: string, ip: string, signal?: AbortSignal): Promise<void>;
+  /** Removes an address this agent added; one already gone is fine. */
+  remove(iface: string, ip: string, signal?: AbortSignal): Promise<void>;
+  /** Removes every address this agent added, newest first; tries them all, then throws the first failure. */
+  removeAll(signal?: AbortSignal): Promise<void>;
+}
+
+/** What the OS resolver should point at: our DNS addresses, set for the service/link of `interface`. */
+export interface OsDnsConfig {
+  readonly interface: string;
+  readonly servers: readonly string[];
+}
+
+/** The argument of `apply` that gives the OS resolver back as it was. */
+export const EMPTY = 'EMPTY';
+export type Empty = typeof EMPTY;
+
+/** The system resolver: taken over declaratively, given back exactly. */
+export interface OsResolver {
+  /** How the OS is configured here: `resolv-conf`, `systemd-resolved` or `networksetup`. */
+  mode(signal?: AbortSignal): Promise<string>;
+  /**
+   * `apply(config)` records the original (state first), then makes the OS use `config.servers`;
+   * a failure half-way undoes what was done. `apply(EMPTY)` restores the original exactly.
+   */
+  apply(config: OsDnsConfig | Empty, signal?: AbortSignal): Promise<void>;
+  /** The nameserver addresses the OS uses now. */
+  current(signal?: AbortSignal): Promise<string[]>;
+  /**
+   * The resolvers configured before take-over (the recorded originals while taken over), never
+   * one of `own`: where the DNS server forwards other names.
+   */
+  upstreams(own: readonly string[], signal?: AbortSignal): Promise<UpstreamServer[]>;
+  /** Warnings since start (another program overwrote the configuration, ...), newest first. */
+  warnings(): readonly string[];
+  /** Stops watching; leaves the configuration as it is. */
+  close(): void;
+}
+
+/** A process holding a port. */
+export interface PortOwner {
+  readonly pid: number;
+  readonly command: string;
+}
+
+export interface PortOwners {
+  /** The processes with a socket bound to `port` (UDP listening or TCP listening). */
+  owners(protocol: 'udp' | 'tcp', port: number, signal?: AbortSignal): Promise<PortOwner[]>;
+  /**
+   * "dnsmasq (pid 812)" for a process bound to `address:port` or the wildcard, UDP or TCP; for the
+   * DNS server's `describePortOwner` hook. Undefined when nobody (visible) holds it.
+   */
+  describePortOwner(address: string, port: number): Promise<string | undefined>;
+}
+
+/** Installs the agent as a system service (systemd unit, launchd daemon). */
+export interface ServiceManager {
+  /** Where the service definition goes. */
+  readonly definitionPath: string;
+  /** The command sequence install runs after writing the definition (for --dry-run and docs). */
+  installCommands(): readonly (readonly string[])[];
+  uninstallCommands(): readonly (readonly string[])[];
+  install(signal?: AbortSignal): Promise<void>;
+  uninstall(signal?: AbortSignal): Promise<void>;
+}
+
+export interface RecoveryReport {
+  /** What was undone, as sentences for the log. */
+  readonly undone: readonly string[];
+  /** What could not be undone (the state is kept so the next start tries again). */
+  readonly failed: readonly string[];
+  /** What is still to undo: persist it in place of the old state (no addresses, no resolver: delete it). */
+  readonly remaining: PlatformState;
+}
+
+export interface Platform {
+  readonly name: 'linux' | 'darwin';
+  readonly addresses: InterfaceAddresses;
+  readonly resolver: OsResolver;
+  readonly peers: PeerCredentials;
+  readonly ports: PortOwners;
+  readonly service: ServiceManager;
+  /** What this run has changed on the machine, as plain JSON for the state file. */
+  state(): PlatformState;
+  /**
+   * Undoes what a previous (dead) run changed: its resolver take-over restored, its addresses
+   * removed; then sweeps a take-over marker left without a state. Run at every start, first.
+   */
+  recover(previous: PlatformState | undefined, signal?: AbortSignal): Promise<RecoveryReport>;
+}
