@@ -154,3 +154,36 @@ describe('client-agent devserver (built)', () => {
     expect(r.stderr).toContain('users[0].grants[0].target: no target "ttcp_0000000000"');
   });
 });
+
+describe('root-only commands (built)', () => {
+  it('install --dry-run shows the unit and the commands without changing anything', async () => {
+    const r = await runBin(['install', '--dry-run']);
+    expect(r.code).toBe(0);
+    if (process.platform === 'linux') {
+      expect(r.stdout).toContain('Would write /etc/systemd/system/client-agent.service, then run:');
+      expect(r.stdout).toContain('systemctl enable --now client-agent.service');
+    }
+  });
+
+  it.skipIf(process.getuid?.() !== 0)(
+    'daemon and install say they need root when run by another user',
+    async () => {
+      for (const args of [['daemon'], ['install']]) {
+        const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+          const child = spawn(process.execPath, [BIN, ...args], {
+            cwd: '/',
+            uid: 65534,
+            gid: 65534,
+            stdio: ['ignore', 'ignore', 'pipe'],
+          });
+          let stderr = '';
+          child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+          child.once('exit', (code) => { resolve({ code, stderr }); });
+        });
+        expect(r.code).toBe(1);
+        expect(r.stderr).toMatch(/needs root/);
+        expect(r.stderr).toContain('hint: ');
+      }
+    },
+  );
+});

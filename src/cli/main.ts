@@ -4,8 +4,10 @@ import { packageVersion } from '../lib/version.js';
 import { normalizeArgv } from './argv.js';
 import { registerAddTokenCommand } from './add-token.js';
 import { registerConfigCommand } from './config-validate.js';
+import { registerDaemonCommand } from './daemon.js';
 import { registerDevCommand } from './dev.js';
 import { registerDevserverCommand } from './devserver.js';
+import { registerServiceCommands } from './service.js';
 import type { CliIo } from './io.js';
 import { registerLoginCommand } from './login.js';
 import { registerPauseCommand } from './pause.js';
@@ -37,6 +39,8 @@ export function buildProgram(io: CliIo): Command {
   registerConfigCommand(program, io);
   registerDevserverCommand(program, io);
   registerDevCommand(program, io);
+  registerDaemonCommand(program, io);
+  registerServiceCommands(program, io);
   program.exitOverride();
   for (const command of program.commands) {
     command.exitOverride();

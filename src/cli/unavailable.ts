@@ -14,21 +14,6 @@ interface PendingCommand {
 
 const PENDING: readonly PendingCommand[] = [
   {
-    name: 'daemon',
-    description: 'Run the agent (as root): DNS, proxy and control API.',
-    arrivesWith: 'the daemon',
-  },
-  {
-    name: 'install',
-    description: 'Install the agent as a systemd or launchd service.',
-    arrivesWith: 'platform integration',
-  },
-  {
-    name: 'uninstall',
-    description: 'Remove the service and restore the previous DNS.',
-    arrivesWith: 'platform integration',
-  },
-  {
     name: 'diag',
     args: '[alias]',
     description: 'Check the machine, or walk the session checklist for an alias.',

@@ -1,0 +1,128 @@
+/**
+ * The root daemon: recovers what a dead run left on the machine, puts the DNS addresses on the
+ * primary interface, starts the agent and the control API, takes over the system resolver, and
+ * undoes all of it on stop. What it changed on the machine is kept in a platform state file
+ * (written before each change) so that a crash, a kill -9 or a power cut is undone at the next
+ * start or by `client-agent daemon --cleanup`.
+ */
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { AgentConfig } from '../config/index.js';
+import { ControlServer } from '../control/server.js';
+import type { Clock } from '../lib/clock.js';
+import type { AgentLogger } from '../lib/logger.js';
+import {
+  createPlatform,
+  ExecFileRunner,
+  isPlatformState,
+  prepareSystemProfile,
+  rootFs,
+  type Platform,
+  type PlatformState,
+} from '../platform/index.js';
+import { Agent } from './agent.js';
+import { readJson, removeFile, writeJson } from './state-files.js';
+
+/** Beside the state file: what the platform changed (addresses, resolver), written before each change. */
+export function platformStateFile(config: AgentConfig): string {
+  return path.join(path.dirname(config.stateFile), 'platform-state.json');
+}
+
+export interface SystemDaemonOptions {
+  readonly config: AgentConfig;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly logger?: AgentLogger;
+  readonly version: string;
+  readonly platform?: string;
+}
+
+export interface SystemDaemon {
+  readonly agent: Agent;
+  readonly control: ControlServer;
+  close(): Promise<void>;
+}
+
+function platformFor(options: {
+  config: AgentConfig;
+  clock: Clock;
+  log: Logger;
+  platform?: string;
+}): Platform {
+  const file = platformStateFile(options.config);
+  return createPlatform({
+    platform: options.platform ?? process.platform,
+    runner: new ExecFileRunner(),
+    fs: rootFs(),
+    clock: options.clock,
+    log: options.log,
+    onChange: (state: PlatformState) => writeJson(file, state),
+  });
+}
+
+/** Undoes what a previous run left (its platform state file, a marker in resolv.conf). */
+export async function recoverPrevious(
+  platform: Platform,
+  config: AgentConfig,
+  log: Logger,
+): Promise<void> {
+  const file = platformStateFile(config);
+  const saved: unknown = await readJson(file);
+  const result = await platform.recover(isPlatformState(saved) ? saved : undefined);
+  if (result.undone.length > 0)
+    log.warn({ undone: result.undone }, 'Undid what a previous run left on this machine.');
+  if (result.failed.length > 0)
+    log.error({ failed: result.failed }, 'Could not undo everything a previous run left.');
+  if (result.remaining.addresses.length === 0 && result.remaining.resolver === null)
+    await removeFile(file);
+  else await writeJson(file, result.remaining);
+}
+
+/** `client-agent daemon --cleanup`: only the recovery (for a service's stop hook). */
+export async function cleanup(
+  options: Omit<SystemDaemonOptions, 'version' | 'logger'>,
+): Promise<void> {
+  const platform = platformFor(options);
+  await recoverPrevious(platform, options.config, options.log);
+}
+
+export async function startSystemDaemon(options: SystemDaemonOptions): Promise<SystemDaemon> {
+  const { config, log } = options;
+  const platform = platformFor(options);
+  await recoverPrevious(platform, config, log);
+  const profile = await prepareSystemProfile({ platform, config });
+  let agent: Agent | undefined;
+  let control: ControlServer | undefined;
+  try {
+    agent = new Agent({
+      config,
+      profile,
+      clock: options.clock,
+      log,
+      logger: options.logger,
+      peers: platform.peers,
+      version: options.version,
+    });
+    await agent.start();
+    control = new ControlServer({ agent, peers: platform.peers, port: config.listenPort, log });
+    await control.start();
+  } catch (err) {
+    await control?.close();
+    await agent?.close();
+    await profile.close().catch(() => undefined);
+    await removeFile(platformStateFile(config));
+    throw err;
+  }
+  const running = agent;
+  const controlServer = control;
+  return {
+    agent: running,
+    control: controlServer,
+    async close() {
+      await controlServer.close();
+      await running.close();
+      await profile.close();
+      await removeFile(platformStateFile(config));
+    },
+  };
+}

@@ -1,0 +1,140 @@
+/**
+ * The root daemon as a service runs it, inside a network namespace this test creates (root
+ * only): it adds its addresses, takes the namespace's resolver over, answers DNS on port 53 and
+ * its control API; SIGTERM gives everything back byte for byte; after a kill -9,
+ * `daemon --cleanup` does. The host's interfaces and resolv.conf are never touched.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const BIN = path.join(ROOT, 'dist/cli/bin.js');
+const ORIGINAL =
+  '# the namespace resolver\nsearch corp.test\nnameserver 192.0.2.53\noptions ndots:1\n';
+
+function whyNot(): string | undefined {
+  if (process.platform !== 'linux') return 'not Linux';
+  if (process.getuid?.() !== 0) return 'needs root to create a network namespace';
+  try {
+    execFileSync('ip', ['-V'], { stdio: 'ignore' });
+  } catch {
+    return 'the ip command (iproute2) is not installed';
+  }
+  return undefined;
+}
+
+const reason = whyNot();
+if (reason !== undefined) console.log(`skipping the daemon namespace test: ${reason}`);
+
+describe.skipIf(reason !== undefined)('client-agent daemon in a network namespace', () => {
+  const ns = `ca-d-${randomBytes(4).toString('hex')}`;
+  const nsDir = `/etc/netns/${ns}`;
+  const resolvConf = `${nsDir}/resolv.conf`;
+  let dir = '';
+  let configFile = '';
+  const children: ChildProcess[] = [];
+  const inNs = (...args: string[]): string =>
+    execFileSync('ip', ['netns', 'exec', ns, ...args], { encoding: 'utf8' });
+
+  function startDaemon(): Promise<{ child: ChildProcess; output: () => string }> {
+    const child = spawn(
+      'ip',
+      ['netns', 'exec', ns, process.execPath, BIN, 'daemon', '--config', configFile],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    children.push(child);
+    let stderr = '';
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => { reject(new Error(`the daemon did not start: ${stderr}`)); },
+        20_000,
+      );
+      child.stderr.on('data', (c: Buffer) => {
+        stderr += c.toString();
+        if (stderr.includes('client-agent daemon running')) {
+          clearTimeout(timer);
+          resolve({ child, output: () => stderr });
+        }
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`the daemon exited (${String(code)}): ${stderr}`));
+      });
+    });
+  }
+
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ca-daemon-'));
+    configFile = path.join(dir, 'agent.hcl');
+    fs.writeFileSync(
+      configFile,
+      [
+        `state_file = "${dir}/state.json"`,
+        `operational_state_file = "${dir}/operational.json"`,
+        `log_file = "${dir}/agent.log"`,
+        'dns_request_timeout = "3s"',
+        '',
+      ].join('\n'),
+    );
+    execFileSync('ip', ['netns', 'add', ns]);
+    fs.mkdirSync(nsDir, { recursive: true });
+    fs.writeFileSync(resolvConf, ORIGINAL);
+    inNs('ip', 'link', 'set', 'lo', 'up');
+    inNs('ip', 'link', 'add', 'ca0', 'type', 'veth', 'peer', 'name', 'ca1');
+    inNs('ip', 'link', 'set', 'ca1', 'up');
+    inNs('ip', 'link', 'set', 'ca0', 'up');
+    inNs('ip', 'addr', 'add', '192.0.2.10/24', 'dev', 'ca0');
+    inNs('ip', 'route', 'add', 'default', 'via', '192.0.2.1', 'dev', 'ca0');
+  });
+
+  afterAll(() => {
+    for (const child of children) {
+      if (child.pid !== undefined && child.exitCode === null && child.signalCode === null)
+        child.kill('SIGKILL');
+    }
+    try {
+      execFileSync('ip', ['netns', 'del', ns]);
+    } finally {
+      fs.rmSync(nsDir, { recursive: true, force: true });
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('takes the resolver over while running and gives everything back on SIGTERM', async () => {
+    const { child } = await startDaemon();
+    const taken = fs.readFileSync(resolvConf, 'utf8');
+    expect(taken).toMatch(/nameserver 100\.64\.0\.1/);
+    expect(taken.indexOf('100.64.0.1')).toBeLessThan(taken.indexOf('192.0.2.53'));
+    expect(inNs('ip', '-o', 'addr', 'show', 'dev', 'ca0')).toContain('100.64.0.1/32');
+    const status = JSON.parse(inNs(process.execPath, BIN, 'status', '-format=json')) as {
+      item: { status: string };
+    };
+    expect(status.item.status).toBe('running');
+    // The DNS server answers on port 53 of its address (an unknown name: forwarded, the upstream is dead).
+    const dig = inNs('dig', '@100.64.0.1', 'nothing.corp.test', '+time=5', '+tries=1');
+    expect(dig).toMatch(/status: SERVFAIL/);
+    const exit = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    expect(await exit).toBe(0);
+    expect(fs.readFileSync(resolvConf, 'utf8')).toBe(ORIGINAL);
+    expect(inNs('ip', '-o', 'addr', 'show', 'dev', 'ca0')).not.toContain('100.64.');
+    expect(fs.existsSync(path.join(dir, 'state.json'))).toBe(false);
+    expect(fs.existsSync(path.join(dir, 'platform-state.json'))).toBe(false);
+  }, 60_000);
+
+  it('after kill -9, `daemon --cleanup` restores the resolver and removes the addresses', async () => {
+    const { child } = await startDaemon();
+    const exit = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exit;
+    expect(fs.readFileSync(resolvConf, 'utf8')).toMatch(/100\.64\.0\.1/);
+    inNs(process.execPath, BIN, 'daemon', '--config', configFile, '--cleanup');
+    expect(fs.readFileSync(resolvConf, 'utf8')).toBe(ORIGINAL);
+    expect(inNs('ip', '-o', 'addr', 'show', 'dev', 'ca0')).not.toContain('100.64.');
+    expect(fs.existsSync(path.join(dir, 'platform-state.json'))).toBe(false);
+  }, 60_000);
+});
