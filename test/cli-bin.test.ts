@@ -178,7 +178,9 @@ describe('root-only commands (built)', () => {
           });
           let stderr = '';
           child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-          child.once('exit', (code) => { resolve({ code, stderr }); });
+          child.once('exit', (code) => {
+            resolve({ code, stderr });
+          });
         });
         expect(r.code).toBe(1);
         expect(r.stderr).toMatch(/needs root/);

@@ -49,10 +49,9 @@ describe.skipIf(reason !== undefined)('client-agent daemon in a network namespac
     children.push(child);
     let stderr = '';
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => { reject(new Error(`the daemon did not start: ${stderr}`)); },
-        20_000,
-      );
+      const timer = setTimeout(() => {
+        reject(new Error(`the daemon did not start: ${stderr}`));
+      }, 20_000);
       child.stderr.on('data', (c: Buffer) => {
         stderr += c.toString();
         if (stderr.includes('client-agent daemon running')) {
