@@ -54,6 +54,9 @@ export interface AgentProfile {
   readonly systemUpstreams: readonly UpstreamServer[];
   /** Puts a proxy address on the machine before the proxy listens on it (none on loopback). */
   readonly addAddress?: ((ip: string) => Promise<void>) | undefined;
+  /** Names who holds a port the DNS server cannot bind (for the error message). */
+  readonly describePortOwner?:
+    ((address: string, port: number) => Promise<string | undefined>) | undefined;
   /** Makes the OS use our DNS, and gives the previous resolvers back (none in the demo). */
   readonly resolver?: { apply(): Promise<void>; restore(): Promise<void> } | undefined;
 }
@@ -194,6 +197,7 @@ export class Agent implements AgentControl {
       addresses: this.#o.profile.dnsAddresses,
       port: this.#o.profile.dnsPort,
       systemUpstreams: this.#o.profile.systemUpstreams,
+      server: { describePortOwner: this.#o.profile.describePortOwner },
     });
     await this.#dns.start();
     this.#started = true;

@@ -96,7 +96,10 @@ export async function startSystemDaemon(options: SystemDaemonOptions): Promise<S
   try {
     agent = new Agent({
       config,
-      profile,
+      profile: {
+        ...profile,
+        describePortOwner: (address, port) => platform.ports.describePortOwner(address, port),
+      },
       clock: options.clock,
       log,
       logger: options.logger,

@@ -136,4 +136,43 @@ describe.skipIf(reason !== undefined)('client-agent daemon in a network namespac
     expect(inNs('ip', '-o', 'addr', 'show', 'dev', 'ca0')).not.toContain('100.64.');
     expect(fs.existsSync(path.join(dir, 'platform-state.json'))).toBe(false);
   }, 60_000);
+
+  it('refuses to start when port 53 is held, naming the holder, and leaves the machine as it was', async () => {
+    const holder = spawn(
+      'ip',
+      [
+        'netns',
+        'exec',
+        ns,
+        process.execPath,
+        '-e',
+        "require('dgram').createSocket('udp4').bind(53, '0.0.0.0', () => console.log('bound')); setTimeout(() => {}, 30000)",
+      ],
+      { stdio: ['ignore', 'pipe', 'ignore'] },
+    );
+    children.push(holder);
+    await new Promise<void>((resolve) =>
+      holder.stdout?.once('data', () => {
+        resolve();
+      }),
+    );
+    const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(
+        'ip',
+        ['netns', 'exec', ns, process.execPath, BIN, 'daemon', '--config', configFile],
+        { stdio: ['ignore', 'ignore', 'pipe'] },
+      );
+      children.push(child);
+      let stderr = '';
+      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+      child.once('exit', (code) => {
+        resolve({ code, stderr });
+      });
+    });
+    holder.kill('SIGKILL');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/port 53 on 100\.64\.0\.1 is in use by node \(pid \d+\)/);
+    expect(fs.readFileSync(resolvConf, 'utf8')).toBe(ORIGINAL);
+    expect(inNs('ip', '-o', 'addr', 'show', 'dev', 'ca0')).not.toContain('100.64.');
+  }, 60_000);
 });
