@@ -152,7 +152,7 @@ describe.skipIf(reason !== undefined)('client-agent daemon in a network namespac
     );
     children.push(holder);
     await new Promise<void>((resolve) =>
-      holder.stdout?.once('data', () => {
+      holder.stdout.once('data', () => {
         resolve();
       }),
     );
