@@ -19,14 +19,19 @@ export function relay(client: net.Socket, upstream: Duplex): Promise<RelayResult
   client.on('data', (chunk: Buffer) => (bytesUp += chunk.length));
   upstream.on('data', (chunk: Buffer) => (bytesDown += chunk.length));
   client.setNoDelay(true);
+  const fail = (err: NodeJS.ErrnoException): void => {
+    // One side ending closes the other before its own end arrives: that is a normal close.
+    if (error !== undefined || err.code === 'ERR_STREAM_PREMATURE_CLOSE') return;
+    error = err;
+    // Before pipeline destroys the client (which would send a FIN): the client must see a reset.
+    client.resetAndDestroy();
+    upstream.destroy();
+  };
+  upstream.on('error', fail);
   return new Promise((resolve) => {
     let open = 2;
-    const done = (err: Error | null | undefined) => {
-      if (err !== null && err !== undefined && error === undefined) {
-        error = err;
-        client.resetAndDestroy();
-        upstream.destroy();
-      }
+    const done = (err: NodeJS.ErrnoException | null | undefined) => {
+      if (err !== null && err !== undefined) fail(err);
       if (--open === 0) resolve({ bytesUp, bytesDown, error });
     };
     pipeline(client, upstream, done);

@@ -42,6 +42,8 @@ describe('transparent proxy', () => {
     expect(record?.status).toBe('active');
     await new Promise((r) => setTimeout(r, 50));
     expect(record?.connections[0]).toMatchObject({ bytesUp: 1, bytesDown: 1 });
+    // The client closing is a normal end: no error, no reset.
+    expect(bed.logs.join('')).not.toContain('ended with an error');
   });
 
   it('echoes 64 MiB intact', async () => {

@@ -1,0 +1,53 @@
+import net from 'node:net';
+import { PassThrough } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { relay } from './relay.js';
+
+let server: net.Server | undefined;
+afterEach(() => {
+  server?.close();
+});
+
+/** A connected pair of loopback sockets: the accepted side is what the proxy relays. */
+async function socketPair(): Promise<{ accepted: net.Socket; client: net.Socket }> {
+  const accepted = new Promise<net.Socket>((resolve) => {
+    server = net.createServer(resolve);
+  });
+  await new Promise<void>((r) => server?.listen(0, '127.0.0.1', r));
+  const client = net.connect((server?.address() as net.AddressInfo).port, '127.0.0.1');
+  return { accepted: await accepted, client };
+}
+
+describe('relay', () => {
+  it('counts bytes both ways and treats the client closing as a normal end, not a reset', async () => {
+    const { accepted, client } = await socketPair();
+    const upstream = new PassThrough(); // echoes what it is written
+    const done = relay(accepted, upstream);
+    const echoed = new Promise<string>((resolve) =>
+      client.once('data', (c: Buffer) => { resolve(c.toString()); }),
+    );
+    client.write('hello');
+    expect(await echoed).toBe('hello');
+    const clientEnd = new Promise<string | undefined>((resolve) => {
+      client.once('error', (e: NodeJS.ErrnoException) => { resolve(e.code); });
+      client.once('close', () => { resolve(undefined); });
+    });
+    client.end();
+    const result = await done;
+    expect(result).toEqual({ bytesUp: 5, bytesDown: 5, error: undefined });
+    expect(await clientEnd).toBeUndefined();
+  });
+
+  it('resets the client when the upstream fails', async () => {
+    const { accepted, client } = await socketPair();
+    const upstream = new PassThrough();
+    const done = relay(accepted, upstream);
+    const clientEnd = new Promise<string | undefined>((resolve) => {
+      client.once('error', (e: NodeJS.ErrnoException) => { resolve(e.code); });
+      client.once('close', () => { resolve(undefined); });
+    });
+    upstream.destroy(new Error('the worker went away'));
+    expect((await done).error?.message).toBe('the worker went away');
+    expect(await clientEnd).toBe('ECONNRESET');
+  });
+});
