@@ -24,13 +24,19 @@ describe('relay', () => {
     const upstream = new PassThrough(); // echoes what it is written
     const done = relay(accepted, upstream);
     const echoed = new Promise<string>((resolve) =>
-      client.once('data', (c: Buffer) => { resolve(c.toString()); }),
+      client.once('data', (c: Buffer) => {
+        resolve(c.toString());
+      }),
     );
     client.write('hello');
     expect(await echoed).toBe('hello');
     const clientEnd = new Promise<string | undefined>((resolve) => {
-      client.once('error', (e: NodeJS.ErrnoException) => { resolve(e.code); });
-      client.once('close', () => { resolve(undefined); });
+      client.once('error', (e: NodeJS.ErrnoException) => {
+        resolve(e.code);
+      });
+      client.once('close', () => {
+        resolve(undefined);
+      });
     });
     client.end();
     const result = await done;
@@ -43,8 +49,12 @@ describe('relay', () => {
     const upstream = new PassThrough();
     const done = relay(accepted, upstream);
     const clientEnd = new Promise<string | undefined>((resolve) => {
-      client.once('error', (e: NodeJS.ErrnoException) => { resolve(e.code); });
-      client.once('close', () => { resolve(undefined); });
+      client.once('error', (e: NodeJS.ErrnoException) => {
+        resolve(e.code);
+      });
+      client.once('close', () => {
+        resolve(undefined);
+      });
     });
     upstream.destroy(new Error('the worker went away'));
     expect((await done).error?.message).toBe('the worker went away');
