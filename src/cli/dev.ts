@@ -2,9 +2,9 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { parseUpstream, type UpstreamServer } from '../config/upstream.js';
-import { DEV_V4_PREFIX, devStateDir, startDev } from '../daemon/dev.js';
+import { devStateDir, startDev } from '../daemon/dev.js';
 import { systemClock } from '../lib/clock.js';
-import { UsageError } from '../lib/errors.js';
+import { AgentError, UsageError } from '../lib/errors.js';
 import { createLogger, LOG_LEVELS } from '../lib/logger.js';
 import { packageVersion } from '../lib/version.js';
 import { DEFAULT_DATA_FILE } from './devserver.js';
@@ -50,9 +50,13 @@ export function registerDevCommand(program: Command, io: CliIo): void {
       'as root: the full agent (addresses, port 53, resolver take-over) against the stand-in',
     )
     .action(async (options: DevCliOptions) => {
-      if (options.system === true) {
-        throw new UsageError(
-          '--system is not available yet: it arrives with the platform integration (addresses, port 53, resolver take-over)',
+      if (options.system === true && process.getuid?.() !== 0) {
+        throw new AgentError(
+          'dev.not_root',
+          '--system needs root: it adds addresses, binds port 53 and takes the system resolver over',
+          {
+            hint: 'Run it with sudo, or leave --system out for the demo without root.',
+          },
         );
       }
       const level = LOG_LEVELS.find((l) => l === options.logLevel.toLowerCase());
@@ -79,6 +83,8 @@ export function registerDevCommand(program: Command, io: CliIo): void {
           clock: systemClock,
           log: logger.log,
           version: packageVersion(),
+          system: options.system === true,
+          sudoUid: io.env.SUDO_UID === undefined ? undefined : Number(io.env.SUDO_UID),
         });
       } catch (err) {
         await logger.close();
@@ -99,21 +105,32 @@ export function registerDevCommand(program: Command, io: CliIo): void {
       const upstreamText = run.agent.details(run.uid).upstreams.join(', ');
       io.stderr.write(
         [
-          'client-agent dev is running: no root, no change to this machine.',
+          options.system === true
+            ? 'client-agent dev --system is running: this machine resolves through the agent until Ctrl-C.'
+            : 'client-agent dev is running: no root, no change to this machine.',
           `  Boundary (stand-in): controller ${run.devserver.controller.address}, worker ${run.devserver.worker.address}; users admin/password and user/password`,
           `  Logged in as "admin"; the token belongs to OS user ${run.uid}.`,
-          `  DNS: ${dns} (aliases answered with addresses in ${DEV_V4_PREFIX}; other names go to ${upstreamText === '' ? 'no resolver: none found' : upstreamText})`,
+          `  DNS: ${dns} (aliases answered with addresses in ${run.config.v4Prefix.cidr}; other names go to ${upstreamText === '' ? 'no resolver: none found' : upstreamText})`,
           `  Control API: http://127.0.0.1:${run.control.port}`,
           `  Aliases: ${aliases.map((a) => `${a.value} (port ${a.port})`).join(', ')}`,
           ...(run.removedTargets.length > 0
             ? [`  Not offered (nothing listens there): ${run.removedTargets.join(', ')}`]
             : []),
           'Try:',
-          `  dig @${dnsHost} -p ${dnsPort} ${echo?.value ?? 'echo.boundary.dev'}`,
-          ...(echo === undefined
-            ? []
+          ...(options.system === true
+            ? [
+                `  dig ${echo?.value ?? 'echo.boundary.dev'}`,
+                ...(echo === undefined
+                  ? []
+                  : [`  echo hello | nc -q 1 ${echo.value} ${echo.port}`]),
+              ]
             : [
-                `  echo hello | nc -q 1 $(dig +short @${dnsHost} -p ${dnsPort} ${echo.value}) ${echo.port}`,
+                `  dig @${dnsHost} -p ${dnsPort} ${echo?.value ?? 'echo.boundary.dev'}`,
+                ...(echo === undefined
+                  ? []
+                  : [
+                      `  echo hello | nc -q 1 $(dig +short @${dnsHost} -p ${dnsPort} ${echo.value}) ${echo.port}`,
+                    ]),
               ]),
           `  npx client-agent status${run.control.port === 9300 ? '' : ` -client-agent-port ${run.control.port}`}`,
           `  npx client-agent sessions${run.control.port === 9300 ? '' : ` -client-agent-port ${run.control.port}`}`,

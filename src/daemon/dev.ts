@@ -20,6 +20,7 @@ import { LinuxPeerCredentials } from '../platform/linux/peer-credentials.js';
 import { readSystemResolvers } from '../platform/linux/resolv-conf.js';
 import { ControlServer } from '../control/server.js';
 import { Agent } from './agent.js';
+import { startSystemDaemon } from './system.js';
 
 export const DEV_V4_PREFIX = '127.100.0.0/16';
 
@@ -40,6 +41,10 @@ export interface DevOptions {
   readonly log: Logger;
   readonly version: string;
   readonly platform?: string;
+  /** As root: the full agent (addresses, port 53, resolver take-over) instead of the loopback one. */
+  readonly system?: boolean;
+  /** The uid of the user who ran sudo, whose token the demo adds in --system. */
+  readonly sudoUid?: number | undefined;
 }
 
 export interface DevRun {
@@ -74,9 +79,9 @@ export async function startDev(options: DevOptions): Promise<DevRun> {
     overrideUpstreamDnsServers: options.upstreams,
     stateFile: path.join(stateDir, 'dev-state.json'),
     operationalStateFile: path.join(stateDir, 'dev-operational-state.json'),
-    v4Prefix: prefix,
-    v6Prefix: null,
     listenPort: options.controlPort,
+    // --system: the real addresses (v4_prefix, v6_prefix defaults); otherwise loopback only.
+    ...(options.system === true ? {} : { v4Prefix: prefix, v6Prefix: null }),
   };
   const devserver = await startDevserver({
     dataFile: options.dataFile,
@@ -87,8 +92,7 @@ export async function startDev(options: DevOptions): Promise<DevRun> {
     log: options.log,
   });
   const removedTargets: string[] = [];
-  let agent: Agent | undefined;
-  let control: ControlServer | undefined;
+  let stopAgent: (() => Promise<void>) | undefined;
   try {
     // ssh and PostgreSQL targets are offered only when something listens there.
     for (const target of [...devserver.directory.targets.values()]) {
@@ -99,30 +103,22 @@ export async function startDev(options: DevOptions): Promise<DevRun> {
       devserver.directory.removeTarget(target.id);
       removedTargets.push(`${target.name} (${target.address}:${target.port})`);
     }
-    const peers = new LinuxPeerCredentials();
-    agent = new Agent({
-      config,
-      profile: {
-        name: 'dev',
-        dnsAddresses: ['127.0.0.1'],
-        dnsPort: options.dnsPort,
-        systemUpstreams: await readSystemResolvers(),
-      },
-      clock: options.clock,
-      log: options.log,
-      peers,
-      version: options.version,
-    });
-    await agent.start();
-    const uid = os.userInfo().uid;
-    control = new ControlServer({
-      agent,
-      peers,
-      port: options.controlPort,
-      log: options.log,
-      selfUid: uid,
-    });
-    await control.start();
+    // Under sudo, the token belongs to the user who ran sudo.
+    const uid =
+      options.system === true && options.sudoUid !== undefined
+        ? options.sudoUid
+        : os.userInfo().uid;
+    const running =
+      options.system === true
+        ? await startSystemDaemon({
+            config,
+            clock: options.clock,
+            log: options.log,
+            version: options.version,
+          })
+        : await startUnprivileged(config, uid, options);
+    const { agent, control } = running;
+    stopAgent = () => running.close();
     const login = options.login ?? { name: 'admin', password: 'password' };
     const client = new ControllerClient({ address: devserver.controller.address });
     try {
@@ -135,27 +131,67 @@ export async function startDev(options: DevOptions): Promise<DevRun> {
     } finally {
       await client.close();
     }
-    const running = agent;
-    const controlServer = control;
     return {
       devserver,
-      agent: running,
-      control: controlServer,
+      agent,
+      control,
       config,
       removedTargets,
       uid,
       async close() {
-        await controlServer.close();
         await running.close();
         await devserver.close();
       },
     };
   } catch (err) {
-    await control?.close();
-    await agent?.close();
+    await stopAgent?.();
     await devserver.close();
     throw err;
   }
+}
+
+/** The agent without root: DNS on 127.0.0.1, loopback proxy addresses, no OS change. */
+async function startUnprivileged(
+  config: AgentConfig,
+  uid: number,
+  options: DevOptions,
+): Promise<{ agent: Agent; control: ControlServer; close(): Promise<void> }> {
+  const peers = new LinuxPeerCredentials();
+  const agent = new Agent({
+    config,
+    profile: {
+      name: 'dev',
+      dnsAddresses: ['127.0.0.1'],
+      dnsPort: options.dnsPort,
+      systemUpstreams: await readSystemResolvers(),
+    },
+    clock: options.clock,
+    log: options.log,
+    peers,
+    version: options.version,
+  });
+  await agent.start();
+  const control = new ControlServer({
+    agent,
+    peers,
+    port: options.controlPort,
+    log: options.log,
+    selfUid: uid,
+  });
+  try {
+    await control.start();
+  } catch (err) {
+    await agent.close();
+    throw err;
+  }
+  return {
+    agent,
+    control,
+    async close() {
+      await control.close();
+      await agent.close();
+    },
+  };
 }
 
 function listening(host: string, port: number): Promise<boolean> {

@@ -175,4 +175,62 @@ describe.skipIf(reason !== undefined)('client-agent daemon in a network namespac
     expect(fs.readFileSync(resolvConf, 'utf8')).toBe(ORIGINAL);
     expect(inNs('ip', '-o', 'addr', 'show', 'dev', 'ca0')).not.toContain('100.64.');
   }, 60_000);
+
+  it('dev --system: getent, dig and a TCP client resolve the echo alias through the system resolver and reach the target', async () => {
+    const stateDir = path.join(dir, 'dev');
+    const child = spawn(
+      'ip',
+      [
+        'netns',
+        'exec',
+        ns,
+        process.execPath,
+        BIN,
+        'dev',
+        '--system',
+        '--state-dir',
+        stateDir,
+        '--controller-port',
+        '0',
+        '--worker-port',
+        '0',
+        '--upstream',
+        '127.0.0.1:9',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    children.push(child);
+    let stderr = '';
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new Error(`dev --system did not start: ${stderr}`));
+      }, 20_000);
+      child.stderr.on('data', (c: Buffer) => {
+        stderr += c.toString();
+        if (stderr.includes('Stop with Ctrl-C.')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      child.once('exit', (code) => {
+        reject(new Error(`exited ${String(code)}: ${stderr}`));
+      });
+    });
+    expect(fs.readFileSync(resolvConf, 'utf8')).toMatch(/nameserver 100\.64\.0\.1/);
+    const dig = inNs('dig', '+short', 'echo.boundary.dev').trim();
+    expect(dig).toMatch(/^100\.(6[4-9]|[7-9]\d|1[01]\d|12[0-7])\.\d+\.\d+$/);
+    expect(inNs('getent', 'ahosts', 'echo.boundary.dev')).toContain(dig);
+    expect(inNs('getent', 'hosts', 'echo.boundary.dev')).toMatch(/^fd62:6f75:6e64:/);
+    const echoed = inNs(
+      process.execPath,
+      '-e',
+      "const s = require('net').connect(7777, 'echo.boundary.dev', () => s.write('via the system resolver')); s.on('data', (d) => { process.stdout.write(d); s.destroy(); });",
+    );
+    expect(echoed).toBe('via the system resolver');
+    const exit = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    child.kill('SIGINT');
+    expect(await exit).toBe(0);
+    expect(fs.readFileSync(resolvConf, 'utf8')).toBe(ORIGINAL);
+    expect(inNs('ip', '-o', 'addr', 'show', 'dev', 'ca0')).not.toContain('100.64.');
+  }, 60_000);
 });
