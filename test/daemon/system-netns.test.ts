@@ -4,41 +4,29 @@
  * its control API; SIGTERM gives everything back byte for byte; after a kill -9,
  * `daemon --cleanup` does. The host's interfaces and resolv.conf are never touched.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createNamespace, netnsSkipReason, type TestNamespace } from '../helpers/netns.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const BIN = path.join(ROOT, 'dist/cli/bin.js');
 const ORIGINAL =
   '# the namespace resolver\nsearch corp.test\nnameserver 192.0.2.53\noptions ndots:1\n';
 
-function whyNot(): string | undefined {
-  if (process.platform !== 'linux') return 'not Linux';
-  if (process.getuid?.() !== 0) return 'needs root to create a network namespace';
-  try {
-    execFileSync('ip', ['-V'], { stdio: 'ignore' });
-  } catch {
-    return 'the ip command (iproute2) is not installed';
-  }
-  return undefined;
-}
-
-const reason = whyNot();
+const reason = netnsSkipReason();
 if (reason !== undefined) console.log(`skipping the daemon namespace test: ${reason}`);
 
 describe.skipIf(reason !== undefined)('client-agent daemon in a network namespace', () => {
-  const ns = `ca-d-${randomBytes(4).toString('hex')}`;
-  const nsDir = `/etc/netns/${ns}`;
-  const resolvConf = `${nsDir}/resolv.conf`;
+  let namespace: TestNamespace;
+  let ns = '';
+  let resolvConf = '';
   let dir = '';
   let configFile = '';
   const children: ChildProcess[] = [];
-  const inNs = (...args: string[]): string =>
-    execFileSync('ip', ['netns', 'exec', ns, ...args], { encoding: 'utf8' });
+  const inNs = (...args: string[]): string => namespace.run(...args);
 
   function startDaemon(): Promise<{ child: ChildProcess; output: () => string }> {
     const child = spawn(
@@ -79,15 +67,9 @@ describe.skipIf(reason !== undefined)('client-agent daemon in a network namespac
         '',
       ].join('\n'),
     );
-    execFileSync('ip', ['netns', 'add', ns]);
-    fs.mkdirSync(nsDir, { recursive: true });
-    fs.writeFileSync(resolvConf, ORIGINAL);
-    inNs('ip', 'link', 'set', 'lo', 'up');
-    inNs('ip', 'link', 'add', 'ca0', 'type', 'veth', 'peer', 'name', 'ca1');
-    inNs('ip', 'link', 'set', 'ca1', 'up');
-    inNs('ip', 'link', 'set', 'ca0', 'up');
-    inNs('ip', 'addr', 'add', '192.0.2.10/24', 'dev', 'ca0');
-    inNs('ip', 'route', 'add', 'default', 'via', '192.0.2.1', 'dev', 'ca0');
+    namespace = createNamespace('ca-d', ORIGINAL);
+    ns = namespace.name;
+    resolvConf = namespace.resolvConf;
   });
 
   afterAll(() => {
@@ -96,9 +78,8 @@ describe.skipIf(reason !== undefined)('client-agent daemon in a network namespac
         child.kill('SIGKILL');
     }
     try {
-      execFileSync('ip', ['netns', 'del', ns]);
+      namespace.destroy();
     } finally {
-      fs.rmSync(nsDir, { recursive: true, force: true });
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -4,13 +4,13 @@
  * which `ip netns exec` mounts over /etc/resolv.conf). The host's interfaces and resolv.conf are
  * never touched; the namespace is deleted afterwards, failures included.
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createNamespace, netnsSkipReason, type TestNamespace } from '../helpers/netns.js';
 import { systemClock } from '../../src/lib/clock.js';
 import {
   createPlatform,
@@ -31,28 +31,16 @@ const V6 = { cidr: 'fd62:6f75:6e64::/64', network: 'fd62:6f75:6e64::', length: 6
 const ORIGINAL =
   '# written by the test\nsearch example.test\nnameserver 192.0.2.53\noptions ndots:2 timeout:1';
 
-function whyNot(): string | undefined {
-  if (process.platform !== 'linux') return 'not Linux';
-  if (process.getuid?.() !== 0) return 'needs root to create a network namespace';
-  try {
-    execFileSync('ip', ['-V'], { stdio: 'ignore' });
-  } catch {
-    return 'the ip command (iproute2) is not installed';
-  }
-  return undefined;
-}
-
-const reason = whyNot();
+const reason = netnsSkipReason();
 if (reason !== undefined) console.log(`skipping the Linux namespace tests: ${reason}`);
 
 describe.skipIf(reason !== undefined)('Linux platform in a network namespace', () => {
-  const ns = `ca-test-${randomBytes(4).toString('hex')}`;
-  const nsDir = `/etc/netns/${ns}`;
-  const resolvConf = `${nsDir}/resolv.conf`;
+  let namespace: TestNamespace;
+  let ns = '';
+  let resolvConf = '';
   const children: ChildProcess[] = [];
   let root = '';
-  const inNs = (...args: string[]): string =>
-    execFileSync('ip', ['netns', 'exec', ns, ...args], { encoding: 'utf8' });
+  const inNs = (...args: string[]): string => namespace.run(...args);
   const addresses = (): string => inNs('ip', '-o', 'addr', 'show', 'dev', 'ca0');
   const nsResolvConf = (): string => inNs('cat', '/etc/resolv.conf');
   const newPlatform = (states: PlatformState[] = []): Platform =>
@@ -70,15 +58,9 @@ describe.skipIf(reason !== undefined)('Linux platform in a network namespace', (
 
   beforeAll(() => {
     root = fs.mkdtempSync(path.join(os.tmpdir(), 'ca-platform-'));
-    execFileSync('ip', ['netns', 'add', ns]);
-    fs.mkdirSync(nsDir, { recursive: true });
-    fs.writeFileSync(resolvConf, ORIGINAL);
-    inNs('ip', 'link', 'set', 'lo', 'up');
-    inNs('ip', 'link', 'add', 'ca0', 'type', 'veth', 'peer', 'name', 'ca1');
-    inNs('ip', 'link', 'set', 'ca1', 'up');
-    inNs('ip', 'link', 'set', 'ca0', 'up');
-    inNs('ip', 'addr', 'add', '192.0.2.10/24', 'dev', 'ca0');
-    inNs('ip', 'route', 'add', 'default', 'via', '192.0.2.1', 'dev', 'ca0');
+    namespace = createNamespace('ca-test', ORIGINAL);
+    ns = namespace.name;
+    resolvConf = namespace.resolvConf;
   });
 
   afterAll(() => {
@@ -91,9 +73,8 @@ describe.skipIf(reason !== undefined)('Linux platform in a network namespace', (
       }
     }
     try {
-      execFileSync('ip', ['netns', 'del', ns]);
+      namespace.destroy();
     } finally {
-      fs.rmSync(nsDir, { recursive: true, force: true });
       fs.rmSync(root, { recursive: true, force: true });
     }
   });

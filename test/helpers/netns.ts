@@ -1,0 +1,58 @@
+/**
+ * A network namespace a test creates for the agent's machine-level work: a veth interface `ca0`
+ * with 192.0.2.10/24 and a default route, loopback up, and its own resolv.conf
+ * (`/etc/netns/NS/resolv.conf`, which `ip netns exec` mounts over /etc/resolv.conf). The host's
+ * interfaces and resolv.conf are never touched; `destroy()` deletes everything it made.
+ */
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+
+/** Why namespace tests cannot run here, or undefined when they can. */
+export function netnsSkipReason(): string | undefined {
+  if (process.platform !== 'linux') return 'not Linux';
+  if (process.getuid?.() !== 0) return 'needs root to create a network namespace';
+  try {
+    execFileSync('ip', ['-V'], { stdio: 'ignore' });
+  } catch {
+    return 'the ip command (iproute2) is not installed';
+  }
+  return undefined;
+}
+
+export interface TestNamespace {
+  readonly name: string;
+  /** The namespace's resolv.conf as seen from the host. */
+  readonly resolvConf: string;
+  /** Runs a command inside the namespace and returns its stdout. */
+  run(...args: string[]): string;
+  destroy(): void;
+}
+
+export function createNamespace(prefix: string, resolvConf: string): TestNamespace {
+  const name = `${prefix}-${randomBytes(4).toString('hex')}`;
+  const dir = `/etc/netns/${name}`;
+  const run = (...args: string[]): string =>
+    execFileSync('ip', ['netns', 'exec', name, ...args], { encoding: 'utf8' });
+  execFileSync('ip', ['netns', 'add', name]);
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(`${dir}/resolv.conf`, resolvConf);
+  run('ip', 'link', 'set', 'lo', 'up');
+  run('ip', 'link', 'add', 'ca0', 'type', 'veth', 'peer', 'name', 'ca1');
+  run('ip', 'link', 'set', 'ca1', 'up');
+  run('ip', 'link', 'set', 'ca0', 'up');
+  run('ip', 'addr', 'add', '192.0.2.10/24', 'dev', 'ca0');
+  run('ip', 'route', 'add', 'default', 'via', '192.0.2.1', 'dev', 'ca0');
+  return {
+    name,
+    resolvConf: `${dir}/resolv.conf`,
+    run,
+    destroy() {
+      try {
+        execFileSync('ip', ['netns', 'del', name]);
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}
