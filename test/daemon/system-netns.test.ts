@@ -97,6 +97,37 @@ describe.skipIf(reason !== undefined)('client-agent daemon in a network namespac
     // The DNS server answers on port 53 of its address (an unknown name: forwarded, the upstream is dead).
     const dig = inNs('dig', '@100.64.0.1', 'nothing.corp.test', '+time=5', '+tries=1');
     expect(dig).toMatch(/status: SERVFAIL/);
+    // SIGHUP: the reloadable keys apply, the others are reported as needing a restart.
+    const original = fs.readFileSync(configFile, 'utf8');
+    fs.writeFileSync(
+      configFile,
+      `${original}log_level = "debug"\nalias_refresh_interval = "30s"\nlisten_port = 9444\n`,
+    );
+    child.kill('SIGHUP');
+    const deadline = Date.now() + 5_000;
+    while (
+      !fs.readFileSync(path.join(dir, 'agent.log'), 'utf8').includes('Configuration reloaded.') &&
+      Date.now() < deadline
+    ) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    fs.writeFileSync(configFile, original);
+    const reloaded = fs
+      .readFileSync(path.join(dir, 'agent.log'), 'utf8')
+      .split('\n')
+      .find((l) => l.includes('Configuration reloaded.'));
+    expect(JSON.parse(reloaded ?? '{}')).toMatchObject({
+      applied: ['aliasRefreshIntervalMs', 'logLevel'],
+      needsRestart: ['listenPort'],
+    });
+    const warnings = (
+      JSON.parse(inNs(process.execPath, BIN, 'status', '-format=json')) as {
+        item: { warnings: string[] };
+      }
+    ).item.warnings;
+    expect(warnings.join(' ')).toContain(
+      'listenPort changed in the config file: restart the agent',
+    );
     const exit = new Promise<number | null>((resolve) => child.once('exit', resolve));
     child.kill('SIGTERM');
     expect(await exit).toBe(0);
