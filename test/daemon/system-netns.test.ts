@@ -28,31 +28,36 @@ describe.skipIf(reason !== undefined)('client-agent daemon in a network namespac
   const children: ChildProcess[] = [];
   const inNs = (...args: string[]): string => namespace.run(...args);
 
-  function startDaemon(): Promise<{ child: ChildProcess; output: () => string }> {
-    const child = spawn(
-      'ip',
-      ['netns', 'exec', ns, process.execPath, BIN, 'daemon', '--config', configFile],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
+  /** Runs `client-agent ARGS` inside the namespace until its stderr shows `ready`. */
+  function startInNs(
+    args: string[],
+    ready: string,
+  ): Promise<{ child: ChildProcess; output: () => string }> {
+    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, BIN, ...args], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     children.push(child);
     let stderr = '';
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        reject(new Error(`the daemon did not start: ${stderr}`));
+        reject(new Error(`client-agent ${args[0] ?? ''} did not start: ${stderr}`));
       }, 20_000);
       child.stderr.on('data', (c: Buffer) => {
         stderr += c.toString();
-        if (stderr.includes('client-agent daemon running')) {
+        if (stderr.includes(ready)) {
           clearTimeout(timer);
           resolve({ child, output: () => stderr });
         }
       });
       child.once('exit', (code) => {
         clearTimeout(timer);
-        reject(new Error(`the daemon exited (${String(code)}): ${stderr}`));
+        reject(new Error(`client-agent ${args[0] ?? ''} exited (${String(code)}): ${stderr}`));
       });
     });
   }
+
+  const startDaemon = () =>
+    startInNs(['daemon', '--config', configFile], 'client-agent daemon running');
 
   beforeAll(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ca-daemon-'));
@@ -190,14 +195,8 @@ describe.skipIf(reason !== undefined)('client-agent daemon in a network namespac
 
   it('dev --system: getent, dig and a TCP client resolve the echo alias through the system resolver and reach the target', async () => {
     const stateDir = path.join(dir, 'dev');
-    const child = spawn(
-      'ip',
+    const { child } = await startInNs(
       [
-        'netns',
-        'exec',
-        ns,
-        process.execPath,
-        BIN,
         'dev',
         '--system',
         '--state-dir',
@@ -209,25 +208,8 @@ describe.skipIf(reason !== undefined)('client-agent daemon in a network namespac
         '--upstream',
         '127.0.0.1:9',
       ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
+      'Stop with Ctrl-C.',
     );
-    children.push(child);
-    let stderr = '';
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        reject(new Error(`dev --system did not start: ${stderr}`));
-      }, 20_000);
-      child.stderr.on('data', (c: Buffer) => {
-        stderr += c.toString();
-        if (stderr.includes('Stop with Ctrl-C.')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      child.once('exit', (code) => {
-        reject(new Error(`exited ${String(code)}: ${stderr}`));
-      });
-    });
     expect(fs.readFileSync(resolvConf, 'utf8')).toMatch(/nameserver 100\.64\.0\.1/);
     const dig = inNs('dig', '+short', 'echo.boundary.dev').trim();
     expect(dig).toMatch(/^100\.(6[4-9]|[7-9]\d|1[01]\d|12[0-7])\.\d+\.\d+$/);
