@@ -3,7 +3,7 @@
  * echo alias, bytes echo through the proxy and the stand-in worker, and Ctrl-C (SIGINT) stops it
  * cleanly, leaving no state file. Upstreams are a loopback port where nothing answers.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import { Resolver } from 'node:dns/promises';
@@ -15,6 +15,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const ROOT = path.resolve(import.meta.dirname, '..');
 const BIN = path.join(ROOT, 'dist/cli/bin.js');
 let dir: string;
+const hasDig = (() => {
+  try {
+    execFileSync('dig', ['-v'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    console.log(
+      "dig is not installed (Debian: bind9-dnsutils): checking the demo with Node's resolver only",
+    );
+    return false;
+  }
+})();
 
 function runBin(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -85,6 +96,18 @@ describe.runIf(process.platform === 'linux')('client-agent dev', () => {
       const resolver = new Resolver({ timeout: 3_000, tries: 1 });
       resolver.setServers([`127.0.0.1:${dnsPort}`]);
       const [address] = await resolver.resolve4('echo.boundary.dev');
+      if (hasDig) {
+        // The real dig, as the README's Quick start says.
+        const dig = execFileSync(
+          'dig',
+          ['+short', '@127.0.0.1', '-p', String(dnsPort), 'echo.boundary.dev'],
+          {
+            encoding: 'utf8',
+            timeout: 10_000,
+          },
+        ).trim();
+        expect(dig).toBe(address);
+      }
       expect(address).toMatch(/^127\.100\./);
       const echoed = await new Promise<string>((resolve, reject) => {
         const socket = net.connect(7777, address ?? '', () => socket.write('hello from the test'));

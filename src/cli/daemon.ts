@@ -1,6 +1,7 @@
 /** `client-agent daemon [--config F] [--cleanup]`: the agent as root, in the foreground. */
 import type { Command } from 'commander';
 import { loadConfig } from '../config/index.js';
+import { runUntilStopped } from '../daemon/lifecycle.js';
 import { cleanup, startSystemDaemon } from '../daemon/system.js';
 import { systemClock } from '../lib/clock.js';
 import { AgentError } from '../lib/errors.js';
@@ -64,10 +65,11 @@ export function registerDaemonCommand(program: Command, io: CliIo): void {
         io.stderr.write(
           `client-agent daemon running: DNS on ${daemon.agent.dnsAddresses.join(', ')}, control API on port ${daemon.control.port}.\n`,
         );
-        await new Promise<void>((resolve) => {
-          process.once('SIGINT', resolve);
-          process.once('SIGTERM', resolve);
-          process.on('SIGHUP', () => {
+        const outcome = await runUntilStopped({
+          events: process,
+          log,
+          stop: () => daemon.close(),
+          reload: () => {
             logger.reopen();
             void loadConfig({
               path: options.config,
@@ -82,10 +84,17 @@ export function registerDaemonCommand(program: Command, io: CliIo): void {
                   'The configuration could not be reloaded; keeping the running one.',
                 );
               });
-          });
+          },
         });
-        log.info('Stopping.');
-        await daemon.close();
+        if (outcome.reason === 'failure') {
+          throw new AgentError(
+            'daemon.failed',
+            `the daemon stopped after a failure: ${outcome.error?.message ?? 'unknown'}`,
+            {
+              hint: `The previous resolvers were restored. See the log (${config.logFile}); "sudo client-agent daemon --cleanup" undoes anything left.`,
+            },
+          );
+        }
         io.stderr.write('client-agent daemon stopped; the previous resolvers are back.\n');
       } catch (err) {
         log.error({ err: (err as Error).message }, 'The daemon failed.');

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { parseUpstream, type UpstreamServer } from '../config/upstream.js';
 import { devStateDir, startDev } from '../daemon/dev.js';
+import { runUntilStopped } from '../daemon/lifecycle.js';
 import { systemClock } from '../lib/clock.js';
 import { AgentError, UsageError } from '../lib/errors.js';
 import { createLogger, LOG_LEVELS } from '../lib/logger.js';
@@ -138,13 +139,21 @@ export function registerDevCommand(program: Command, io: CliIo): void {
           '',
         ].join('\n'),
       );
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
+      const outcome = await runUntilStopped({
+        events: process,
+        log: logger.log,
+        stop: () => run.close(),
       });
-      io.stderr.write('Stopping...\n');
-      await run.close();
       await logger.close();
+      if (outcome.reason === 'failure') {
+        throw new AgentError(
+          'dev.failed',
+          `client-agent dev stopped after a failure: ${outcome.error?.message ?? 'unknown'}`,
+          {
+            hint: `See the log: ${run.config.logFile}.`,
+          },
+        );
+      }
       io.stderr.write('client-agent dev stopped.\n');
     });
 }
