@@ -10,7 +10,7 @@ import { createLogger, LOG_LEVELS } from '../lib/logger.js';
 import { packageVersion } from '../lib/version.js';
 import { DEFAULT_DATA_FILE } from './devserver.js';
 import type { CliIo } from './io.js';
-import { portOption } from './port-option.js';
+import { logLevelOption, portOption } from './option-values.js';
 
 interface DevCliOptions {
   readonly data: string;
@@ -60,9 +60,7 @@ export function registerDevCommand(program: Command, io: CliIo): void {
           },
         );
       }
-      const level = LOG_LEVELS.find((l) => l === options.logLevel.toLowerCase());
-      if (level === undefined)
-        throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+      const level = logLevelOption(options.logLevel);
       const upstreams: UpstreamServer[] = options.upstream.map((text) => {
         const server = parseUpstream(text);
         if (typeof server === 'string') throw new UsageError(`--upstream ${text}: ${server}`);

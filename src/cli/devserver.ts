@@ -3,10 +3,9 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { startDevserver } from '../devserver/index.js';
 import { systemClock } from '../lib/clock.js';
-import { UsageError } from '../lib/errors.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from '../lib/logger.js';
 import type { CliIo } from './io.js';
-import { portOption } from './port-option.js';
+import { logLevelOption, portOption } from './option-values.js';
 
 interface DevserverCliOptions {
   readonly data: string;
@@ -30,9 +29,7 @@ export function registerDevserverCommand(program: Command, io: CliIo): void {
     .option('--worker-port <port>', 'port of the stand-in worker (0: any free port)', '9202')
     .option('--log-level <level>', `one of ${LOG_LEVELS.join(', ')}`, 'info')
     .action(async (options: DevserverCliOptions) => {
-      const level = LOG_LEVELS.find((l) => l === options.logLevel.toLowerCase());
-      if (level === undefined)
-        throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+      const level = logLevelOption(options.logLevel);
       const port = portOption('--port', options.port);
       const workerPort = portOption('--worker-port', options.workerPort);
       await run(io, { ...options, port, workerPort, level });
