@@ -236,10 +236,16 @@ export class ControllerClient {
   }
 }
 
+/** A Boundary auth token splits on `_` into exactly three non-empty parts (`at_<id>_s1…`). */
+export function isTokenShape(token: string): boolean {
+  const parts = token.split('_');
+  return parts.length === 3 && parts.every((p) => p !== '');
+}
+
 /** The public id of a token: `at_1234567890` of `at_1234567890_s1…`. */
 export function tokenId(token: string): string {
   const parts = token.split('_');
-  if (parts.length !== 3 || parts[0] !== 'at' || parts[1] === '' || parts[2] === '') {
+  if (!isTokenShape(token) || parts[0] !== 'at') {
     throw new AgentError('boundary.token_format', 'this is not a Boundary auth token', {
       hint: 'A Boundary token looks like at_1234567890_s1…; copy it whole, for example from "boundary config get-token".',
     });

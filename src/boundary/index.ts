@@ -9,6 +9,7 @@ export {
 } from './authz-token.js';
 export {
   ControllerClient,
+  isTokenShape,
   tokenId,
   type AliasListing,
   type ControllerClientOptions,

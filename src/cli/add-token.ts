@@ -4,7 +4,8 @@
  * show in the process list and shell history).
  */
 import type { Command } from 'commander';
-import { isControllerAddress, isTokenShape } from '../control/token-request.js';
+import { isTokenShape } from '../boundary/controller-client.js';
+import { isControllerAddress } from '../control/token-request.js';
 import { UsageError } from '../lib/errors.js';
 import {
   agentClient,

@@ -11,4 +11,4 @@ export { ControlClient, resolveControlPort, type ControlClientOptions } from './
 export { ControlError, type ControlErrorCode } from './errors.js';
 export { MAX_BODY_BYTES } from './request-guard.js';
 export { ControlServer, type ControlServerOptions, type ControlServerTimeouts } from './server.js';
-export { isControllerAddress, isTokenShape } from './token-request.js';
+export { isControllerAddress } from './token-request.js';

@@ -1,15 +1,10 @@
 /** The body of `POST /v1/tokens`: a controller address and a Boundary auth token. */
+import { isTokenShape } from '../boundary/controller-client.js';
 import { invalidArgument, type ApiRequestField } from './api-error.js';
 
 export interface TokenRequest {
   readonly boundaryAddr: string;
   readonly token: string;
-}
-
-/** A Boundary auth token splits on `_` into exactly three non-empty parts (`at_<id>_s1…`). */
-export function isTokenShape(token: string): boolean {
-  const parts = token.split('_');
-  return parts.length === 3 && parts.every((p) => p !== '');
 }
 
 /** An http(s) URL with a host: the controller's API address. */
