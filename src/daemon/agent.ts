@@ -89,6 +89,7 @@ export class Agent implements AgentControl {
   #allocator: AddressAllocator | undefined;
   #dns: DnsService | undefined;
   #state: OperationalState = { status: 'running' };
+  #controllerHost: { readonly address: string; readonly host: string } | undefined;
   #started = false;
 
   constructor(options: AgentOptions) {
@@ -346,9 +347,12 @@ export class Agent implements AgentControl {
 
   #isControllerName(name: string): boolean {
     const address = this.cache.controllerAddress();
-    return (
-      address !== undefined && normalizeName(new URL(address).hostname) === normalizeName(name)
-    );
+    if (address === undefined) return false;
+    // Asked on every alias answer: parse the controller's host name only when it changes.
+    if (this.#controllerHost?.address !== address) {
+      this.#controllerHost = { address, host: normalizeName(new URL(address).hostname) };
+    }
+    return this.#controllerHost.host === normalizeName(name);
   }
 
   #client(address: string): ControllerClient {
