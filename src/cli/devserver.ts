@@ -77,14 +77,27 @@ async function run(
             `  curl -s -X POST ${address}/v1/auth-methods/${server.directory.authMethodId}:authenticate \\`,
             `    -d '{"command":"login","attributes":{"login_name":"${first.loginName}","password":"${first.password}"}}'`,
           ]),
-      'Stop with Ctrl-C.',
+      `Stop with Ctrl-C. To test outages: kill -USR1 ${String(process.pid)} takes the controller down (the worker stays), kill -USR2 ${String(process.pid)} brings it back.`,
       '',
     ].join('\n'),
   );
+  const down = () => {
+    void server.controller.close().then(() => io.stderr.write('Stand-in controller down.\n'));
+  };
+  const up = () => {
+    server.controller.start().then(
+      () => io.stderr.write('Stand-in controller back.\n'),
+      (err: unknown) => io.stderr.write(`Stand-in controller cannot come back: ${String(err)}\n`),
+    );
+  };
+  process.on('SIGUSR1', down);
+  process.on('SIGUSR2', up);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
+  process.off('SIGUSR1', down);
+  process.off('SIGUSR2', up);
   await server.close();
   io.stderr.write('Stand-in Boundary stopped.\n');
   await logger.close();

@@ -7,6 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import bs58 from 'bs58';
+import { aliasJson } from './api-json.js';
 import type { DevAlias, DevUser, Directory } from './directory.js';
 
 export const MAX_PAGE_SIZE = 1000;
@@ -142,16 +143,4 @@ export class AliasListings {
 
 function byNewest(key: (a: DevAlias) => number): (a: DevAlias, b: DevAlias) => number {
   return (a, b) => key(b) - key(a) || (a.id < b.id ? 1 : -1);
-}
-
-function aliasJson(alias: DevAlias): Record<string, unknown> {
-  const json: Record<string, unknown> = {
-    id: alias.id,
-    created_time: new Date(alias.createdTime).toISOString(),
-    updated_time: new Date(alias.updatedTime).toISOString(),
-    value: alias.value,
-    type: 'target',
-  };
-  if (alias.destinationId !== undefined) json.destination_id = alias.destinationId;
-  return json;
 }

@@ -1,5 +1,5 @@
 /** The stand-in's records as Boundary's JSON: snake_case, empty fields omitted, int64 as strings. */
-import type { DevToken } from './directory.js';
+import type { DevAlias, DevToken } from './directory.js';
 import { PROJECT_SCOPE } from './directory.js';
 import type { SessionRecord } from './sessions.js';
 
@@ -84,4 +84,17 @@ export function sessionJson(s: SessionRecord): Record<string, unknown> {
       }),
     ),
   });
+}
+
+/** An alias as `list-resolvable-aliases` lists it: only the thin fields (protocol notes §2). */
+export function aliasJson(alias: DevAlias): Record<string, unknown> {
+  const json: Record<string, unknown> = {
+    id: alias.id,
+    created_time: new Date(alias.createdTime).toISOString(),
+    updated_time: new Date(alias.updatedTime).toISOString(),
+    value: alias.value,
+    type: 'target',
+  };
+  if (alias.destinationId !== undefined) json.destination_id = alias.destinationId;
+  return json;
 }

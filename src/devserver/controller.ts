@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { encodeAuthorizationToken } from '../boundary/authz-token.js';
 import { AgentError } from '../lib/errors.js';
 import { AliasListings } from './alias-listing.js';
-import { authTokenJson, compact, scopeJson, sessionJson } from './api-json.js';
+import { aliasJson, authTokenJson, compact, scopeJson, sessionJson } from './api-json.js';
 import type { DevToken, DevUser, Directory } from './directory.js';
 import { PROJECT_SCOPE } from './directory.js';
 import { newId } from './ids.js';
@@ -28,7 +28,8 @@ export interface StandInControllerOptions {
 
 interface Reply {
   readonly status: number;
-  readonly body: Record<string, unknown>;
+  /** Undefined for 204 No Content. */
+  readonly body?: Record<string, unknown>;
 }
 
 class ApiError extends Error {
@@ -138,6 +139,10 @@ export class StandInController {
         { method: req.method, path, status: reply.status },
         'Served a controller request.',
       );
+      if (reply.body === undefined) {
+        res.writeHead(reply.status).end();
+        return;
+      }
       const text = JSON.stringify(reply.body);
       res.writeHead(reply.status, {
         'content-type': 'application/json',
@@ -180,6 +185,16 @@ export class StandInController {
         };
       }
       return ok(result.body);
+    }
+    if (method === 'POST' && path === '/v1/aliases') {
+      this.#aliasManager(token);
+      return ok(this.#createAlias(parseBody(text)));
+    }
+    if (method === 'DELETE' && (m = /^\/v1\/aliases\/([^/:]+)$/.exec(path))) {
+      this.#aliasManager(token);
+      if (!this.#o.directory.aliases.has(m[1] ?? '')) throw notFound();
+      this.#o.directory.removeAlias(m[1] ?? '');
+      return { status: 204 };
     }
     if (method === 'POST' && (m = /^\/v1\/targets\/([^/:]+):authorize-session$/.exec(path))) {
       if (token === undefined) throw unauthenticated();
@@ -225,6 +240,38 @@ export class StandInController {
       return ok(sessionJson(this.#o.sessions.cancel(session.id) ?? session));
     }
     throw new ApiError(404, 'NotFound', 'Not Found');
+  }
+
+  /** Alias administration needs a user with `manage_aliases` in the data file. */
+  #aliasManager(token: DevToken | undefined): void {
+    if (token === undefined) throw unauthenticated();
+    if (!this.#user(token).canManageAliases) throw forbidden();
+  }
+
+  /** `POST /v1/aliases` (Boundary's `aliases create target`): the new alias resource. */
+  #createAlias(body: Record<string, unknown>): Record<string, unknown> {
+    const directory = this.#o.directory;
+    const invalid = (name: string, description: string) =>
+      new ApiError(400, 'InvalidArgument', 'Error in provided request.', {
+        request_fields: [{ name, description }],
+      });
+    if (body.type !== 'target') throw invalid('type', 'Only "target" aliases exist.');
+    const value = body.value;
+    if (typeof value !== 'string' || !/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/i.test(value)) {
+      throw invalid('value', 'Must be a DNS name.');
+    }
+    if (directory.aliasByValue(value) !== undefined) {
+      throw invalid('value', 'An alias with this value already exists.');
+    }
+    const destinationId = body.destination_id;
+    if (
+      destinationId !== undefined &&
+      (typeof destinationId !== 'string' || !directory.targets.has(destinationId))
+    ) {
+      throw invalid('destination_id', 'No such target.');
+    }
+    const alias = directory.addAlias({ value, destinationId });
+    return { ...aliasJson(alias), scope_id: 'global', version: 1 };
   }
 
   #authenticate(authMethodId: string, body: Record<string, unknown>): Reply {

@@ -18,6 +18,8 @@ export interface DevserverData {
     readonly password: string;
     /** Default true. */
     readonly list_resolvable_aliases?: boolean;
+    /** May create and delete aliases through the API. Default false. */
+    readonly manage_aliases?: boolean;
     readonly grants?: readonly { readonly target: string; readonly actions?: readonly string[] }[];
   }[];
   readonly targets: readonly {
@@ -117,6 +119,7 @@ export function buildDirectory(data: unknown, clock: Clock, file: string | null 
       loginName: u.login_name,
       password: u.password,
       canListAliases: u.list_resolvable_aliases ?? true,
+      canManageAliases: u.manage_aliases ?? false,
     });
     (u.grants ?? []).forEach((g, j) => {
       if (!directory.targets.has(g.target))

@@ -16,6 +16,8 @@ export interface DevUser {
   readonly accountId: string;
   /** The `list-resolvable-aliases` grant on the user itself. */
   canListAliases: boolean;
+  /** May create and delete aliases (`POST /v1/aliases`, `DELETE /v1/aliases/{id}`). */
+  canManageAliases: boolean;
   /** target id → actions (`authorize-session`, `read`, …); any action makes the target visible. */
   readonly grants: Map<string, Set<string>>;
   /** Bumped on every grant change: list tokens issued before are then invalid. */
@@ -93,6 +95,7 @@ export class Directory {
     loginName: string;
     password: string;
     canListAliases?: boolean;
+    canManageAliases?: boolean;
   }): DevUser {
     const user: DevUser = {
       id: init.id ?? newId('u'),
@@ -100,6 +103,7 @@ export class Directory {
       password: init.password,
       accountId: newId('acctpw'),
       canListAliases: init.canListAliases ?? true,
+      canManageAliases: init.canManageAliases ?? false,
       grants: new Map(),
       grantsVersion: 0,
     };

@@ -84,6 +84,56 @@ describe('authentication', () => {
   });
 });
 
+describe('alias administration', () => {
+  it('creates an alias that the next listing shows and authorize-session accepts, then deletes it', async () => {
+    const token = await login(s, ALICE);
+    const created = await raw('/v1/aliases', {
+      method: 'POST',
+      token,
+      body: { scope_id: 'global', type: 'target', value: 'New.Corp', destination_id: WEB },
+    });
+    expect(created.status).toBe(200);
+    expect(created.body).toMatchObject({
+      scope_id: 'global',
+      type: 'target',
+      value: 'new.corp',
+      destination_id: WEB,
+      version: 1,
+    });
+    const id = String(created.body.id);
+    expect(id).toMatch(/^alt_/);
+    const listed = await s.client.listResolvableAliases(token, ALICE.id, {});
+    expect(listed.items.map((a) => a.value)).toContain('new.corp');
+    expect((await s.client.authorizeSession(token, 'new.corp')).target_id).toBe(WEB);
+
+    const del = await fetch(`${s.controller.address}/v1/aliases/${id}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(del.status).toBe(204);
+    expect(await del.text()).toBe('');
+    expect((await raw(`/v1/aliases/${id}`, { method: 'DELETE', token })).status).toBe(404);
+  });
+
+  it('refuses users without manage_aliases (403), anonymous callers (401) and bad values (400)', async () => {
+    const body = { scope_id: 'global', type: 'target', value: 'x.corp', destination_id: WEB };
+    expect((await raw('/v1/aliases', { method: 'POST', body })).status).toBe(401);
+    const bob = await login(s, BOB);
+    expect((await raw('/v1/aliases', { method: 'POST', token: bob, body })).status).toBe(403);
+    const alice = await login(s, ALICE);
+    for (const bad of [
+      { ...body, value: 'under_score.corp' },
+      { ...body, value: 'db.corp' },
+      { ...body, destination_id: 'ttcp_nope000000' },
+      { ...body, type: 'ssh' },
+    ]) {
+      const r = await raw('/v1/aliases', { method: 'POST', token: alice, body: bad });
+      expect(r.status).toBe(400);
+      expect(r.body).toMatchObject({ kind: 'InvalidArgument' });
+    }
+  });
+});
+
 describe('authorize-session', () => {
   it('by target id: a bare SessionAuthorization whose token decodes to the session', async () => {
     const token = await login(s, ALICE);

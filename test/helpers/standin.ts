@@ -34,6 +34,7 @@ export async function startStandIn(
           id: ALICE.id,
           login_name: ALICE.login,
           password: ALICE.password,
+          manage_aliases: true,
           grants: [{ target: DB }, { target: WEB }],
         },
         { id: BOB.id, login_name: BOB.login, password: BOB.password, grants: [{ target: WEB }] },
