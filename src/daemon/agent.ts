@@ -112,6 +112,9 @@ export class Agent implements AgentControl {
       authorizer: new ControllerAuthorizer({
         tokenFor: (uid) => this.cache.tokenFor(uid),
         clientFor: (address) => this.#client(address),
+        onControllerFailure: (error) => {
+          this.#controllerFailed(error);
+        },
       }),
       worker,
       clock: options.clock,
@@ -132,17 +135,22 @@ export class Agent implements AgentControl {
     });
     this.listeners = new ProxyListeners({ handler, log: options.log });
     this.cache.on('failure', (error) => {
-      this.errors.record(error);
-      if (this.#failures.record() && this.#state.status === 'running') {
-        void this.#pause(
-          'the agent paused itself after repeated network failures to the controller; run "client-agent resume" when the network is back',
-        );
-      }
+      this.#controllerFailed(error);
     });
     this.cache.on('token-removed', (info, reason) => {
       this.#log.info({ uid: info.uid, reason }, 'Ending the sessions of a token that is gone.');
       void this.sessionManager.endForUid(info.uid, 'token');
     });
+  }
+
+  /** A refresh or an authorization that got no answer: a burst of them pauses the agent. */
+  #controllerFailed(error: AgentError): void {
+    this.errors.record(error);
+    if (this.#failures.record() && this.#state.status === 'running') {
+      void this.#pause(
+        'the agent paused itself after repeated network failures to the controller; run "client-agent resume" when the network is back',
+      );
+    }
   }
 
   get config(): AgentConfig {

@@ -9,7 +9,7 @@ import fs from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ControllerClient } from '../../src/boundary/controller-client.js';
 import { parseConfig, type AgentConfig } from '../../src/config/index.js';
 import { parseV4Prefix } from '../../src/config/prefix.js';
@@ -174,6 +174,18 @@ describe('Agent', () => {
     await devserver.controller.start();
     await agent?.resume(UID);
     expect(agent?.status(UID).status).toBe('running');
+  });
+
+  it('counts session authorizations that get no answer toward the self-pause', async () => {
+    const resolver = await startAgent({ limit: 2, windowMs: 60_000 });
+    await devserver.controller.close();
+    for (let i = 0; i < 2; i++) {
+      await expect(resolver.resolve4('echo.boundary.dev')).rejects.toThrow();
+    }
+    await vi.waitFor(() => {
+      expect(agent?.status(UID).status).toBe('paused');
+    });
+    expect(agent?.status(UID).errors[0]).toContain('cannot reach the controller');
   });
 
   it('reloads the refresh interval and the log level without dropping a session; other keys need a restart', async () => {
