@@ -32,6 +32,7 @@ import {
   ConnectionHandler,
   ControllerAuthorizer,
   cryptoRandom,
+  SharedAddressAllocator,
   ProxyListeners,
   ProxyService,
   SessionManager,
@@ -57,6 +58,11 @@ export interface AgentProfile {
   /** Names who holds a port the DNS server cannot bind (for the error message). */
   readonly describePortOwner?:
     ((address: string, port: number) => Promise<string | undefined>) | undefined;
+  /**
+   * Every alias answers this one address (no IPv6) instead of its own from v4_prefix: the macOS
+   * demo without root, where 127.0.0.1 is the only loopback address.
+   */
+  readonly sharedProxyAddress?: string | undefined;
   /** Makes the OS use our DNS, and gives the previous resolvers back (none in the demo). */
   readonly resolver?: { apply(): Promise<void>; restore(): Promise<void> } | undefined;
 }
@@ -86,7 +92,7 @@ export class Agent implements AgentControl {
   readonly #failures: FailureWindow;
   readonly #warnings: string[] = [];
   #config: AgentConfig;
-  #allocator: AddressAllocator | undefined;
+  #allocator: AddressAllocator | SharedAddressAllocator | undefined;
   #dns: DnsService | undefined;
   #state: OperationalState = { status: 'running' };
   #controllerHost: { readonly address: string; readonly host: string } | undefined;
@@ -180,14 +186,19 @@ export class Agent implements AgentControl {
     const onMachine = new Set(
       Object.values(os.networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address)),
     );
-    this.#allocator = new AddressAllocator({
-      v4Prefix: config.v4Prefix,
-      v6Prefix: config.v6Prefix,
-      random: cryptoRandom,
-      isTaken: (ip) => own.has(ip) || (this.#o.profile.name === 'system' && onMachine.has(ip)),
-      saved: saved?.addresses,
-      log: this.#o.log,
-    });
+    const shared = this.#o.profile.sharedProxyAddress;
+    this.#allocator =
+      shared !== undefined
+        ? new SharedAddressAllocator(shared)
+        : new AddressAllocator({
+            v4Prefix: config.v4Prefix,
+            v6Prefix: config.v6Prefix,
+            random: cryptoRandom,
+            isTaken: (ip) =>
+              own.has(ip) || (this.#o.profile.name === 'system' && onMachine.has(ip)),
+            saved: saved?.addresses,
+            log: this.#o.log,
+          });
     const proxy = new ProxyService({
       allocator: this.#allocator,
       sessions: this.sessionManager,

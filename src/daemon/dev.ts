@@ -1,8 +1,9 @@
 /**
  * `client-agent dev`: the stand-in Boundary (controller, worker, demo targets) and the agent in
  * its unprivileged profile, in one process, without root and without changing the machine: DNS
- * on 127.0.0.1 at a high port, proxy addresses from 127.100.0.0/16, files under per-user paths,
- * a token for the current OS user added automatically.
+ * on 127.0.0.1 at a high port, proxy addresses from 127.100.0.0/16 (on macOS, where 127.0.0.1 is
+ * the only loopback address without root, every alias answers 127.0.0.1 and aliases differ by
+ * port), files under per-user paths, a token for the current OS user added automatically.
  */
 import net from 'node:net';
 import os from 'node:os';
@@ -16,13 +17,14 @@ import { startDevserver, type Devserver } from '../devserver/index.js';
 import type { Clock } from '../lib/clock.js';
 import { AgentError, UnsupportedPlatformError } from '../lib/errors.js';
 import type { LogLevel } from '../lib/logger.js';
-import { LinuxPeerCredentials } from '../platform/linux/peer-credentials.js';
-import { readSystemResolvers } from '../platform/linux/resolv-conf.js';
+import { createPlatform, ExecFileRunner, rootFs, type PeerCredentials } from '../platform/index.js';
 import { ControlServer } from '../control/server.js';
 import { Agent } from './agent.js';
 import { startSystemDaemon } from './system.js';
 
 export const DEV_V4_PREFIX = '127.100.0.0/16';
+/** The one proxy address of the macOS demo. */
+export const DEV_SHARED_ADDRESS = '127.0.0.1';
 
 export interface DevOptions {
   readonly dataFile: string;
@@ -41,6 +43,13 @@ export interface DevOptions {
   readonly log: Logger;
   readonly version: string;
   readonly platform?: string;
+  /**
+   * Proxy addresses without root: `range` (one per alias from 127.100.0.0/16; Linux) or `shared`
+   * (127.0.0.1 for every alias; macOS). Default: by platform.
+   */
+  readonly proxyAddresses?: 'range' | 'shared' | undefined;
+  /** Who is on the other end of a connection; the platform's by default (tests). */
+  readonly peers?: PeerCredentials | undefined;
   /** As root: the full agent (addresses, port 53, resolver take-over) instead of the loopback one. */
   readonly system?: boolean;
   /** The uid of the user who ran sudo, whose token the demo adds in --system. */
@@ -63,11 +72,8 @@ export function devStateDir(): string {
 }
 
 export async function startDev(options: DevOptions): Promise<DevRun> {
-  if ((options.platform ?? process.platform) !== 'linux') {
-    throw new UnsupportedPlatformError(
-      `${options.platform ?? process.platform} (client-agent dev needs Linux today; macOS support comes with the platform work)`,
-    );
-  }
+  const platform = options.platform ?? process.platform;
+  if (platform !== 'linux' && platform !== 'darwin') throw new UnsupportedPlatformError(platform);
   const stateDir = options.stateDir ?? devStateDir();
   const prefix = parseV4Prefix(DEV_V4_PREFIX);
   if (typeof prefix === 'string') throw new AgentError('dev.prefix', prefix);
@@ -116,7 +122,7 @@ export async function startDev(options: DevOptions): Promise<DevRun> {
             log: options.log,
             version: options.version,
           })
-        : await startUnprivileged(config, uid, options);
+        : await startUnprivileged(config, uid, { ...options, platform });
     const { agent, control } = running;
     stopAgent = () => running.close();
     const login = options.login ?? { name: 'admin', password: 'password' };
@@ -154,16 +160,30 @@ export async function startDev(options: DevOptions): Promise<DevRun> {
 async function startUnprivileged(
   config: AgentConfig,
   uid: number,
-  options: DevOptions,
+  options: DevOptions & { platform: string },
 ): Promise<{ agent: Agent; control: ControlServer; close(): Promise<void> }> {
-  const peers = new LinuxPeerCredentials();
+  // Only read from: the peer of a connection, and the resolvers the machine uses.
+  const platform = createPlatform({
+    platform: options.platform,
+    runner: new ExecFileRunner(),
+    fs: rootFs(),
+    clock: options.clock,
+    log: options.log,
+  });
+  const peers = options.peers ?? platform.peers;
+  const shared =
+    (options.proxyAddresses ?? (options.platform === 'darwin' ? 'shared' : 'range')) === 'shared';
   const agent = new Agent({
     config,
     profile: {
       name: 'dev',
       dnsAddresses: ['127.0.0.1'],
       dnsPort: options.dnsPort,
-      systemUpstreams: await readSystemResolvers(),
+      systemUpstreams:
+        options.upstreams.length > 0
+          ? []
+          : await platform.resolver.upstreams(['127.0.0.1']).catch(() => []),
+      sharedProxyAddress: shared ? DEV_SHARED_ADDRESS : undefined,
     },
     clock: options.clock,
     log: options.log,

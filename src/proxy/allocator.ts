@@ -213,6 +213,33 @@ export class AddressAllocator implements IpAllocator {
 }
 
 /**
+ * One IPv4 address for every alias and no IPv6: the macOS demo without root, where 127.0.0.1 is
+ * the only loopback address. Aliases are then told apart by port alone (the listeners refuse a
+ * second alias on the same port, saying which one holds it).
+ */
+export class SharedAddressAllocator implements IpAllocator {
+  constructor(readonly address: string) {}
+
+  assign(): AssignedAddresses {
+    return { v4: this.address };
+  }
+
+  aliasFor(): undefined {
+    return undefined;
+  }
+
+  /** Nothing to keep across a restart. */
+  export(): SavedAddresses {
+    return { v4: {}, v6: {} };
+  }
+
+  /** The shared address does not come from v4_prefix. */
+  setV4Prefix(): void {
+    // nothing to move
+  }
+}
+
+/**
  * What the DNS alias handler needs from the proxy side (structurally: dns/AliasPreparer). It
  * may answer synchronously when the alias is already reachable.
  */

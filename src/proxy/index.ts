@@ -4,6 +4,7 @@ export {
   AddressPoolFullError,
   allocatorPreparer,
   cryptoRandom,
+  SharedAddressAllocator,
   type AllocatorOptions,
   type AllocatorPreparer,
   type AssignedAddresses,
