@@ -49,7 +49,7 @@ describe.runIf(process.platform === 'linux')(
         dnsPort: 0,
         controlPort: 0,
         upstreams: [{ address: '127.0.0.1', port: 9, family: 4 }],
-        logLevel: 'silent',
+        logLevel: 'error',
         stateDir: dir,
         clock: systemClock,
         log: silentLog,
