@@ -32,5 +32,5 @@ export {
   WorkerStream,
   type WorkerDialerOptions,
 } from './worker-dialer.js';
-export { closeError, WorkerError, type WorkerErrorKind } from './worker-errors.js';
+export { closeError, endsSession, WorkerError, type WorkerErrorKind } from './worker-errors.js';
 export { DEFAULT_WORKER_PORT, type HandshakeResult } from './worker-protocol.js';

@@ -110,3 +110,16 @@ export function closeError(code: number, reason: string, address: string): Worke
     opts,
   );
 }
+
+/** Refusals after which the session serves no more connections (limit, canceled, taken, unknown). */
+const SESSION_OVER: ReadonlySet<WorkerErrorKind> = new Set([
+  'connection_limit',
+  'session_in_use',
+  'session_not_pending',
+  'unauthorized',
+]);
+
+/** Whether the worker's answer means the session cannot serve another connection. */
+export function endsSession(error: unknown): error is WorkerError {
+  return error instanceof WorkerError && SESSION_OVER.has(error.kind);
+}

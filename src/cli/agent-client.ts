@@ -87,3 +87,11 @@ function roughDuration(ms: number): string {
   if (h > 0) return `${h}h${m}m`;
   return m > 0 ? `${m}m${s % 60}s` : `${s}s`;
 }
+
+/** `512B`, `1.5KiB`, `3.2MiB`. */
+export function formatBytes(n: number | undefined): string {
+  const value = n ?? 0;
+  if (value < 1024) return `${value}B`;
+  if (value < 1024 * 1024) return `${(value / 1024).toFixed(1)}KiB`;
+  return `${(value / 1024 / 1024).toFixed(1)}MiB`;
+}

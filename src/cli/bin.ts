@@ -8,4 +8,6 @@ process.exitCode = await run(process.argv.slice(2), {
   cwd: process.cwd(),
   platform: process.platform,
   stdin: process.stdin,
+  signals: process,
+  ownStdio: true,
 });

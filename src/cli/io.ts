@@ -1,4 +1,7 @@
 /** What a command may touch of its process: streams, environment and working directory. */
+import type { EventEmitter } from 'node:events';
+import { systemClock, type Clock } from '../lib/clock.js';
+
 export interface CliIo {
   readonly stdout: NodeJS.WritableStream;
   readonly stderr: NodeJS.WritableStream;
@@ -7,8 +10,19 @@ export interface CliIo {
   readonly platform: string;
   /** Where tokens and passwords are read from; absent: nothing to read (as in most tests). */
   readonly stdin?: CliInput | undefined;
-  /** Milliseconds since the epoch (default Date.now): durations such as "expires in 6h". */
-  readonly now?: (() => number) | undefined;
+  /** Time and timers (default: the system clock): "expires in 6h", the end of a session. */
+  readonly clock?: Clock | undefined;
+  /** Where SIGINT and SIGTERM arrive (the process); absent: a command is not told. */
+  readonly signals?: Pick<EventEmitter, 'on' | 'off'> | undefined;
+  /**
+   * True when stdin, stdout and stderr are the process's own (a terminal): a program that a
+   * command runs then gets them as they are; otherwise its output is copied to them.
+   */
+  readonly ownStdio?: boolean | undefined;
+}
+
+export function clockOf(io: CliIo): Clock {
+  return io.clock ?? systemClock;
 }
 
 /** A readable stream that may be a terminal (process.stdin). */

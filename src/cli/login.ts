@@ -15,7 +15,7 @@ import {
   writeItem,
   type AgentCommandOptions,
 } from './agent-client.js';
-import type { CliIo } from './io.js';
+import { clockOf, type CliIo } from './io.js';
 import { readSecret } from './read-secret.js';
 
 interface LoginOptions extends AgentCommandOptions {
@@ -74,7 +74,7 @@ export function registerLoginCommand(program: Command, io: CliIo): void {
         writeItem(io, item);
         return;
       }
-      const expiry = untilExpiry(item.expiration_time, (io.now ?? Date.now)());
+      const expiry = untilExpiry(item.expiration_time, clockOf(io).now());
       io.stdout.write(
         `Authentication information:\n${keyValues([
           ['Auth Token Id', item.auth_token_id],

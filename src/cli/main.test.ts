@@ -128,6 +128,7 @@ describe('command line', () => {
       'pause',
       'resume',
       'sessions',
+      'connect',
       'login',
       'add-token',
       'install',

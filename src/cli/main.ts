@@ -4,6 +4,7 @@ import { packageVersion } from '../lib/version.js';
 import { normalizeArgv } from './argv.js';
 import { registerAddTokenCommand } from './add-token.js';
 import { registerConfigCommand } from './config-validate.js';
+import { registerConnectCommand } from './connect.js';
 import { registerDaemonCommand } from './daemon.js';
 import { registerDevCommand } from './dev.js';
 import { registerDevserverCommand } from './devserver.js';
@@ -34,6 +35,7 @@ export function buildProgram(io: CliIo): Command {
   registerPauseCommand(program, io);
   registerResumeCommand(program, io);
   registerSessionsCommand(program, io);
+  registerConnectCommand(program, io);
   registerLoginCommand(program, io);
   registerAddTokenCommand(program, io);
   registerConfigCommand(program, io);

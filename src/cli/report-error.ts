@@ -9,7 +9,19 @@ export const EXIT_USAGE = 2;
 
 export const DEBUG_ENV = 'CLIENT_AGENT_DEBUG';
 
+/** Ends a command with this exit status and nothing printed (e.g. that of a program it ran). */
+export class ExitStatus extends Error {
+  readonly status: number;
+
+  constructor(status: number) {
+    super(`exit status ${status}`);
+    this.name = 'ExitStatus';
+    this.status = status;
+  }
+}
+
 export function reportError(err: unknown, io: CliIo): number {
+  if (err instanceof ExitStatus) return err.status;
   if (err instanceof CommanderError) {
     // Commander has already printed its message (with any "did you mean").
     return err.code === 'commander.helpDisplayed' || err.code === 'commander.version'

@@ -2,34 +2,40 @@
  * `client-agent sessions`: the caller's agent-managed sessions. Brokered credentials are the
  * caller's own, yet shown only with --show-credentials: by default the type and username are
  * listed and secrets are masked, in the table and in JSON alike.
+ *
+ * `sessions read ID` and `sessions cancel ID`: one of them as the controller has it now (state
+ * history, connections, bytes, termination reason); cancel asks the worker, else the controller.
  */
 import type { Command } from 'commander';
-import type { SessionCredentialJson } from '../boundary/api-types.js';
-import type { AgentSessionItem } from '../control/agent-api.js';
+import type { AgentSessionItem, AgentSessionRecord } from '../control/agent-api.js';
+import { UsageError } from '../lib/errors.js';
 import {
   agentClient,
+  formatBytes,
   formatOf,
   table,
   untilExpiry,
   withAgentOptions,
+  writeItem,
   writeItems,
   type AgentCommandOptions,
 } from './agent-client.js';
-import type { CliIo } from './io.js';
+import { credentialSummary, maskCredential, secretLines } from './credentials-output.js';
+import { clockOf, type CliIo } from './io.js';
+import { formatSessionRecord } from './session-record-output.js';
 
 interface SessionsOptions extends AgentCommandOptions {
   readonly showCredentials?: boolean;
 }
 
-export const MASK = '********';
-
 export function registerSessionsCommand(program: Command, io: CliIo): void {
-  withAgentOptions(
+  const sessions = withAgentOptions(
     program
       .command('sessions')
       .description('List your agent-managed sessions.')
       .option('--show-credentials', 'show brokered credentials (passwords, keys) in full'),
-  ).action(async (options: SessionsOptions) => {
+  );
+  sessions.action(async (options: SessionsOptions) => {
     const format = formatOf(options);
     const show = options.showCredentials === true;
     const items = await agentClient(io, options).sessions();
@@ -42,12 +48,61 @@ export function registerSessionsCommand(program: Command, io: CliIo): void {
       io.stdout.write('No sessions.\n');
       return;
     }
-    io.stdout.write(`${formatSessions(shown, (io.now ?? Date.now)())}\n`);
+    io.stdout.write(`${formatSessions(shown, clockOf(io).now())}\n`);
     if (show) io.stdout.write(formatSecrets(items));
     else if (items.some((i) => (i.session_authorization.credentials ?? []).length > 0)) {
       io.stdout.write('\nSecrets are masked; add --show-credentials to see them.\n');
     }
   });
+  registerSessionCommand(sessions, io, {
+    name: 'read',
+    description: 'Show one of your agent-managed sessions: states, connections, bytes.',
+    call: (client, id) => client.readSession(id),
+    title: () => 'Session information:',
+  });
+  registerSessionCommand(sessions, io, {
+    name: 'cancel',
+    description: 'Cancel one of your agent-managed sessions (at the worker, else the controller).',
+    call: (client, id) => client.cancelSession(id),
+    title: (record) =>
+      record.canceled === 'already ended'
+        ? `Session ${record.id} had already ended; nothing to cancel.`
+        : `Session ${record.id} canceled (${record.canceled === 'worker' ? 'at the worker' : 'through the controller'}); it is ${record.status ?? 'unknown'}.`,
+  });
+}
+
+interface SessionCommand {
+  readonly name: string;
+  readonly description: string;
+  readonly call: (
+    client: ReturnType<typeof agentClient>,
+    id: string,
+  ) => Promise<AgentSessionRecord>;
+  readonly title: (record: AgentSessionRecord) => string;
+}
+
+/** `sessions read|cancel [ID] [-id ID]`; the output options are those of `sessions`. */
+function registerSessionCommand(parent: Command, io: CliIo, spec: SessionCommand): void {
+  parent
+    .command(spec.name)
+    .description(spec.description)
+    .argument('[id]', 'the session id, s_…')
+    .option('--id <id>', 'the session id (Boundary style)')
+    .configureHelp({ showGlobalOptions: true })
+    .action(async (idArg: string | undefined, _opts: unknown, command: Command) => {
+      const options = command.optsWithGlobals<AgentCommandOptions & { id?: string }>();
+      const id = options.id ?? idArg;
+      if (id === undefined || id === '') {
+        throw new UsageError(`give the session id: client-agent sessions ${spec.name} s_…`);
+      }
+      if (options.id !== undefined && idArg !== undefined && idArg !== options.id) {
+        throw new UsageError('give the session id once, as an argument or with -id');
+      }
+      const format = formatOf(options);
+      const record = await spec.call(agentClient(io, options), id);
+      if (format === 'json') writeItem(io, record);
+      else io.stdout.write(`${spec.title(record)}\n${formatSessionRecord(record)}`);
+    });
 }
 
 function formatSessions(items: readonly AgentSessionItem[], now: number): string {
@@ -62,7 +117,7 @@ function formatSessions(items: readonly AgentSessionItem[], now: number): string
         auth.created_time ?? '-',
         expiration === '' ? '-' : untilExpiry(expiration, now),
         String(item.connections ?? 0),
-        `${bytes(item.bytes_up)}/${bytes(item.bytes_down)}`,
+        `${formatBytes(item.bytes_up)}/${formatBytes(item.bytes_down)}`,
         (auth.credentials ?? []).map(credentialSummary).join(', ') || '-',
       ];
     }),
@@ -70,36 +125,7 @@ function formatSessions(items: readonly AgentSessionItem[], now: number): string
 }
 
 function formatSecrets(items: readonly AgentSessionItem[]): string {
-  const lines: string[] = [];
-  for (const item of items) {
-    for (const cred of item.session_authorization.credentials ?? []) {
-      const fields = credentialFields(cred);
-      if (fields === undefined) continue;
-      lines.push('', `${item.alias} (${credentialType(cred)}):`);
-      for (const [key, value] of Object.entries(fields)) {
-        lines.push(`  ${key}: ${typeof value === 'string' ? value : JSON.stringify(value)}`);
-      }
-    }
-  }
-  return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
-}
-
-function credentialType(cred: SessionCredentialJson): string {
-  return cred.credential_source?.credential_type ?? cred.credential_source?.type ?? 'credential';
-}
-
-function credentialFields(cred: SessionCredentialJson): Record<string, unknown> | undefined {
-  const value = cred.credential ?? cred.secret?.decoded;
-  return typeof value === 'object' && value !== null
-    ? (value as Record<string, unknown>)
-    : undefined;
-}
-
-function credentialSummary(cred: SessionCredentialJson): string {
-  const username = credentialFields(cred)?.username;
-  return typeof username === 'string'
-    ? `${credentialType(cred)} (${username})`
-    : credentialType(cred);
+  return secretLines(items.map((i) => [i.alias, i.session_authorization.credentials ?? []]));
 }
 
 /** The session with every credential value but the username masked and the raw secret left out. */
@@ -113,25 +139,4 @@ export function maskSession(item: AgentSessionItem): AgentSessionItem {
       credentials: credentials.map(maskCredential),
     },
   };
-}
-
-function maskCredential(cred: SessionCredentialJson): SessionCredentialJson {
-  const fields = credentialFields(cred);
-  return {
-    ...(cred.credential_source === undefined ? {} : { credential_source: cred.credential_source }),
-    ...(fields === undefined
-      ? {}
-      : {
-          credential: Object.fromEntries(
-            Object.entries(fields).map(([k, v]) => [k, k === 'username' ? v : MASK]),
-          ),
-        }),
-  };
-}
-
-function bytes(n: number | undefined): string {
-  const value = n ?? 0;
-  if (value < 1024) return `${value}B`;
-  if (value < 1024 * 1024) return `${(value / 1024).toFixed(1)}KiB`;
-  return `${(value / 1024 / 1024).toFixed(1)}MiB`;
 }

@@ -9,7 +9,7 @@ import {
   writeItem,
   type AgentCommandOptions,
 } from './agent-client.js';
-import type { CliIo } from './io.js';
+import { clockOf, type CliIo } from './io.js';
 import { formatStatus } from './status.js';
 
 export interface StateCommand {
@@ -29,7 +29,7 @@ export function registerStateCommand(program: Command, io: CliIo, spec: StateCom
         writeItem(io, status);
         return;
       }
-      io.stdout.write(`${spec.done}\n\n${formatStatus(status, (io.now ?? Date.now)())}`);
+      io.stdout.write(`${spec.done}\n\n${formatStatus(status, clockOf(io).now())}`);
     },
   );
 }

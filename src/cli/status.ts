@@ -10,7 +10,7 @@ import {
   writeItem,
   type AgentCommandOptions,
 } from './agent-client.js';
-import type { CliIo } from './io.js';
+import { clockOf, type CliIo } from './io.js';
 
 export function registerStatusCommand(program: Command, io: CliIo): void {
   withAgentOptions(
@@ -21,7 +21,7 @@ export function registerStatusCommand(program: Command, io: CliIo): void {
     const format = formatOf(options);
     const status = await agentClient(io, options).status();
     if (format === 'json') writeItem(io, status);
-    else io.stdout.write(formatStatus(status, (io.now ?? Date.now)()));
+    else io.stdout.write(formatStatus(status, clockOf(io).now()));
   });
 }
 

@@ -3,7 +3,8 @@
  * server only identifies the caller (OS uid), checks permissions and shapes the JSON.
  * Field names follow the Boundary CLI's client-agent routes (protocol notes §7).
  */
-import type { SessionAuthorization } from '../boundary/api-types.js';
+import type { Session, SessionAuthorization } from '../boundary/api-types.js';
+import type { CancelPath } from '../proxy/session-manager.js';
 
 export type AgentRunState = 'running' | 'paused';
 
@@ -54,6 +55,15 @@ export interface AgentSessionItem {
   readonly expiration?: string;
 }
 
+/**
+ * `GET /v1/sessions/{id}` and `POST /v1/sessions/{id}:cancel`: the controller's Session, plus
+ * ours: the alias (or target id) it was authorized for and, after a cancel, how it went.
+ */
+export type AgentSessionRecord = Session & {
+  readonly alias: string;
+  readonly canceled?: CancelPath;
+};
+
 export interface AgentControl {
   status(uid: number): AgentStatus;
   details(uid: number): AgentDetails;
@@ -62,6 +72,16 @@ export interface AgentControl {
   pause(uid: number): Promise<void>;
   resume(uid: number): Promise<void>;
   sessions(uid: number): readonly AgentSessionItem[];
+  /**
+   * A new session for the caller, by alias value or target id, with the caller's token
+   * (`client-agent connect`); the caller relays it. Rejects with a ControllerError as the
+   * controller answered, or an AgentError (no token, paused).
+   */
+  authorizeSession(uid: number, target: string): Promise<SessionAuthorization>;
+  /** One of the caller's agent-managed sessions (else a 404), as the controller has it now. */
+  readSession(uid: number, sessionId: string): Promise<AgentSessionRecord>;
+  /** Cancels one of the caller's agent-managed sessions: at the worker, else the controller. */
+  cancelSession(uid: number, sessionId: string): Promise<AgentSessionRecord>;
   /**
    * Stores a token for `uid` after the controller confirmed it. Rejects with an AgentError
    * (ControllerError for the controller's answer) when it cannot.

@@ -57,10 +57,18 @@ export const invalidArgument = (
 
 export const INTERNAL = new ApiError(500, 'Internal', 'Internal error.');
 
+/** Agent errors with a status of their own; any other agent error is a failed precondition. */
+const AGENT_ERROR_STATUS: Readonly<Record<string, readonly [number, string]>> = {
+  'proxy.session_not_found': [404, 'NotFound'],
+  'proxy.no_token': [401, 'Unauthenticated'],
+  'agent.paused': [409, 'FailedPrecondition'],
+};
+
 /**
  * What the caller is told about an error from the agent: a controller's answer keeps its status,
- * kind and message; other agent errors are a failed precondition; anything else is internal
- * (and its details stay in the log). Token values are scrubbed from messages.
+ * kind and message; other agent errors are a failed precondition (or their own status, above);
+ * anything else is internal (and its details stay in the log). Token values are scrubbed from
+ * messages.
  */
 export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
@@ -73,7 +81,8 @@ export function toApiError(err: unknown): ApiError {
     return new ApiError(502, 'Unavailable', message);
   }
   if (err instanceof AgentError) {
-    return new ApiError(400, 'FailedPrecondition', scrubTokens(err.message));
+    const [status, kind] = AGENT_ERROR_STATUS[err.code] ?? [400, 'FailedPrecondition'];
+    return new ApiError(status, kind, scrubTokens(err.message));
   }
   return INTERNAL;
 }

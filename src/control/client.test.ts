@@ -6,19 +6,7 @@ import { ControlClient, resolveControlPort } from './client.js';
 import { ControlError } from './errors.js';
 import { ControlServer } from './server.js';
 import { startControlServer } from '../../test/control/start-server.js';
-
-/** A port nothing listens on: bound, then released. */
-async function freePort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as net.AddressInfo;
-  await new Promise<void>((resolve) =>
-    probe.close(() => {
-      resolve();
-    }),
-  );
-  return port;
-}
+import { freePort } from '../../test/helpers/free-port.js';
 
 describe('resolveControlPort', () => {
   it('takes the option, then the environment, then 9300', () => {
@@ -61,6 +49,12 @@ describe('ControlClient', () => {
     expect((await client.pause()).status).toBe('paused');
     expect((await client.details()).paused_reason).toBe('user');
     expect((await client.resume()).status).toBe('running');
+    expect((await client.authorizeSession('db.corp')).session_id).toBe('s_fake000001');
+    const record = { id: 's_db00000001', alias: 'db.corp', status: 'active' };
+    agent.records.set(record.id, { uid: process.getuid?.() ?? 0, record });
+    expect(await client.readSession(record.id)).toEqual(record);
+    expect(await client.cancelSession(record.id)).toMatchObject({ status: 'canceling' });
+    await expect(client.readSession('s_nope/../x')).rejects.toMatchObject({ status: 404 });
   });
 
   it('turns an API error into a ControlError with the server’s message', async () => {

@@ -6,7 +6,13 @@
 import http from 'node:http';
 import { DEFAULT_LISTEN_PORT, LISTEN_PORT_ENV, parsePort } from '../config/fields.js';
 import { UsageError } from '../lib/errors.js';
-import type { AgentDetails, AgentSessionItem, AgentStatus } from './agent-api.js';
+import type { SessionAuthorization } from '../boundary/api-types.js';
+import type {
+  AgentDetails,
+  AgentSessionItem,
+  AgentSessionRecord,
+  AgentStatus,
+} from './agent-api.js';
 import { ControlError, notRunning } from './errors.js';
 
 export interface ControlClientOptions {
@@ -73,6 +79,35 @@ export class ControlClient {
       signal,
     );
     return body.items ?? [];
+  }
+
+  /** A new session for the caller, by alias value or target id, with the caller's token. */
+  authorizeSession(target: string, signal?: AbortSignal): Promise<SessionAuthorization> {
+    return this.#call<SessionAuthorization>(
+      'POST',
+      `/v1/targets/${encodeURIComponent(target)}:authorize-session`,
+      {},
+      signal,
+    );
+  }
+
+  /** One of the caller's agent-managed sessions. */
+  readSession(sessionId: string, signal?: AbortSignal): Promise<AgentSessionRecord> {
+    return this.#call<AgentSessionRecord>(
+      'GET',
+      `/v1/sessions/${encodeURIComponent(sessionId)}`,
+      undefined,
+      signal,
+    );
+  }
+
+  cancelSession(sessionId: string, signal?: AbortSignal): Promise<AgentSessionRecord> {
+    return this.#call<AgentSessionRecord>(
+      'POST',
+      `/v1/sessions/${encodeURIComponent(sessionId)}:cancel`,
+      {},
+      signal,
+    );
   }
 
   async addToken(boundaryAddr: string, token: string, signal?: AbortSignal): Promise<void> {

@@ -4,6 +4,7 @@ export type {
   AgentDetails,
   AgentRunState,
   AgentSessionItem,
+  AgentSessionRecord,
   AgentStatus,
 } from './agent-api.js';
 export { ApiError, type ApiErrorBody, type ApiRequestField } from './api-error.js';

@@ -11,7 +11,7 @@ import type { PeerCredentials } from '../platform/types.js';
 import type { AgentControl } from './agent-api.js';
 import { ApiError, forbidden, toApiError } from './api-error.js';
 import { checkOrigin } from './request-guard.js';
-import { ROUTES } from './routes.js';
+import { findRoute } from './routes.js';
 
 export interface ControlServerTimeouts {
   /** Time to receive the request headers. */
@@ -143,8 +143,9 @@ export class ControlServer {
     let uid: number | undefined;
     try {
       checkOrigin(req, this.#port);
-      const route = ROUTES.get(path);
-      if (route === undefined) throw new ApiError(404, 'NotFound', 'Not Found');
+      const found = findRoute(path);
+      if (found === undefined) throw new ApiError(404, 'NotFound', 'Not Found');
+      const { route, param } = found;
       if (route.method !== method) {
         res.setHeader('Allow', route.method);
         throw new ApiError(405, 'Unimplemented', `Method ${method} is not allowed here.`);
@@ -152,7 +153,7 @@ export class ControlServer {
       uid = await this.#callerOf(req.socket);
       if (uid === undefined) throw forbidden('The caller is not a user of this machine.');
       const privileged = uid === 0 || uid === this.#options.selfUid;
-      const body = await route.handle({ agent: this.#options.agent, uid, privileged, req });
+      const body = await route.handle({ agent: this.#options.agent, uid, privileged, req, param });
       send(res, 200, body);
       this.#options.log.debug({ method, path, uid, status: 200 }, 'Control API request.');
     } catch (err) {

@@ -16,10 +16,12 @@ import {
   type ConfigField,
   type UpstreamServer,
 } from '../config/index.js';
+import type { SessionAuthorization } from '../boundary/api-types.js';
 import type {
   AgentControl,
   AgentDetails,
   AgentSessionItem,
+  AgentSessionRecord,
   AgentStatus,
 } from '../control/agent-api.js';
 import { DnsService, RecentErrors } from '../dns/index.js';
@@ -46,6 +48,9 @@ import {
   type OperationalState,
   type RunState,
 } from './state-files.js';
+
+/** Bound on authorizing, reading or cancelling a session for a control API caller. */
+const CONTROLLER_CALL_MS = 30_000;
 
 export interface AgentProfile {
   readonly name: 'system' | 'dev';
@@ -342,6 +347,38 @@ export class Agent implements AgentControl {
       bytes_down: s.bytesDown,
       expiration: new Date(s.expiresAt).toISOString(),
     }));
+  }
+
+  async authorizeSession(uid: number, target: string): Promise<SessionAuthorization> {
+    if (this.#state.status === 'paused') {
+      throw new AgentError('agent.paused', 'the agent is paused: it authorizes no sessions', {
+        hint: 'Run "client-agent resume" first.',
+      });
+    }
+    const session = await this.sessionManager.authorizeExplicit(
+      uid,
+      target,
+      AbortSignal.timeout(CONTROLLER_CALL_MS),
+    );
+    return session.authorization;
+  }
+
+  async readSession(uid: number, sessionId: string): Promise<AgentSessionRecord> {
+    const { alias, session } = await this.sessionManager.read(
+      uid,
+      sessionId,
+      AbortSignal.timeout(CONTROLLER_CALL_MS),
+    );
+    return { ...session, alias };
+  }
+
+  async cancelSession(uid: number, sessionId: string): Promise<AgentSessionRecord> {
+    const { alias, session, canceled } = await this.sessionManager.cancel(
+      uid,
+      sessionId,
+      AbortSignal.timeout(CONTROLLER_CALL_MS),
+    );
+    return { ...session, alias, canceled };
   }
 
   /** A token for another controller replaces every token; 'token-removed' ends their sessions. */

@@ -1,7 +1,6 @@
-/** Authorizes sessions with the OS user's own Boundary token, by alias value. */
-import type { AliasEntry } from '../alias-cache/snapshot.js';
+/** The controller's session API for an OS user: authorize, read and cancel with that user's own token. */
 import type { TokenInfo } from '../alias-cache/alias-cache.js';
-import type { SessionAuthorization } from '../boundary/api-types.js';
+import type { Session, SessionAuthorization } from '../boundary/api-types.js';
 import type { ControllerClient } from '../boundary/controller-client.js';
 import { ControllerError } from '../boundary/errors.js';
 import { AgentError } from '../lib/errors.js';
@@ -9,8 +8,10 @@ import type { SessionAuthorizer } from './types.js';
 
 export interface ControllerAuthorizerOptions {
   readonly tokenFor: (uid: number) => TokenInfo | undefined;
-  readonly clientFor: (controllerAddress: string) => Pick<ControllerClient, 'authorizeSession'>;
-  /** Told of every authorization that failed for want of the controller (no answer, 5xx). */
+  readonly clientFor: (
+    controllerAddress: string,
+  ) => Pick<ControllerClient, 'authorizeSession' | 'readSession' | 'cancelSession'>;
+  /** Told of every call that failed for want of the controller (no answer, 5xx). */
   readonly onControllerFailure?: (error: ControllerError) => void;
 }
 
@@ -21,24 +22,44 @@ export class ControllerAuthorizer implements SessionAuthorizer {
     this.#o = options;
   }
 
-  authorize(uid: number, alias: AliasEntry, signal: AbortSignal): Promise<SessionAuthorization> {
+  authorize(uid: number, target: string, signal: AbortSignal): Promise<SessionAuthorization> {
+    // By alias value the controller applies the alias's host binding itself.
+    return this.#as(uid, (client, token) => client.authorizeSession(token, target, { signal }));
+  }
+
+  read(uid: number, sessionId: string, signal: AbortSignal): Promise<Session> {
+    return this.#as(uid, (client, token) => client.readSession(token, sessionId, signal));
+  }
+
+  cancel(uid: number, sessionId: string, version: number, signal: AbortSignal): Promise<Session> {
+    return this.#as(uid, (client, token) =>
+      client.cancelSession(token, sessionId, version, signal),
+    );
+  }
+
+  #as<T>(
+    uid: number,
+    call: (
+      client: ReturnType<ControllerAuthorizerOptions['clientFor']>,
+      token: string,
+    ) => Promise<T>,
+  ): Promise<T> {
     const token = this.#o.tokenFor(uid);
-    if (token === undefined) {
-      return Promise.reject(
-        new AgentError('proxy.no_token', `OS user ${uid} has no Boundary token`, {
-          hint: 'Run "client-agent login" as that user.',
-        }),
-      );
-    }
-    // By alias value: the controller applies the alias's host binding itself.
-    return this.#o
-      .clientFor(token.controllerAddress)
-      .authorizeSession(token.token, alias.value, { signal })
-      .catch((err: unknown) => {
-        if (err instanceof ControllerError && err.transient && err.code !== 'controller.aborted') {
-          this.#o.onControllerFailure?.(err);
-        }
-        throw err;
-      });
+    if (token === undefined) return Promise.reject(new NoTokenError(uid));
+    return call(this.#o.clientFor(token.controllerAddress), token.token).catch((err: unknown) => {
+      if (err instanceof ControllerError && err.transient && err.code !== 'controller.aborted') {
+        this.#o.onControllerFailure?.(err);
+      }
+      throw err;
+    });
+  }
+}
+
+/** The OS user has given the agent no Boundary token. */
+export class NoTokenError extends AgentError {
+  constructor(uid: number) {
+    super('proxy.no_token', `OS user ${uid} has no Boundary token`, {
+      hint: 'Run "client-agent login" (or "client-agent add-token") as that user.',
+    });
   }
 }

@@ -6,7 +6,7 @@
 import type net from 'node:net';
 import type { Logger } from 'pino';
 import type { AliasEntry } from '../alias-cache/snapshot.js';
-import { WorkerError } from '../boundary/worker-errors.js';
+import { endsSession } from '../boundary/worker-errors.js';
 import type { PeerCredentials } from '../platform/types.js';
 import { relay } from './relay.js';
 import type { ProxySession, SessionManager } from './session-manager.js';
@@ -24,14 +24,6 @@ export interface ConnectionHandlerOptions {
   /** Told about failures worth showing in `status`. */
   readonly onError?: (message: string) => void;
 }
-
-/** Worker refusals after which the session cannot serve more connections. */
-const SESSION_OVER = new Set([
-  'connection_limit',
-  'session_in_use',
-  'session_not_pending',
-  'unauthorized',
-]);
 
 export class ConnectionHandler {
   readonly #o: ConnectionHandlerOptions;
@@ -81,7 +73,7 @@ export class ConnectionHandler {
       stream = await this.#o.worker.open(session.data, session.tofu, signal);
     } catch (err) {
       socket.off('close', onClose);
-      if (session !== undefined && err instanceof WorkerError && SESSION_OVER.has(err.kind)) {
+      if (session !== undefined && endsSession(err)) {
         this.#o.sessions.invalidate(session, 'worker');
       }
       const message = `cannot connect ${alias} for uid ${uid}: ${(err as Error).message}`;
@@ -104,8 +96,7 @@ export class ConnectionHandler {
     session.bytesUp += result.bytesUp;
     session.bytesDown += result.bytesDown;
     if (result.error !== undefined) {
-      if (result.error instanceof WorkerError && SESSION_OVER.has(result.error.kind))
-        this.#o.sessions.invalidate(session, 'worker');
+      if (endsSession(result.error)) this.#o.sessions.invalidate(session, 'worker');
       this.#log.info(
         { alias, uid, err: result.error.message },
         'A proxied connection ended with an error.',

@@ -11,15 +11,28 @@ export {
   type IpAllocator,
   type SavedAddresses,
 } from './allocator.js';
-export { ControllerAuthorizer, type ControllerAuthorizerOptions } from './authorizer.js';
+export {
+  ControllerAuthorizer,
+  NoTokenError,
+  type ControllerAuthorizerOptions,
+} from './authorizer.js';
 export { ConnectionHandler, type ConnectionHandlerOptions } from './connection-handler.js';
 export { ProxyListeners, type ProxyListenersOptions } from './listeners.js';
 export { ProxyService, type ProxyServiceOptions } from './proxy-service.js';
 export {
   listenPort,
   SessionManager,
+  SessionNotFoundError,
+  type CancelPath,
+  type OwnedSession,
   type ProxySession,
   type SessionEndReason,
   type SessionManagerOptions,
 } from './session-manager.js';
+export {
+  SessionProxy,
+  type ProxiedSession,
+  type SessionProxyEnd,
+  type SessionProxyOptions,
+} from './session-proxy.js';
 export type { SessionAuthorizer, WorkerConnection, WorkerConnector } from './types.js';

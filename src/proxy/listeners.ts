@@ -3,6 +3,7 @@ import net from 'node:net';
 import type { Logger } from 'pino';
 import { AgentError } from '../lib/errors.js';
 import type { ConnectionHandler } from './connection-handler.js';
+import { listenTcp } from './tcp-listen.js';
 
 export interface ProxyListenersOptions {
   readonly handler: ConnectionHandler;
@@ -90,29 +91,9 @@ export class ProxyListeners {
       });
     });
     server.maxConnections = this.#o.maxConnections ?? 4096;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (err: NodeJS.ErrnoException) => {
-        reject(
-          new AgentError(
-            'proxy.listen',
-            `cannot listen on ${ip} port ${port} for ${alias}: ${err.code === 'EADDRINUSE' ? `port ${port} on ${ip} is in use` : (err.code ?? err.message)}`,
-            {
-              hint:
-                err.code === 'EADDRNOTAVAIL'
-                  ? `The address ${ip} is not on this machine.`
-                  : undefined,
-              cause: err,
-            },
-          ),
-        );
-      });
-      server.listen({ host: ip, port, exclusive: true }, () => {
-        server.removeAllListeners('error');
-        server.on('error', (err) => {
-          this.#log.error({ alias, err: err.message }, 'Proxy listener error.');
-        });
-        resolve();
-      });
+    await listenTcp(server, { host: ip, port, what: alias });
+    server.on('error', (err) => {
+      this.#log.error({ alias, err: err.message }, 'Proxy listener error.');
     });
     this.#listeners.set(key, { alias, server, sockets });
     this.#log.info({ alias, address: ip, port }, 'Proxy listening.');

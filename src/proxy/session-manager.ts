@@ -3,16 +3,22 @@
  * valid and with connections left (one tofu token per session), renewed after expiry, limit or
  * cancellation. Credentials live here, in memory, and leave with the session. A session the
  * agent drops before it expires is cancelled at the worker.
+ *
+ * Also the sessions authorized for `client-agent connect` (explicit sessions: the caller relays
+ * them itself; the transparent proxy never uses them), and, for every session the agent
+ * authorized, reading and cancelling it for its owner only.
  */
 import type { Logger } from 'pino';
 import type { AliasEntry } from '../alias-cache/snapshot.js';
-import type { SessionAuthorization } from '../boundary/api-types.js';
+import type { Session, SessionAuthorization } from '../boundary/api-types.js';
 import {
   decodeAuthorizationToken,
   type SessionAuthorizationData,
 } from '../boundary/authz-token.js';
 import { newTofuToken } from '../boundary/worker-dialer.js';
 import type { Clock, TimerHandle } from '../lib/clock.js';
+import { AgentError } from '../lib/errors.js';
+import { SessionLedger, type LedgerEntry } from './session-ledger.js';
 import type { SessionAuthorizer, WorkerConnector } from './types.js';
 
 export type SessionEndReason =
@@ -20,7 +26,10 @@ export type SessionEndReason =
 
 export interface ProxySession {
   readonly uid: number;
+  /** The alias value; for an explicit session, the alias or target id it was asked for. */
   readonly alias: string;
+  /** Authorized for `client-agent connect`: relayed by the caller, never by the proxy. */
+  readonly explicit: boolean;
   readonly authorization: SessionAuthorization;
   readonly data: SessionAuthorizationData;
   readonly tofu: string;
@@ -45,6 +54,26 @@ export interface SessionManagerOptions {
   readonly cancelTimeoutMs?: number;
 }
 
+/** A session as its owner reads it: the controller's record and what it was authorized for. */
+export interface OwnedSession {
+  readonly alias: string;
+  readonly session: Session;
+}
+
+/** How a cancel went: at the worker, through the controller, or not needed (already over). */
+export type CancelPath = 'worker' | 'controller' | 'already ended';
+
+/** No session with this id was authorized by the agent for this OS user. */
+export class SessionNotFoundError extends AgentError {
+  constructor(sessionId: string) {
+    super('proxy.session_not_found', `no agent-managed session ${sessionId} is yours`, {
+      hint: 'Use an id that "client-agent sessions" or "client-agent connect" showed you; other sessions are not the agent’s to show.',
+    });
+  }
+}
+
+const OVER = new Set(['canceling', 'terminated']);
+
 /** The port a session's proxy listens on: the target's default client port, else its port. */
 export function listenPort(data: SessionAuthorizationData): number {
   return data.defaultClientPort !== 0 ? data.defaultClientPort : data.endpointPort;
@@ -56,6 +85,7 @@ export class SessionManager {
   readonly #sessions = new Map<string, ProxySession>();
   readonly #pending = new Map<string, Promise<ProxySession>>();
   readonly #expiry = new Map<ProxySession, TimerHandle>();
+  readonly #ledger = new SessionLedger();
 
   constructor(options: SessionManagerOptions) {
     this.#o = options;
@@ -83,10 +113,55 @@ export class SessionManager {
     if (existing !== undefined) this.#end(existing, existing.ended ?? 'expired');
     let pending = this.#pending.get(k);
     if (pending === undefined) {
-      pending = this.#authorize(uid, alias, signal).finally(() => this.#pending.delete(k));
+      pending = this.#authorize(uid, alias.value, false, signal).finally(() =>
+        this.#pending.delete(k),
+      );
       this.#pending.set(k, pending);
     }
     return pending;
+  }
+
+  /** A new session for `client-agent connect`, by alias value or target id. */
+  authorizeExplicit(uid: number, target: string, signal: AbortSignal): Promise<ProxySession> {
+    return this.#authorize(uid, target, true, signal);
+  }
+
+  /** One of `uid`'s sessions, as the controller has it now. */
+  async read(uid: number, sessionId: string, signal: AbortSignal): Promise<OwnedSession> {
+    const entry = this.#owned(uid, sessionId);
+    const session = await this.#o.authorizer.read(uid, sessionId, signal);
+    this.#noteOver(entry, session);
+    return { alias: entry.alias, session };
+  }
+
+  /**
+   * Cancels one of `uid`'s sessions: at the worker while the agent holds its credentials, else
+   * (or when the worker cannot be reached) through the controller; then reads it back.
+   */
+  async cancel(
+    uid: number,
+    sessionId: string,
+    signal: AbortSignal,
+  ): Promise<OwnedSession & { readonly canceled: CancelPath }> {
+    const entry = this.#owned(uid, sessionId);
+    const live = entry.live;
+    let canceled: CancelPath | undefined;
+    if (live !== undefined && live.expiresAt > this.#o.clock.now()) {
+      this.#end(live, 'canceled');
+      if (await this.#cancelAtWorker(live)) canceled = 'worker';
+    }
+    let session = await this.#o.authorizer.read(uid, sessionId, signal);
+    if (canceled === undefined) {
+      if (OVER.has(session.status ?? '')) {
+        canceled = 'already ended';
+      } else {
+        session = await this.#o.authorizer.cancel(uid, sessionId, session.version ?? 0, signal);
+        canceled = 'controller';
+      }
+    }
+    this.#noteOver(entry, session);
+    this.#log.info({ uid, session: sessionId, canceled }, 'Session canceled for its owner.');
+    return { alias: entry.alias, session, canceled };
   }
 
   /** After a worker handshake: how many connections the session has left. */
@@ -118,14 +193,20 @@ export class SessionManager {
     await Promise.all(this.list().map((s) => this.#drop(s, reason)));
   }
 
-  async #authorize(uid: number, alias: AliasEntry, signal: AbortSignal): Promise<ProxySession> {
+  async #authorize(
+    uid: number,
+    alias: string,
+    explicit: boolean,
+    signal: AbortSignal,
+  ): Promise<ProxySession> {
     const authorization = await this.#o.authorizer.authorize(uid, alias, signal);
     const data = decodeAuthorizationToken(authorization.authorization_token);
     const now = this.#o.clock.now();
     const expiresAt = data.expiration?.getTime() ?? now;
     const session: ProxySession = {
       uid,
-      alias: alias.value,
+      alias,
+      explicit,
       authorization,
       data,
       tofu: newTofuToken(),
@@ -138,7 +219,8 @@ export class SessionManager {
       bytesDown: 0,
       ended: undefined,
     };
-    this.#sessions.set(key(uid, alias.value), session);
+    if (!explicit) this.#sessions.set(key(uid, alias), session);
+    this.#ledger.add(session);
     this.#expiry.set(
       session,
       this.#o.clock.setTimeout(() => {
@@ -148,7 +230,8 @@ export class SessionManager {
     this.#log.info(
       {
         uid,
-        alias: alias.value,
+        alias,
+        explicit,
         session: data.sessionId,
         port: session.port,
         expires: new Date(expiresAt).toISOString(),
@@ -168,6 +251,7 @@ export class SessionManager {
     if (this.#sessions.get(k) === session) this.#sessions.delete(k);
     this.#expiry.get(session)?.cancel();
     this.#expiry.delete(session);
+    this.#ledger.ended(session);
     if (session.ended !== undefined) return;
     session.ended = reason;
     this.#log.info(
@@ -180,17 +264,37 @@ export class SessionManager {
   async #drop(session: ProxySession, reason: SessionEndReason): Promise<void> {
     this.#end(session, reason);
     if (session.expiresAt <= this.#o.clock.now()) return;
+    await this.#cancelAtWorker(session);
+  }
+
+  /** SESSION_CANCEL at the worker; false (and logged) when the worker could not be asked. */
+  async #cancelAtWorker(session: ProxySession): Promise<boolean> {
     try {
       await this.#o.worker.cancelSession(
         session.data,
         session.tofu,
         AbortSignal.timeout(this.#o.cancelTimeoutMs ?? 10_000),
       );
+      return true;
     } catch (err) {
       this.#log.warn(
         { session: session.data.sessionId, err: (err as Error).message },
         'Could not cancel the session at the worker.',
       );
+      return false;
+    }
+  }
+
+  #owned(uid: number, sessionId: string): LedgerEntry {
+    const entry = this.#ledger.get(uid, sessionId);
+    if (entry === undefined) throw new SessionNotFoundError(sessionId);
+    return entry;
+  }
+
+  /** The controller says the session is over: the agent lets it go too. */
+  #noteOver(entry: LedgerEntry, session: Session): void {
+    if (entry.live !== undefined && OVER.has(session.status ?? '')) {
+      this.#end(entry.live, 'canceled');
     }
   }
 }

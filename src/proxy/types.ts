@@ -1,13 +1,16 @@
-/** The seams of the proxy: who authorizes sessions and who dials the worker. */
+/** The seams of the proxy: who talks to the controller for a user and who dials the worker. */
 import type { Duplex } from 'node:stream';
-import type { AliasEntry } from '../alias-cache/snapshot.js';
-import type { SessionAuthorization } from '../boundary/api-types.js';
+import type { Session, SessionAuthorization } from '../boundary/api-types.js';
 import type { SessionAuthorizationData } from '../boundary/authz-token.js';
 import type { HandshakeResult } from '../boundary/worker-protocol.js';
 
-/** Authorizes a session for an alias with the token of one OS user. */
+/** The controller's session API as one OS user, with that user's own Boundary token. */
 export interface SessionAuthorizer {
-  authorize(uid: number, alias: AliasEntry, signal: AbortSignal): Promise<SessionAuthorization>;
+  /** By alias value (`db.corp`, the alias's host binding applies) or target id (`ttcp_…`). */
+  authorize(uid: number, target: string, signal: AbortSignal): Promise<SessionAuthorization>;
+  read(uid: number, sessionId: string, signal: AbortSignal): Promise<Session>;
+  /** `version` is the session's current one, as Boundary requires. */
+  cancel(uid: number, sessionId: string, version: number, signal: AbortSignal): Promise<Session>;
 }
 
 /** One proxied TCP connection's byte stream to the worker, and what the worker said. */

@@ -2,6 +2,7 @@
 import { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/cli/main.js';
+import { ManualClock } from '../../src/lib/clock.js';
 import { ControlServer } from '../../src/control/server.js';
 import { captureIo } from '../helpers/cli-io.js';
 import { ALICE, startStandIn, type StandIn } from '../helpers/standin.js';
@@ -41,7 +42,7 @@ async function cli(
       BOUNDARY_CLIENT_AGENT_LISTENING_PORT: String(options.port ?? server.port),
       ...options.env,
     },
-    now: () => NOW,
+    clock: new ManualClock(NOW),
     ...(options.stdin === undefined ? {} : { stdin: Readable.from([options.stdin]) }),
   });
   const code = await run(args, io);

@@ -1,11 +1,14 @@
 /** An in-memory stand-in for the daemon's AgentControl, for control API tests. */
+import type { SessionAuthorization } from '../../src/boundary/api-types.js';
 import type {
   AgentControl,
   AgentDetails,
   AgentRunState,
   AgentSessionItem,
+  AgentSessionRecord,
   AgentStatus,
 } from '../../src/control/agent-api.js';
+import { ApiError } from '../../src/control/api-error.js';
 
 export interface HeldToken {
   readonly boundaryAddr: string;
@@ -16,6 +19,8 @@ export class FakeAgent implements AgentControl {
   state: AgentRunState = 'running';
   readonly tokens = new Map<number, HeldToken>();
   readonly sessionsByUid = new Map<number, AgentSessionItem[]>();
+  /** Sessions by id, each readable and cancelable by its owner only. */
+  readonly records = new Map<string, { uid: number; record: AgentSessionRecord }>();
   readonly errors: string[] = [];
   readonly warnings: string[] = [];
   readonly calls: string[] = [];
@@ -69,6 +74,26 @@ export class FakeAgent implements AgentControl {
 
   sessions(uid: number): readonly AgentSessionItem[] {
     return this.sessionsByUid.get(uid) ?? [];
+  }
+
+  authorizeSession(uid: number, target: string): Promise<SessionAuthorization> {
+    this.calls.push(`authorize:${uid}:${target}`);
+    if (!this.tokens.has(uid))
+      return Promise.reject(new ApiError(400, 'FailedPrecondition', 'no token'));
+    return Promise.resolve({ session_id: 's_fake000001', authorization_token: 'fake' });
+  }
+
+  readSession(uid: number, sessionId: string): Promise<AgentSessionRecord> {
+    const held = this.records.get(sessionId);
+    if (held?.uid !== uid) return Promise.reject(new ApiError(404, 'NotFound', 'not yours'));
+    return Promise.resolve(held.record);
+  }
+
+  async cancelSession(uid: number, sessionId: string): Promise<AgentSessionRecord> {
+    const record = await this.readSession(uid, sessionId);
+    const canceled = { ...record, status: 'canceling', canceled: 'worker' as const };
+    this.records.set(sessionId, { uid, record: canceled });
+    return canceled;
   }
 
   async addToken(uid: number, boundaryAddr: string, token: string): Promise<void> {

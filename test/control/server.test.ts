@@ -97,6 +97,45 @@ describe('ControlServer routes', () => {
     expect(res.json).toEqual({ items: [dbSession()] });
   });
 
+  it('reads and cancels a session by id for its owner only; another uid’s is a 404', async () => {
+    const record = { id: 's_mine000001', alias: 'db.corp', status: 'active' };
+    agent.records.set('s_mine000001', { uid: myUid, record });
+    agent.records.set('s_other00001', {
+      uid: myUid + 1000,
+      record: { ...record, id: 's_other00001' },
+    });
+    expect(await get('/v1/sessions/s_mine000001')).toMatchObject({ status: 200, json: record });
+    const other = await get('/v1/sessions/s_other00001');
+    expect(other.status).toBe(404);
+    expect(other.json).toMatchObject({ kind: 'NotFound' });
+    expect((await post('/v1/sessions/s_other00001:cancel', '{}')).status).toBe(404);
+    const canceled = await post('/v1/sessions/s_mine000001:cancel');
+    expect(canceled.json).toMatchObject({
+      id: 's_mine000001',
+      status: 'canceling',
+      canceled: 'worker',
+    });
+    expect((await get('/v1/sessions/s_mine000001:cancel')).status).toBe(405);
+    expect((await post('/v1/sessions/s_mine000001')).status).toBe(405);
+    expect((await get('/v1/sessions/s_a/b')).status).toBe(404);
+    agent.records.clear();
+  });
+
+  it('authorizes a session for the caller by alias or target id, with the path decoded', async () => {
+    agent.tokens.set(myUid, { boundaryAddr: 'https://boundary.corp', token: TOKEN });
+    const res = await post('/v1/targets/db.corp:authorize-session', '{}');
+    expect(res.status).toBe(200);
+    expect(res.json).toMatchObject({ session_id: 's_fake000001' });
+    await post('/v1/targets/ttcp%5F1234567890:authorize-session');
+    expect(agent.calls.slice(-2)).toEqual([
+      `authorize:${myUid}:db.corp`,
+      `authorize:${myUid}:ttcp_1234567890`,
+    ]);
+    expect((await get('/v1/targets/db.corp:authorize-session')).status).toBe(405);
+    const bad = await post('/v1/targets/%E0%A4%A:authorize-session');
+    expect(bad.status).toBe(400);
+  });
+
   it('POST /v1/tokens stores the token for the caller’s uid and answers {}', async () => {
     const res = await post(
       '/v1/tokens',
