@@ -21,9 +21,14 @@ export interface ConnectionHandlerOptions {
   readonly log: Logger;
   /** Bound on authorizing and dialing before the relay starts; default 30 s. */
   readonly setupTimeoutMs?: number;
+  /** A relayed connection with no byte either way for this long is closed; default 1 h. */
+  readonly idleTimeoutMs?: number;
   /** Told about failures worth showing in `status`. */
   readonly onError?: (message: string) => void;
 }
+
+/** Idle policy: nothing either way for an hour ends a proxied connection (its session stays). */
+export const DEFAULT_IDLE_TIMEOUT_MS = 60 * 60_000;
 
 export class ConnectionHandler {
   readonly #o: ConnectionHandlerOptions;
@@ -92,9 +97,17 @@ export class ConnectionHandler {
     }
     this.#o.sessions.noteConnection(session, stream.handshake.connectionsLeft);
     this.#log.debug({ alias, uid, session: session.data.sessionId }, 'Relaying a connection.');
-    const result = await relay(socket, stream);
+    const result = await relay(socket, stream, {
+      idleMs: this.#o.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+    });
     session.bytesUp += result.bytesUp;
     session.bytesDown += result.bytesDown;
+    if (result.idle) {
+      this.#log.info(
+        { alias, uid, session: session.data.sessionId },
+        'Closed a proxied connection idle for too long.',
+      );
+    }
     if (result.error !== undefined) {
       if (endsSession(result.error)) this.#o.sessions.invalidate(session, 'worker');
       this.#log.info(

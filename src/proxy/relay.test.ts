@@ -40,7 +40,7 @@ describe('relay', () => {
     });
     client.end();
     const result = await done;
-    expect(result).toEqual({ bytesUp: 5, bytesDown: 5, error: undefined });
+    expect(result).toEqual({ bytesUp: 5, bytesDown: 5, error: undefined, idle: false });
     expect(await clientEnd).toBeUndefined();
   });
 

@@ -1,6 +1,7 @@
 /**
  * Relays bytes between a client socket and its worker connection, both ways, with backpressure
  * (pipe), counting bytes. Either side ending or failing ends both; a failure resets the client.
+ * A connection with no byte either way for `idleMs` is closed (both sides, no reset).
  */
 import type net from 'node:net';
 import { pipeline } from 'node:stream';
@@ -10,9 +11,15 @@ export interface RelayResult {
   readonly bytesUp: number;
   readonly bytesDown: number;
   readonly error: Error | undefined;
+  /** Closed by the idle policy. */
+  readonly idle: boolean;
 }
 
-export function relay(client: net.Socket, upstream: Duplex): Promise<RelayResult> {
+export function relay(
+  client: net.Socket,
+  upstream: Duplex,
+  options: { readonly idleMs?: number | undefined } = {},
+): Promise<RelayResult> {
   let bytesUp = 0;
   let bytesDown = 0;
   let error: Error | undefined;
@@ -28,11 +35,20 @@ export function relay(client: net.Socket, upstream: Duplex): Promise<RelayResult
     upstream.destroy();
   };
   upstream.on('error', fail);
+  let idle = false;
+  if (options.idleMs !== undefined && options.idleMs > 0) {
+    // Any read or write on the client socket (so bytes either way) restarts the count.
+    client.setTimeout(options.idleMs, () => {
+      idle = true;
+      client.destroy();
+      upstream.destroy();
+    });
+  }
   return new Promise((resolve) => {
     let open = 2;
     const done = (err: NodeJS.ErrnoException | null | undefined) => {
       if (err !== null && err !== undefined) fail(err);
-      if (--open === 0) resolve({ bytesUp, bytesDown, error });
+      if (--open === 0) resolve({ bytesUp, bytesDown, error, idle });
     };
     pipeline(client, upstream, done);
     pipeline(upstream, client, done);

@@ -44,7 +44,13 @@ export interface ProxyBed {
 }
 
 export async function startProxyBed(
-  target: { connectionLimit?: number; sessionMaxSeconds?: number; quiet?: boolean } = {},
+  target: {
+    connectionLimit?: number;
+    sessionMaxSeconds?: number;
+    quiet?: boolean;
+    idleTimeoutMs?: number;
+    maxConnections?: number;
+  } = {},
 ): Promise<ProxyBed> {
   const logs: string[] = [];
   const errors: string[] = [];
@@ -117,8 +123,13 @@ export async function startProxyBed(
     },
     log,
     onError: (m) => errors.push(m),
+    ...(target.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: target.idleTimeoutMs }),
   });
-  const listeners = new ProxyListeners({ handler, log });
+  const listeners = new ProxyListeners({
+    handler,
+    log,
+    ...(target.maxConnections === undefined ? {} : { maxConnections: target.maxConnections }),
+  });
   return {
     clock,
     directory,

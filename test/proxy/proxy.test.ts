@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   ALIAS,
   echoThrough,
@@ -181,4 +181,52 @@ describe('transparent proxy', () => {
       expect(bed.logs.join('')).toContain('"uid":65534');
     },
   );
+
+  it('closes a connection that stays silent (idle policy), without a reset, and keeps the session', async () => {
+    bed = await startProxyBed({ idleTimeoutMs: 300 });
+    const port = await bed.prepare();
+    const active = await bed.connect(port);
+    expect(await echoThrough(active, Buffer.from('once'))).toEqual(Buffer.from('once'));
+    const silent = await bed.connect(port);
+    const [afterUse, neverUsed] = await Promise.all([closed(active), closed(silent)]);
+    expect(afterUse.error).toBeUndefined();
+    expect(neverUsed).toEqual({ error: undefined, bytes: 0 });
+    await vi.waitFor(() => {
+      expect(bed?.logs.join('')).toContain('Closed a proxied connection idle for too long.');
+    });
+    expect(bed.sessions.list()).toHaveLength(1);
+  });
+
+  it('holds at most maxConnections at once: a thousand connections at once leave memory flat', async () => {
+    bed = await startProxyBed({ maxConnections: 50, quiet: true });
+    const port = await bed.prepare();
+    const before = process.memoryUsage().heapUsed;
+    let most = 0;
+    const sockets: net.Socket[] = [];
+    const ends: Promise<{ error: string | undefined; bytes: number }>[] = [];
+    for (let i = 0; i < 1000; i++) {
+      const socket = net.connect(port, PROXY_IP);
+      socket.on('error', () => undefined);
+      sockets.push(socket);
+      ends.push(closed(socket));
+      if (i % 100 === 99) {
+        await new Promise((r) => setTimeout(r, 20));
+        most = Math.max(most, bed.listeners.list()[0]?.connections ?? 0);
+      }
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    most = Math.max(most, bed.listeners.list()[0]?.connections ?? 0);
+    expect(most).toBeLessThanOrEqual(50);
+    for (const socket of sockets) socket.destroy();
+    await Promise.all(ends);
+    // Connections still being set up notice their client is gone when the relay starts reading.
+    await vi.waitFor(
+      () => {
+        expect(bed?.listeners.list()[0]?.connections).toBe(0);
+      },
+      { timeout: 15_000, interval: 100 },
+    );
+    const growthMb = (process.memoryUsage().heapUsed - before) / 2 ** 20;
+    expect(growthMb).toBeLessThan(64);
+  });
 });
