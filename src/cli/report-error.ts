@@ -9,7 +9,18 @@ export const EXIT_USAGE = 2;
 
 export const DEBUG_ENV = 'CLIENT_AGENT_DEBUG';
 
+/** Ends a command with a status and nothing more to print (it already said why). */
+export class QuietExit extends Error {
+  readonly status: number;
+
+  constructor(status: number) {
+    super(`exit ${status}`);
+    this.status = status;
+  }
+}
+
 export function reportError(err: unknown, io: CliIo): number {
+  if (err instanceof QuietExit) return err.status;
   if (err instanceof CommanderError) {
     // Commander has already printed its message (with any "did you mean").
     return err.code === 'commander.helpDisplayed' || err.code === 'commander.version'

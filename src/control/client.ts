@@ -6,7 +6,7 @@
 import http from 'node:http';
 import { DEFAULT_LISTEN_PORT, LISTEN_PORT_ENV, parsePort } from '../config/fields.js';
 import { UsageError } from '../lib/errors.js';
-import type { AgentDetails, AgentSessionItem, AgentStatus } from './agent-api.js';
+import type { AgentDetails, AgentSessionItem, AgentStatus, AliasDiagnosis } from './agent-api.js';
 import { ControlError, notRunning } from './errors.js';
 
 export interface ControlClientOptions {
@@ -73,6 +73,11 @@ export class ControlClient {
       signal,
     );
     return body.items ?? [];
+  }
+
+  /** The daemon's part of `diag ALIAS` for the caller (it may take a while: the controller and worker are asked). */
+  diagnoseAlias(alias: string, signal?: AbortSignal): Promise<AliasDiagnosis> {
+    return this.#call<AliasDiagnosis>('POST', '/v1/diag/alias', { alias }, signal);
   }
 
   async addToken(boundaryAddr: string, token: string, signal?: AbortSignal): Promise<void> {

@@ -5,6 +5,7 @@ export type {
   AgentRunState,
   AgentSessionItem,
   AgentStatus,
+  AliasDiagnosis,
 } from './agent-api.js';
 export { ApiError, type ApiErrorBody, type ApiRequestField } from './api-error.js';
 export { ControlClient, resolveControlPort, type ControlClientOptions } from './client.js';

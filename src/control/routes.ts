@@ -3,8 +3,9 @@
  * and request checks live in the server.
  */
 import type { IncomingMessage } from 'node:http';
+import { isValidAliasValue } from '../alias-cache/alias-value.js';
 import type { AgentControl } from './agent-api.js';
-import { forbidden } from './api-error.js';
+import { forbidden, invalidArgument } from './api-error.js';
 import { parseJsonObject, readBody } from './request-guard.js';
 import { parseTokenRequest } from './token-request.js';
 
@@ -39,6 +40,15 @@ export const ROUTES: ReadonlyMap<string, Route> = new Map<string, Route>([
         // Like Boundary, an empty list is left out rather than sent as [].
         return Promise.resolve(items.length === 0 ? {} : { items });
       },
+    },
+  ],
+  [
+    '/v1/diag/alias',
+    {
+      method: 'POST',
+      // The caller's own checklist, with the caller's own token: no one diagnoses as another user.
+      handle: async ({ agent, uid, req }) =>
+        agent.diagnoseAlias(uid, parseAliasRequest(parseJsonObject(req, await readBody(req)))),
     },
   ],
   [
@@ -77,4 +87,15 @@ function stateRoute(
 /** Pause and resume take no body; one sent anyway is read (within the limit) and ignored. */
 async function drain(req: IncomingMessage): Promise<void> {
   await readBody(req);
+}
+
+/** `{"alias": "db.corp"}`: an alias value (a DNS name; a trailing dot is allowed). */
+function parseAliasRequest(body: Record<string, unknown>): string {
+  const alias = body.alias;
+  if (typeof alias !== 'string' || !isValidAliasValue(alias.replace(/\.$/, ''))) {
+    throw invalidArgument('Error in provided request.', [
+      { name: 'alias', description: 'Must be an alias value, a DNS name such as db.corp.' },
+    ]);
+  }
+  return alias;
 }
