@@ -12,6 +12,7 @@ import { formatServer, type DnsProbe, type LookupResult } from './dns-probe.js';
 import type { MachineFacts } from './machine-facts.js';
 import {
   failed,
+  notChecked,
   passed,
   runSteps,
   warned,
@@ -33,12 +34,7 @@ const DEMO_RESOLVER =
 
 export const MACHINE_STEPS: readonly StepSpec<MachineCheckContext>[] = [
   { id: 'agent', title: 'Agent running', check: agentRunning },
-  {
-    id: 'dns-addresses',
-    title: 'DNS addresses on the interface',
-    needs: ['agent'],
-    check: dnsAddresses,
-  },
+  { id: 'dns-addresses', title: 'DNS addresses on the interface', check: dnsAddresses },
   { id: 'resolver', title: 'System resolver points at the agent', check: systemResolver },
   {
     id: 'probe-direct',
@@ -87,6 +83,7 @@ function agentRunning({ facts }: MachineCheckContext): StepOutcome {
 }
 
 async function dnsAddresses({ facts, platform }: MachineCheckContext): Promise<StepOutcome> {
+  if (facts.notRunning !== undefined) return notChecked('not checked: the agent is not running');
   const present = await platform.addresses.list();
   const where = facts.dnsAddresses.map((ip) => ({
     ip,

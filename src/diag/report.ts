@@ -37,7 +37,7 @@ export interface DiagReport {
 
 /** A step's result before its id and title are attached. */
 export interface StepOutcome {
-  readonly status: Exclude<StepStatus, 'skip'>;
+  readonly status: StepStatus;
   readonly seen: string;
   readonly fix?: string | undefined;
   readonly details?: StepDetails | undefined;
@@ -60,6 +60,9 @@ export const failed = (seen: string, fix: string, details?: StepDetails): StepOu
   fix,
   details,
 });
+
+/** A step that does not apply now (`seen` says why). */
+export const notChecked = (seen: string): StepOutcome => ({ status: 'skip', seen });
 
 /** One step of a checklist: the steps it needs (by id) and how to check it. */
 export interface StepSpec<C> {
