@@ -72,10 +72,16 @@ describe('client-agent (built)', () => {
     expect(r.stderr).toContain('Did you mean sessions?');
   });
 
-  it('exits 1 for a command that has not landed yet', async () => {
-    const r = await runBin(['diag']);
+  it('diag ALIAS exits 1 when the agent is not running, naming the failed step', async () => {
+    const r = await runBin(['diag', 'db.corp', '-client-agent-port', '9', '-format=json']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('is not available yet');
+    const report = JSON.parse(r.stdout) as {
+      kind: string;
+      ok: boolean;
+      steps: { id: string; status: string }[];
+    };
+    expect(report).toMatchObject({ kind: 'alias', ok: false });
+    expect(report.steps[0]).toMatchObject({ id: 'agent', status: 'fail' });
   });
 });
 

@@ -79,6 +79,14 @@ interface UserState {
   inFlight: Promise<void> | undefined;
   lastStart: number;
   failures: number;
+  lastRefresh: RefreshRecord | undefined;
+  lastFailure: { readonly time: number; readonly error: unknown } | undefined;
+}
+
+/** One user's last alias refresh and last refresh failure. */
+export interface UserRefreshStatus {
+  readonly last: RefreshRecord | undefined;
+  readonly error: { readonly time: number; readonly error: unknown } | undefined;
 }
 
 /** Misses this soon after a token was added trigger an immediate refresh (at most every 5 s). */
@@ -174,6 +182,8 @@ export class AliasCache extends EventEmitter<AliasCacheEvents> {
       inFlight: undefined,
       lastStart: 0,
       failures: 0,
+      lastRefresh: undefined,
+      lastFailure: undefined,
     };
     if (info.expiration !== undefined) {
       state.expiryTimer = this.#o.clock.setTimeout(() => {
@@ -188,6 +198,12 @@ export class AliasCache extends EventEmitter<AliasCacheEvents> {
     );
     await this.refresh(uid);
     return info;
+  }
+
+  /** The user's last refresh and last failure; both undefined for a user without a token. */
+  userStatus(uid: number): UserRefreshStatus {
+    const state = this.#users.get(uid);
+    return { last: state?.lastRefresh, error: state?.lastFailure };
   }
 
   removeToken(uid: number): void {
@@ -296,6 +312,7 @@ export class AliasCache extends EventEmitter<AliasCacheEvents> {
     state.listToken = listing.listToken;
     const kind = listing.refresh ? 'delta' : 'full';
     this.#lastRefresh = { time: this.#o.clock.now(), kind, uid };
+    state.lastRefresh = this.#lastRefresh;
     const changed = !listing.refresh || listing.items.length > 0 || listing.removedIds.length > 0;
     this.#log.debug(
       {
@@ -315,6 +332,7 @@ export class AliasCache extends EventEmitter<AliasCacheEvents> {
     const error = err instanceof ControllerError ? err : undefined;
     const message = err instanceof Error ? err.message : String(err);
     this.#lastError = { time: this.#o.clock.now(), uid, message };
+    state.lastFailure = { time: this.#lastError.time, error: err };
     if (error?.status === 401) {
       this.#log.warn(
         { uid, tokenId: state.info.tokenId },

@@ -8,6 +8,7 @@ export {
   type RefreshRecord,
   type TokenInfo,
   type TokenRemovalReason,
+  type UserRefreshStatus,
 } from './alias-cache.js';
 export { isValidAliasValue } from './alias-value.js';
 export {

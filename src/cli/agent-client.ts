@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { ControlClient } from '../control/client.js';
 import { UsageError } from '../lib/errors.js';
+import { roughDuration } from '../lib/rough-duration.js';
 import { outputFormat, writeJson, type CliIo, type OutputFormat } from './io.js';
 
 export interface AgentCommandOptions {
@@ -31,8 +32,16 @@ export function formatOf(options: AgentCommandOptions): OutputFormat {
   return outputFormat(options);
 }
 
-export function agentClient(io: CliIo, options: AgentCommandOptions): ControlClient {
-  return new ControlClient({ port: portOption(options.clientAgentPort), env: io.env });
+export function agentClient(
+  io: CliIo,
+  options: AgentCommandOptions,
+  timeoutMs?: number,
+): ControlClient {
+  return new ControlClient({
+    port: portOption(options.clientAgentPort),
+    env: io.env,
+    ...(timeoutMs === undefined ? {} : { timeoutMs }),
+  });
 }
 
 function portOption(raw: string | undefined): number | undefined {
@@ -76,16 +85,6 @@ export function untilExpiry(iso: string, now: number): string {
   if (iso === '' || Number.isNaN(at)) return '';
   const ms = at - now;
   return ms <= 0 ? `expired ${roughDuration(-ms)} ago` : roughDuration(ms);
-}
-
-function roughDuration(ms: number): string {
-  const s = Math.floor(ms / 1000);
-  const d = Math.floor(s / 86_400);
-  const h = Math.floor((s % 86_400) / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  if (d > 0) return `${d}d${h}h`;
-  if (h > 0) return `${h}h${m}m`;
-  return m > 0 ? `${m}m${s % 60}s` : `${s}s`;
 }
 
 /** `512B`, `1.5KiB`, `3.2MiB`. */

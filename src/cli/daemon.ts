@@ -7,6 +7,7 @@ import { systemClock } from '../lib/clock.js';
 import { AgentError } from '../lib/errors.js';
 import { createLogger } from '../lib/logger.js';
 import { packageVersion } from '../lib/version.js';
+import { ensureRoot } from './elevate.js';
 import type { CliIo } from './io.js';
 
 interface DaemonOptions {
@@ -26,15 +27,17 @@ export function registerDaemonCommand(program: Command, io: CliIo): void {
       'only undo what a previous run left on this machine (for a service stop hook)',
     )
     .action(async (options: DaemonOptions) => {
-      if (process.getuid?.() !== 0) {
-        throw new AgentError(
+      const asRoot = await ensureRoot(
+        io,
+        new AgentError(
           'daemon.not_root',
           'client-agent daemon needs root: it binds port 53, adds addresses and changes the system resolver',
           {
             hint: 'Run it with sudo (or install it as a service with "sudo client-agent install"); "client-agent dev" runs the demo without root.',
           },
-        );
-      }
+        ),
+      );
+      if (!asRoot) return;
       const { config } = await loadConfig({
         path: options.config,
         env: io.env,

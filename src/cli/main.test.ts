@@ -161,11 +161,39 @@ describe('command line', () => {
     expect(err).toContain('Usage: client-agent');
   });
 
-  it.each(['diag'])('%s says it is not available yet and exits 1', async (name) => {
-    const { code, err } = await cli([name]);
+  it('diag ALIAS without a running agent: the agent step fails with how to start it, the rest is skipped, exit 1', async () => {
+    // Port 9 (discard): nothing listens there.
+    const env = { BOUNDARY_CLIENT_AGENT_LISTENING_PORT: '9' };
+    const { code, out } = await cli(['diag', 'db.corp'], env);
     expect(code).toBe(1);
-    expect(err).toContain(`error: "client-agent ${name}" is not available yet`);
-    expect(err).toContain('hint: It arrives with');
+    expect(out).toMatch(
+      /^✗ Agent running and not paused: the client agent is not running on port 9/m,
+    );
+    expect(out).toMatch(/^ {4}fix: Start it with "sudo client-agent daemon"/m);
+    expect(out).toMatch(
+      /^- Worker accepts the session: not checked: needs "Agent running and not paused"$/m,
+    );
+    const json = await cli(['diag', 'db.corp', '--json'], env);
+    const report = JSON.parse(json.out) as { ok: boolean; steps: { id: string; status: string }[] };
+    expect(report.ok).toBe(false);
+    expect(report.steps.map((s) => `${s.id}:${s.status}`)).toEqual([
+      'agent:fail',
+      'token:skip',
+      'controller:skip',
+      'alias:skip',
+      'resolver:skip',
+      'authorize:skip',
+      'worker:skip',
+      'target:skip',
+      'session:skip',
+    ]);
+  });
+
+  it('diag refuses an alias that is not a DNS name and a bad -format (exit 2)', async () => {
+    const bad = await cli(['diag', 'db_corp']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('"db_corp" is not an alias name');
+    expect((await cli(['diag', 'db.corp', '-format=xml'])).code).toBe(2);
   });
 });
 

@@ -8,6 +8,7 @@ import { registerConnectCommand } from './connect.js';
 import { registerDaemonCommand } from './daemon.js';
 import { registerDevCommand } from './dev.js';
 import { registerDevserverCommand } from './devserver.js';
+import { registerDiagCommand } from './diag.js';
 import { registerServiceCommands } from './service.js';
 import type { CliIo } from './io.js';
 import { registerLoginCommand } from './login.js';
@@ -16,7 +17,6 @@ import { EXIT_OK, reportError } from './report-error.js';
 import { registerResumeCommand } from './resume.js';
 import { registerSessionsCommand } from './sessions.js';
 import { registerStatusCommand } from './status.js';
-import { registerPendingCommands } from './unavailable.js';
 
 export function buildProgram(io: CliIo): Command {
   const program = new Command('client-agent')
@@ -30,7 +30,6 @@ export function buildProgram(io: CliIo): Command {
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),
     });
-  registerPendingCommands(program);
   registerStatusCommand(program, io);
   registerPauseCommand(program, io);
   registerResumeCommand(program, io);
@@ -43,6 +42,7 @@ export function buildProgram(io: CliIo): Command {
   registerDevCommand(program, io);
   registerDaemonCommand(program, io);
   registerServiceCommands(program, io);
+  registerDiagCommand(program, io);
   program.exitOverride();
   for (const command of program.commands) {
     command.exitOverride();

@@ -5,6 +5,7 @@ import { systemClock } from '../lib/clock.js';
 import { AgentError } from '../lib/errors.js';
 import { createLogger } from '../lib/logger.js';
 import { createPlatform, ExecFileRunner, rootFs } from '../platform/index.js';
+import { ensureRoot } from './elevate.js';
 import type { CliIo } from './io.js';
 
 interface ServiceOptions {
@@ -58,15 +59,17 @@ export function registerServiceCommands(program: Command, io: CliIo): void {
           );
           return;
         }
-        if (process.getuid?.() !== 0) {
-          throw new AgentError(
+        const asRoot = await ensureRoot(
+          io,
+          new AgentError(
             'service.not_root',
             `client-agent ${verb} needs root: it changes ${service.definitionPath} and the service manager`,
             {
               hint: `Re-run it with sudo: sudo client-agent ${verb} (add --dry-run to see what it would do).`,
             },
-          );
-        }
+          ),
+        );
+        if (!asRoot) return;
         await (verb === 'install' ? service.install() : service.uninstall());
         io.stderr.write(
           verb === 'install'

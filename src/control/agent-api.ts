@@ -4,6 +4,7 @@
  * Field names follow the Boundary CLI's client-agent routes (protocol notes §7).
  */
 import type { Session, SessionAuthorization } from '../boundary/api-types.js';
+import type { DiagStep } from '../diag/report.js';
 import type { CancelPath } from '../proxy/session-manager.js';
 
 export type AgentRunState = 'running' | 'paused';
@@ -37,6 +38,31 @@ export interface AgentDetails {
     readonly alias: string;
   }[];
   readonly users_with_tokens: number;
+  /** `system` (the root daemon) or `dev` (the unprivileged demo). */
+  readonly profile: 'system' | 'dev';
+  readonly pid: number;
+  /** The interface the agent's addresses are on (system profile). */
+  readonly interface?: string;
+  /** The DNS server's port (53 for the daemon). */
+  readonly dns_port: number;
+  readonly v4_prefix: string;
+  /** Absent when IPv6 is off. */
+  readonly v6_prefix?: string;
+}
+
+/**
+ * `POST /v1/diag/alias`: the daemon's part of `client-agent diag ALIAS`, for the caller only.
+ * Steps in order: agent, token, controller, alias, authorize, worker, target, session (the CLI
+ * adds the OS resolver step, which runs in the caller's process).
+ */
+export interface AliasDiagnosis {
+  readonly alias: string;
+  readonly steps: readonly DiagStep[];
+  /** The alias's proxy addresses, which its DNS answers carry (when the alias is known). */
+  readonly proxy_addresses?: { readonly v4: string; readonly v6?: string };
+  /** The DNS server (`100.64.0.1:53`), to ask it directly. */
+  readonly dns_addresses: readonly string[];
+  readonly profile: 'system' | 'dev';
 }
 
 /** One of the caller's sessions (`GET /v1/sessions` item). */
@@ -87,4 +113,6 @@ export interface AgentControl {
    * (ControllerError for the controller's answer) when it cannot.
    */
   addToken(uid: number, boundaryAddr: string, token: string): Promise<void>;
+  /** Walks the session checklist for `alias` as `uid` (with uid's own token only). */
+  diagnoseAlias(uid: number, alias: string): Promise<AliasDiagnosis>;
 }

@@ -55,6 +55,15 @@ describe('ControlClient', () => {
     expect(await client.readSession(record.id)).toEqual(record);
     expect(await client.cancelSession(record.id)).toMatchObject({ status: 'canceling' });
     await expect(client.readSession('s_nope/../x')).rejects.toMatchObject({ status: 404 });
+    const diagnosis = await client.diagnoseAlias('db.corp');
+    expect(diagnosis.steps[0]).toMatchObject({ id: 'agent', status: 'pass' });
+    // The checklist runs as the caller, whoever they are: the uid comes from the connection.
+    expect(agent.calls).toContain(`diag:${process.getuid?.() ?? 0}:db.corp`);
+  });
+
+  it('refuses a diag request whose alias is not a DNS name', async () => {
+    const err = await client.diagnoseAlias('db_corp;rm').catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'control.api', status: 400, kind: 'InvalidArgument' });
   });
 
   it('turns an API error into a ControlError with the server’s message', async () => {

@@ -12,6 +12,7 @@ import type {
   AgentSessionItem,
   AgentSessionRecord,
   AgentStatus,
+  AliasDiagnosis,
 } from './agent-api.js';
 import { ControlError, notRunning } from './errors.js';
 
@@ -108,6 +109,11 @@ export class ControlClient {
       {},
       signal,
     );
+  }
+
+  /** The daemon's part of `diag ALIAS` for the caller (it may take a while: the controller and worker are asked). */
+  diagnoseAlias(alias: string, signal?: AbortSignal): Promise<AliasDiagnosis> {
+    return this.#call<AliasDiagnosis>('POST', '/v1/diag/alias', { alias }, signal);
   }
 
   async addToken(boundaryAddr: string, token: string, signal?: AbortSignal): Promise<void> {

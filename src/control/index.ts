@@ -6,6 +6,7 @@ export type {
   AgentSessionItem,
   AgentSessionRecord,
   AgentStatus,
+  AliasDiagnosis,
 } from './agent-api.js';
 export { ApiError, type ApiErrorBody, type ApiRequestField } from './api-error.js';
 export { ControlClient, resolveControlPort, type ControlClientOptions } from './client.js';

@@ -3,6 +3,7 @@
  * and request checks live in the server. Paths with `{…}` take one segment as a parameter.
  */
 import type { IncomingMessage } from 'node:http';
+import { isValidAliasValue } from '../alias-cache/alias-value.js';
 import type { AgentControl } from './agent-api.js';
 import { forbidden, invalidArgument } from './api-error.js';
 import { parseJsonObject, readBody } from './request-guard.js';
@@ -62,6 +63,13 @@ export const ROUTES: readonly Route[] = [
       await agent.addToken(uid, boundaryAddr, token);
       return {};
     },
+  },
+  {
+    path: '/v1/diag/alias',
+    method: 'POST',
+    // The caller's own checklist, with the caller's own token: no one diagnoses as another user.
+    handle: async ({ agent, uid, req }) =>
+      agent.diagnoseAlias(uid, parseAliasRequest(parseJsonObject(req, await readBody(req)))),
   },
 ];
 
@@ -123,4 +131,15 @@ function stateRoute(
       return agent.status(uid);
     },
   };
+}
+
+/** `{"alias": "db.corp"}`: an alias value (a DNS name; a trailing dot is allowed). */
+function parseAliasRequest(body: Record<string, unknown>): string {
+  const alias = body.alias;
+  if (typeof alias !== 'string' || !isValidAliasValue(alias.replace(/\.$/, ''))) {
+    throw invalidArgument('Error in provided request.', [
+      { name: 'alias', description: 'Must be an alias value, a DNS name such as db.corp.' },
+    ]);
+  }
+  return alias;
 }

@@ -20,10 +20,12 @@ import type { SessionAuthorization } from '../boundary/api-types.js';
 import type {
   AgentControl,
   AgentDetails,
+  AliasDiagnosis,
   AgentSessionItem,
   AgentSessionRecord,
   AgentStatus,
 } from '../control/agent-api.js';
+import { checkAlias, type AliasCheckOptions, type AliasCheckSource } from '../diag/alias-checks.js';
 import { DnsService, RecentErrors } from '../dns/index.js';
 import type { Clock } from '../lib/clock.js';
 import type { AgentLogger } from '../lib/logger.js';
@@ -54,6 +56,8 @@ const CONTROLLER_CALL_MS = 30_000;
 
 export interface AgentProfile {
   readonly name: 'system' | 'dev';
+  /** The interface the agent's addresses go on (system profile). */
+  readonly interface?: string | undefined;
   readonly dnsAddresses: readonly string[];
   readonly dnsPort: number;
   /** The resolvers the machine used before the agent: where other names go. */
@@ -82,6 +86,8 @@ export interface AgentOptions {
   readonly peers: PeerCredentials;
   readonly version: string;
   readonly controllerTls?: { readonly caFile?: string; readonly insecure?: boolean };
+  /** Timing of `client-agent diag ALIAS` (tests shorten the wait for a target failure). */
+  readonly diag?: AliasCheckOptions | undefined;
   /** The self-pause rule; default 10 failures in 60 s. */
   readonly selfPause?: { readonly limit: number; readonly windowMs: number };
 }
@@ -96,6 +102,7 @@ export class Agent implements AgentControl {
   readonly #clients = new Map<string, ControllerClient>();
   readonly #failures: FailureWindow;
   readonly #warnings: string[] = [];
+  readonly #worker: WorkerDialer;
   #config: AgentConfig;
   #allocator: AddressAllocator | SharedAddressAllocator | undefined;
   #dns: DnsService | undefined;
@@ -119,6 +126,7 @@ export class Agent implements AgentControl {
       refreshIntervalMs: options.config.aliasRefreshIntervalMs,
     });
     const worker = new WorkerDialer({ clock: options.clock, log: options.log });
+    this.#worker = worker;
     this.sessionManager = new SessionManager({
       authorizer: new ControllerAuthorizer({
         tokenFor: (uid) => this.cache.tokenFor(uid),
@@ -317,6 +325,12 @@ export class Agent implements AgentControl {
         .list()
         .map(({ address, port, alias }) => ({ address, port, alias })),
       users_with_tokens: this.cache.tokens().length,
+      profile: this.#o.profile.name,
+      pid: process.pid,
+      ...(this.#o.profile.interface === undefined ? {} : { interface: this.#o.profile.interface }),
+      dns_port: this.#dns?.server.addresses()[0]?.port ?? this.#o.profile.dnsPort,
+      v4_prefix: this.#config.v4Prefix.cidr,
+      ...(this.#config.v6Prefix === null ? {} : { v6_prefix: this.#config.v6Prefix.cidr }),
     };
   }
 
@@ -386,6 +400,20 @@ export class Agent implements AgentControl {
     await this.cache.addToken(uid, boundaryAddr, token);
   }
 
+  async diagnoseAlias(uid: number, alias: string): Promise<AliasDiagnosis> {
+    this.#log.info({ uid, alias }, 'Diagnosing an alias.');
+    const { steps, entry } = await checkAlias(this.#diagSource(), uid, alias, this.#o.diag);
+    return {
+      alias: normalizeName(alias),
+      steps,
+      ...(entry === undefined || this.#allocator === undefined
+        ? {}
+        : { proxy_addresses: this.#allocator.assign(entry.value) }),
+      dns_addresses: this.dnsAddresses,
+      profile: this.#o.profile.name,
+    };
+  }
+
   // --- internals -----------------------------------------------------------------------------
 
   async #pause(reason: string): Promise<void> {
@@ -395,6 +423,28 @@ export class Agent implements AgentControl {
     await this.#o.profile.resolver?.restore();
     await this.sessionManager.endAll('paused');
     await writeJson(this.#config.operationalStateFile, this.#state);
+  }
+
+  #diagSource(): AliasCheckSource {
+    return {
+      clock: this.#o.clock,
+      log: this.#log,
+      state: () => this.#state,
+      tokenFor: (uid) => this.cache.tokenFor(uid),
+      controller: (address) => this.#client(address),
+      refreshAliases: (uid) => this.cache.refresh(uid),
+      aliasRefresh: (uid) => {
+        const { last, error } = this.cache.userStatus(uid);
+        return { last, error };
+      },
+      aliasesOf: (uid) => [...this.cache.snapshot().entries()].filter((e) => e.uids.includes(uid)),
+      proxyAddresses: (alias) => {
+        if (this.#allocator === undefined) throw new Error('the agent has not started');
+        return this.#allocator.assign(alias);
+      },
+      worker: this.#worker,
+      currentSession: (uid, alias) => this.sessionManager.current(uid, alias),
+    };
   }
 
   #snapshot() {

@@ -58,6 +58,7 @@ export class StandInWorker {
   readonly #live = new Map<string, Set<WebSocket>>();
   readonly #sockets = new Set<Socket>();
   #listening = false;
+  #lastAddress: string | undefined;
 
   constructor(options: StandInWorkerOptions) {
     this.#store = options.store;
@@ -120,12 +121,16 @@ export class StandInWorker {
   }
 
   /** `host:port` as a session authorization names it (`[v6]:port` for IPv6). */
+  /** Where it listens; after close, where it listened (as a controller keeps a worker's address while it is down). */
   get address(): string {
     const info = this.#tls.address() as AddressInfo | null;
-    if (info === null) throw new Error('the stand-in worker is not listening');
-    return info.family === 'IPv6'
-      ? `[${info.address}]:${info.port}`
-      : `${info.address}:${info.port}`;
+    if (info === null) {
+      if (this.#lastAddress !== undefined) return this.#lastAddress;
+      throw new Error('the stand-in worker is not listening');
+    }
+    this.#lastAddress =
+      info.family === 'IPv6' ? `[${info.address}]:${info.port}` : `${info.address}:${info.port}`;
+    return this.#lastAddress;
   }
 
   async close(): Promise<void> {

@@ -8,10 +8,11 @@ export {
   type ErrorRecorder,
   type RecordedError,
 } from './errors.js';
+export { encodeAnswer, OUR_EDNS_UDP_SIZE } from './answer.js';
+export { PROBE_NAME, ProbeHandler, type ProbeHandlerOptions } from './handlers/probe.js';
 export { buildChain, servfail, type DnsAnswer, type DnsHandler, type Next } from './handler.js';
 export {
   AliasHandler,
-  OUR_EDNS_UDP_SIZE,
   type AliasHandlerOptions,
   type AliasPreparer,
   type PreparedAlias,

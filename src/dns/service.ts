@@ -1,11 +1,12 @@
 /**
  * The DNS side wired together: a server on the agent's addresses with the chain
- * alias → forward, and the reload of its two reloadable settings.
+ * probe → alias → forward, and the reload of its two reloadable settings.
  */
 import type { AgentConfig, UpstreamServer } from '../config/index.js';
 import { buildChain } from './handler.js';
 import { AliasHandler, type AliasHandlerOptions } from './handlers/alias.js';
 import { ForwardHandler, type ForwardHandlerOptions } from './handlers/forward.js';
+import { ProbeHandler } from './handlers/probe.js';
 import { pooledRandomInt } from './random.js';
 import { DnsServer, type DnsServerOptions } from './server.js';
 
@@ -62,7 +63,11 @@ export class DnsService {
       ...options.server,
       addresses: options.addresses,
       port: options.port,
-      handle: buildChain([this.alias, this.forward]),
+      handle: buildChain([
+        new ProbeHandler({ addresses: () => this.server.addresses().map((a) => a.address) }),
+        this.alias,
+        this.forward,
+      ]),
       clock: options.clock,
       log: options.log,
     });

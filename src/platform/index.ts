@@ -8,12 +8,14 @@ export { canonicalIp } from './linux/proc-net-tcp.js';
 export {
   EMPTY,
   type Empty,
+  type InterfaceAddress,
   type InterfaceAddresses,
   type OsDnsConfig,
   type OsResolver,
   type Platform,
   type PortOwner,
   type PortOwners,
+  type PortSocket,
   type RecoveryReport,
   type ServiceManager,
 } from './platform.js';

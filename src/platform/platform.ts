@@ -6,12 +6,30 @@ import type { IpPrefix, UpstreamServer } from '../config/index.js';
 import type { PeerCredentials } from './types.js';
 import type { PlatformState } from './platform-state.js';
 
+/** An address on one of the machine's interfaces. */
+export interface InterfaceAddress {
+  readonly interface: string;
+  readonly address: string;
+}
+
 /** The IP addresses the agent puts on an interface: the DNS server's and the proxy addresses. */
 export interface InterfaceAddresses {
   /** `interfaceToUse` when set (checked to exist), else the interface of the default route. */
   primaryInterface(interfaceToUse: string | null, signal?: AbortSignal): Promise<string>;
   /** Throws a PlatformError naming the address or route of the machine that overlaps `prefix`. */
   checkPrefix(prefix: IpPrefix, signal?: AbortSignal): Promise<void>;
+  /**
+   * The addresses and routes of the machine that overlap `prefix`, as phrases ("address
+   * 100.64.0.7/32 on tailscale0", "route 100.64.0.0/10 via tailscale0"); the addresses in
+   * `ignore` (the agent's own) and their host routes are left out.
+   */
+  prefixConflicts(
+    prefix: IpPrefix,
+    ignore: readonly string[],
+    signal?: AbortSignal,
+  ): Promise<string[]>;
+  /** Every address on the machine's interfaces. */
+  list(signal?: AbortSignal): Promise<InterfaceAddress[]>;
   /** Adds a host address (/32, /128); recorded in the state before it is made. */
   add(iface: string, ip: string, signal?: AbortSignal): Promise<void>;
   /** Removes an address this agent added; one already gone is fine. */
@@ -58,9 +76,19 @@ export interface PortOwner {
   readonly command: string;
 }
 
+/** A socket bound to a port: its local address and the processes holding it (none visible without root). */
+export interface PortSocket {
+  /** The bound address without port or brackets: `0.0.0.0`, `::`, `*`, `100.64.0.1`. */
+  readonly local: string;
+  readonly port: number;
+  readonly owners: PortOwner[];
+}
+
 export interface PortOwners {
   /** The processes with a socket bound to `port` (UDP listening or TCP listening). */
   owners(protocol: 'udp' | 'tcp', port: number, signal?: AbortSignal): Promise<PortOwner[]>;
+  /** The sockets bound to `port` (UDP) or listening on it (TCP), with their addresses. */
+  sockets(protocol: 'udp' | 'tcp', port: number, signal?: AbortSignal): Promise<PortSocket[]>;
   /**
    * "dnsmasq (pid 812)" for a process bound to `address:port` or the wildcard, UDP or TCP; for the
    * DNS server's `describePortOwner` hook. Undefined when nobody (visible) holds it.

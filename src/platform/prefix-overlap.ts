@@ -13,6 +13,41 @@ export function overlaps(a: string, b: string): boolean {
   return false;
 }
 
+/**
+ * The phrases of the addresses and routes that overlap `prefix`, leaving out the addresses in
+ * `ignore` (the agent's own) and host routes (/32, /128) to them.
+ */
+export function overlapping(
+  prefix: IpPrefix,
+  ignore: readonly string[],
+  addresses: readonly { readonly address: string; readonly text: string }[],
+  routes: readonly { readonly cidr: string; readonly text: string }[],
+): string[] {
+  const own = new Set(ignore.map((a) => canonical(a)));
+  const hostRoute = (cidr: string): boolean => {
+    const [address = '', length] = cidr.split('/');
+    return (
+      own.has(canonical(address)) &&
+      (length === undefined || Number(length) === hostLength(address))
+    );
+  };
+  return [
+    ...addresses
+      .filter((a) => !own.has(canonical(a.address)) && overlaps(a.address, prefix.cidr))
+      .map((a) => a.text),
+    ...routes.filter((r) => !hostRoute(r.cidr) && overlaps(r.cidr, prefix.cidr)).map((r) => r.text),
+  ];
+}
+
+function canonical(address: string): string {
+  if (!net.isIPv6(address)) return address;
+  try {
+    return new Address6(address).correctForm();
+  } catch {
+    return address;
+  }
+}
+
 type Parsed = { v4: true; a4: Address4 } | { v4: false; a6: Address6 };
 
 function parse(cidr: string): Parsed | undefined {

@@ -7,6 +7,7 @@ import type {
   AgentSessionItem,
   AgentSessionRecord,
   AgentStatus,
+  AliasDiagnosis,
 } from '../../src/control/agent-api.js';
 import { ApiError } from '../../src/control/api-error.js';
 
@@ -53,6 +54,11 @@ export class FakeAgent implements AgentControl {
       upstreams: ['192.0.2.53:53'],
       listeners: [{ address: '100.64.0.1', port: 5432, alias: 'db.corp' }],
       users_with_tokens: this.tokens.size,
+      profile: 'system',
+      pid: 4242,
+      interface: 'eth0',
+      dns_port: 53,
+      v4_prefix: '100.64.0.0/10',
     };
   }
 
@@ -94,6 +100,18 @@ export class FakeAgent implements AgentControl {
     const canceled = { ...record, status: 'canceling', canceled: 'worker' as const };
     this.records.set(sessionId, { uid, record: canceled });
     return canceled;
+  }
+
+  diagnoseAlias(uid: number, alias: string): Promise<AliasDiagnosis> {
+    this.calls.push(`diag:${uid}:${alias}`);
+    return Promise.resolve({
+      alias,
+      steps: [
+        { id: 'agent', title: 'Agent running and not paused', status: 'pass', seen: 'running' },
+      ],
+      dns_addresses: ['127.0.0.53:53'],
+      profile: 'system',
+    });
   }
 
   async addToken(uid: number, boundaryAddr: string, token: string): Promise<void> {

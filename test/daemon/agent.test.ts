@@ -11,12 +11,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ControllerClient } from '../../src/boundary/controller-client.js';
-import { parseConfig, type AgentConfig } from '../../src/config/index.js';
-import { parseV4Prefix } from '../../src/config/prefix.js';
+import type { AgentConfig } from '../../src/config/index.js';
 import { Agent } from '../../src/daemon/agent.js';
 import { startDevserver, type Devserver } from '../../src/devserver/index.js';
 import { ManualClock } from '../../src/lib/clock.js';
 import { LinuxPeerCredentials } from '../../src/platform/linux/peer-credentials.js';
+import { testAgentConfig } from '../helpers/agent-config.js';
 import { silentLog } from '../helpers/standin.js';
 
 const UID = os.userInfo().uid;
@@ -44,19 +44,7 @@ beforeEach(async () => {
     clock,
     log: silentLog,
   });
-  const prefix = parseV4Prefix('127.101.0.0/16');
-  if (typeof prefix === 'string') throw new Error(prefix);
-  const defaults = (await parseConfig('', null, { platform: 'linux', env: {} })).config;
-  config = {
-    ...defaults,
-    logFile: path.join(dir, 'agent.log'),
-    stateFile: path.join(dir, 'state.json'),
-    operationalStateFile: path.join(dir, 'operational.json'),
-    v4Prefix: prefix,
-    v6Prefix: null,
-    dnsRequestTimeoutMs: 3_000,
-    overrideUpstreamDnsServers: [{ address: '127.0.0.1', port: 9, family: 4 }],
-  };
+  config = await testAgentConfig(dir, '127.101.0.0/16');
   configured = [];
 });
 

@@ -9,7 +9,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNamespace, netnsSkipReason, type TestNamespace } from '../helpers/netns.js';
+import {
+  createNamespace,
+  netnsSkipReason,
+  startInNamespace,
+  tearDown,
+  writeDaemonConfig,
+  type TestNamespace,
+} from '../helpers/netns.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const BIN = path.join(ROOT, 'dist/cli/bin.js');
@@ -28,65 +35,22 @@ describe.skipIf(reason !== undefined)('client-agent daemon in a network namespac
   const children: ChildProcess[] = [];
   const inNs = (...args: string[]): string => namespace.run(...args);
 
-  /** Runs `client-agent ARGS` inside the namespace until its stderr shows `ready`. */
-  function startInNs(
-    args: string[],
-    ready: string,
-  ): Promise<{ child: ChildProcess; output: () => string }> {
-    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, BIN, ...args], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    children.push(child);
-    let stderr = '';
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        reject(new Error(`client-agent ${args[0] ?? ''} did not start: ${stderr}`));
-      }, 20_000);
-      child.stderr.on('data', (c: Buffer) => {
-        stderr += c.toString();
-        if (stderr.includes(ready)) {
-          clearTimeout(timer);
-          resolve({ child, output: () => stderr });
-        }
-      });
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`client-agent ${args[0] ?? ''} exited (${String(code)}): ${stderr}`));
-      });
-    });
-  }
+  const startInNs = (args: string[], ready: string) =>
+    startInNamespace(ns, children, [BIN, ...args], ready);
 
   const startDaemon = () =>
     startInNs(['daemon', '--config', configFile], 'client-agent daemon running');
 
   beforeAll(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ca-daemon-'));
-    configFile = path.join(dir, 'agent.hcl');
-    fs.writeFileSync(
-      configFile,
-      [
-        `state_file = "${dir}/state.json"`,
-        `operational_state_file = "${dir}/operational.json"`,
-        `log_file = "${dir}/agent.log"`,
-        'dns_request_timeout = "3s"',
-        '',
-      ].join('\n'),
-    );
+    configFile = writeDaemonConfig(dir);
     namespace = createNamespace('ca-d', ORIGINAL);
     ns = namespace.name;
     resolvConf = namespace.resolvConf;
   });
 
   afterAll(() => {
-    for (const child of children) {
-      if (child.pid !== undefined && child.exitCode === null && child.signalCode === null)
-        child.kill('SIGKILL');
-    }
-    try {
-      namespace.destroy();
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    tearDown(children, namespace, dir);
   });
 
   it('takes the resolver over while running and gives everything back on SIGTERM', async () => {

@@ -4,9 +4,10 @@
  * (`/etc/netns/NS/resolv.conf`, which `ip netns exec` mounts over /etc/resolv.conf). The host's
  * interfaces and resolv.conf are never touched; `destroy()` deletes everything it made.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import path from 'node:path';
 
 /** Why namespace tests cannot run here, or undefined when they can. */
 export function netnsSkipReason(): string | undefined {
@@ -55,4 +56,71 @@ export function createNamespace(prefix: string, resolvConf: string): TestNamespa
       }
     },
   };
+}
+
+/** A daemon configuration whose state and log files live in `dir`; returns its path. */
+export function writeDaemonConfig(dir: string): string {
+  const file = path.join(dir, 'agent.hcl');
+  fs.writeFileSync(
+    file,
+    [
+      `state_file = "${dir}/state.json"`,
+      `operational_state_file = "${dir}/operational.json"`,
+      `log_file = "${dir}/agent.log"`,
+      'dns_request_timeout = "3s"',
+      '',
+    ].join('\n'),
+  );
+  return file;
+}
+
+/**
+ * Runs `node ARGS` inside namespace `ns` until its stderr shows `ready` (20 s at most); the child
+ * is added to `children` so that the test can kill what it started.
+ */
+export function startInNamespace(
+  ns: string,
+  children: ChildProcess[],
+  args: string[],
+  ready: string,
+): Promise<{ child: ChildProcess; output: () => string }> {
+  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, ...args], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  children.push(child);
+  let stderr = '';
+  const what = args[1] ?? '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(new Error(`client-agent ${what} did not start: ${stderr}`));
+    }, 20_000);
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+      if (stderr.includes(ready)) {
+        clearTimeout(timer);
+        resolve({ child, output: () => stderr });
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`client-agent ${what} exited (${String(code)}): ${stderr}`));
+    });
+  });
+}
+
+/** Kills what the test started (by PID, still running only), deletes the namespace and `dir`. */
+export function tearDown(
+  children: readonly ChildProcess[],
+  namespace: TestNamespace,
+  dir: string,
+): void {
+  for (const child of children) {
+    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null)
+      child.kill('SIGKILL');
+  }
+  try {
+    namespace.destroy();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -14,9 +14,10 @@ import type { Clock } from '../../lib/clock.js';
 import { isPromiseLike, raceTimeout, SharedDeadlines } from '../deadline.js';
 import { AliasPrepareError, DnsOptionsError, type ErrorRecorder } from '../errors.js';
 import type { DnsAnswer, DnsHandler, MaybePromise, Next } from '../handler.js';
-import { DNSSEC_OK, encodePacket, type Answer, type Question } from '../packet.js';
+import { encodeAnswer } from '../answer.js';
+import type { Answer } from '../packet.js';
 import { hasPlainName, type DnsQuery } from '../query.js';
-import { FLAG_AA, FLAG_RA, FLAG_RD, setId } from '../wire.js';
+import { FLAG_RD, setId } from '../wire.js';
 
 export interface PreparedAlias {
   readonly v4: string;
@@ -56,9 +57,6 @@ export interface AliasHandlerOptions {
   /** How many encoded answers to keep (default 4096); the store is emptied when full. */
   readonly answerCacheSize?: number | undefined;
 }
-
-/** The UDP payload size we advertise in OPT records. */
-export const OUR_EDNS_UDP_SIZE = 1232;
 
 /** An answer encoded once and reused for the same question bytes, RD bit and EDNS use. */
 interface KeptAnswer {
@@ -181,8 +179,7 @@ export class AliasHandler implements DnsHandler {
     let kept = this.#kept.get(key);
     if (kept === undefined || kept.v4 !== v4 || kept.v6 !== v6) {
       if (this.#kept.size >= this.#cacheSize) this.#kept.clear();
-      const rd = (q.bytes.readUInt16BE(2) & FLAG_RD) !== 0;
-      kept = { entry, v4, v6, bytes: this.#encode(q, rd, v4, v6) };
+      kept = { entry, v4, v6, bytes: this.#encode(q, v4, v6) };
       this.#kept.set(key, kept);
     }
     const bytes = Buffer.from(kept.bytes);
@@ -190,35 +187,14 @@ export class AliasHandler implements DnsHandler {
     return { bytes, by: this.name };
   }
 
-  #encode(q: DnsQuery, rd: boolean, v4: string | undefined, v6: string | undefined): Buffer {
+  #encode(q: DnsQuery, v4: string | undefined, v6: string | undefined): Buffer {
     const answers: Answer[] = [];
     if (q.type === 'A' && v4 !== undefined) {
       answers.push({ name: q.name, type: 'A', class: 'IN', ttl: this.#ttl, data: v4 });
     } else if (q.type === 'AAAA' && v6 !== undefined) {
       answers.push({ name: q.name, type: 'AAAA', class: 'IN', ttl: this.#ttl, data: v6 });
     }
-    return encodePacket({
-      id: 0,
-      type: 'response',
-      flags: FLAG_AA | FLAG_RA | (rd ? FLAG_RD : 0),
-      questions: [{ name: q.name, type: q.type as Question['type'], class: 'IN' }],
-      answers,
-      additionals:
-        q.edns === undefined
-          ? []
-          : [
-              {
-                name: '.',
-                type: 'OPT',
-                udpPayloadSize: OUR_EDNS_UDP_SIZE,
-                extendedRcode: 0,
-                ednsVersion: 0,
-                flags: q.edns.dnssecOk ? DNSSEC_OK : 0,
-                flag_do: q.edns.dnssecOk,
-                options: [],
-              },
-            ],
-    });
+    return encodeAnswer(q, answers);
   }
 }
 

@@ -3,10 +3,10 @@ import type { Logger } from 'pino';
 import type { IpPrefix } from '../../config/index.js';
 import type { CommandRunner } from '../command-runner.js';
 import { PlatformError } from '../errors.js';
-import { prefixConflict, removeEach } from '../linux/linux-addresses.js';
-import type { InterfaceAddresses } from '../platform.js';
+import { refuseConflicts, removeEach } from '../linux/linux-addresses.js';
+import type { InterfaceAddress, InterfaceAddresses } from '../platform.js';
 import type { ChangeRecord } from '../platform-state.js';
-import { hostLength, overlaps } from '../prefix-overlap.js';
+import { hostLength, overlapping } from '../prefix-overlap.js';
 
 /** Tunnel interfaces (VPN clients): their addresses come and go with the VPN. */
 const TUNNEL = /^(utun|tun|tap|ipsec|ppp|gif|stf)\d*$/;
@@ -55,21 +55,33 @@ export class DarwinAddresses implements InterfaceAddresses {
     return iface;
   }
 
-  async checkPrefix(prefix: IpPrefix, signal?: AbortSignal): Promise<void> {
+  checkPrefix(prefix: IpPrefix, signal?: AbortSignal): Promise<void> {
+    return refuseConflicts(this, prefix, signal);
+  }
+
+  async prefixConflicts(
+    prefix: IpPrefix,
+    ignore: readonly string[],
+    signal?: AbortSignal,
+  ): Promise<string[]> {
     const v6 = prefix.network.includes(':');
-    const [ifconfig, netstat] = await Promise.all([
-      this.#o.runner.run('ifconfig', [], { signal }),
+    const [addresses, netstat] = await Promise.all([
+      this.list(signal),
       this.#o.runner.run('netstat', ['-rn', '-f', v6 ? 'inet6' : 'inet'], { signal }),
     ]);
-    const conflicts: string[] = [];
-    for (const a of parseIfconfig(ifconfig.stdout)) {
-      if (overlaps(a.address, prefix.cidr))
-        conflicts.push(`address ${a.address} on ${a.interface}`);
-    }
-    for (const r of parseNetstatRoutes(netstat.stdout)) {
-      if (overlaps(r.cidr, prefix.cidr)) conflicts.push(`route ${r.cidr} via ${r.interface}`);
-    }
-    if (conflicts.length > 0) throw prefixConflict(prefix, conflicts, v6);
+    return overlapping(
+      prefix,
+      ignore,
+      addresses.map((a) => ({ ...a, text: `address ${a.address} on ${a.interface}` })),
+      parseNetstatRoutes(netstat.stdout).map((r) => ({
+        cidr: r.cidr,
+        text: `route ${r.cidr} via ${r.interface}`,
+      })),
+    );
+  }
+
+  async list(signal?: AbortSignal): Promise<InterfaceAddress[]> {
+    return parseIfconfig((await this.#o.runner.run('ifconfig', [], { signal })).stdout);
   }
 
   async add(iface: string, ip: string, signal?: AbortSignal): Promise<void> {
@@ -106,8 +118,8 @@ export class DarwinAddresses implements InterfaceAddresses {
 }
 
 /** `inet 100.64.0.1 netmask 0xffffffff` / `inet6 fd00::1%en0 prefixlen 64` lines, per interface. */
-export function parseIfconfig(text: string): { interface: string; address: string }[] {
-  const out: { interface: string; address: string }[] = [];
+export function parseIfconfig(text: string): InterfaceAddress[] {
+  const out: InterfaceAddress[] = [];
   let current = '';
   for (const line of text.split('\n')) {
     const head = /^([A-Za-z0-9]+):\s+flags=/.exec(line);

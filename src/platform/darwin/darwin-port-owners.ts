@@ -1,6 +1,6 @@
 /** macOS: who holds a port, from `lsof -nP -F pcn` (listening TCP, bound UDP). */
 import type { CommandRunner } from '../command-runner.js';
-import type { PortOwner, PortOwners } from '../platform.js';
+import type { PortOwner, PortOwners, PortSocket } from '../platform.js';
 import { addressMatches, describeOwners } from '../port-owner-text.js';
 
 export class DarwinPortOwners implements PortOwners {
@@ -11,8 +11,12 @@ export class DarwinPortOwners implements PortOwners {
   }
 
   async owners(protocol: 'udp' | 'tcp', port: number, signal?: AbortSignal): Promise<PortOwner[]> {
+    return (await this.sockets(protocol, port, signal)).flatMap((s) => s.owners);
+  }
+
+  sockets(protocol: 'udp' | 'tcp', port: number, signal?: AbortSignal): Promise<PortSocket[]> {
     const select = protocol === 'udp' ? [`-iUDP:${port}`] : [`-iTCP:${port}`, '-sTCP:LISTEN'];
-    return (await this.#lsof(select, port, signal)).flatMap((s) => s.owners);
+    return this.#lsof(select, port, signal);
   }
 
   async describePortOwner(address: string, port: number): Promise<string | undefined> {
@@ -22,7 +26,7 @@ export class DarwinPortOwners implements PortOwners {
     );
   }
 
-  async #lsof(select: string[], port: number, signal?: AbortSignal): Promise<LsofSocket[]> {
+  async #lsof(select: string[], port: number, signal?: AbortSignal): Promise<PortSocket[]> {
     // lsof exits 1 when nothing matches.
     const { stdout } = await this.#runner.run('lsof', ['-nP', ...select, '-F', 'pcn'], {
       signal,
@@ -32,15 +36,9 @@ export class DarwinPortOwners implements PortOwners {
   }
 }
 
-export interface LsofSocket {
-  readonly local: string;
-  readonly port: number;
-  readonly owners: PortOwner[];
-}
-
 /** `-F pcn` output: `p<pid>`, `c<command>`, then `n<local>[-><remote>]` per socket (`f` lines ignored). */
-export function parseLsof(text: string): LsofSocket[] {
-  const out: LsofSocket[] = [];
+export function parseLsof(text: string): PortSocket[] {
+  const out: PortSocket[] = [];
   let pid = 0;
   let command = '?';
   for (const line of text.split('\n')) {

@@ -3,9 +3,9 @@ import type { Logger } from 'pino';
 import type { IpPrefix } from '../../config/index.js';
 import type { CommandRunner } from '../command-runner.js';
 import { PlatformError } from '../errors.js';
-import type { InterfaceAddresses } from '../platform.js';
+import type { InterfaceAddress, InterfaceAddresses } from '../platform.js';
 import type { ChangeRecord } from '../platform-state.js';
-import { hostLength, overlaps } from '../prefix-overlap.js';
+import { hostLength, overlapping } from '../prefix-overlap.js';
 import { parseLinks, parseRoutes } from './ip-json.js';
 
 export interface LinuxAddressesOptions {
@@ -49,27 +49,41 @@ export class LinuxAddresses implements InterfaceAddresses {
     return best.dev;
   }
 
-  async checkPrefix(prefix: IpPrefix, signal?: AbortSignal): Promise<void> {
-    const v6 = prefix.network.includes(':');
-    const family = v6 ? '-6' : '-4';
+  checkPrefix(prefix: IpPrefix, signal?: AbortSignal): Promise<void> {
+    return refuseConflicts(this, prefix, signal);
+  }
+
+  async prefixConflicts(
+    prefix: IpPrefix,
+    ignore: readonly string[],
+    signal?: AbortSignal,
+  ): Promise<string[]> {
+    const family = prefix.network.includes(':') ? '-6' : '-4';
     const [addrs, routes] = await Promise.all([
       this.#o.runner.run('ip', ['-j', family, 'addr', 'show'], { signal }),
       this.#o.runner.run('ip', ['-j', family, 'route', 'show'], { signal }),
     ]);
-    const conflicts: string[] = [];
-    for (const link of parseLinks(addrs.stdout)) {
-      for (const a of link.addr_info ?? []) {
-        if (overlaps(a.local, prefix.cidr)) {
-          conflicts.push(`address ${a.local}/${a.prefixlen} on ${link.ifname}`);
-        }
-      }
-    }
-    for (const r of parseRoutes(routes.stdout)) {
-      if (r.dst !== 'default' && overlaps(r.dst, prefix.cidr)) {
-        conflicts.push(`route ${r.dst}${r.dev === undefined ? '' : ` via ${r.dev}`}`);
-      }
-    }
-    if (conflicts.length > 0) throw prefixConflict(prefix, conflicts, v6);
+    const addresses = parseLinks(addrs.stdout).flatMap((link) =>
+      (link.addr_info ?? []).map((a) => ({
+        interface: link.ifname,
+        address: a.local,
+        text: `address ${a.local}/${a.prefixlen} on ${link.ifname}`,
+      })),
+    );
+    const routeList = parseRoutes(routes.stdout)
+      .filter((r) => r.dst !== 'default')
+      .map((r) => ({
+        cidr: r.dst,
+        text: `route ${r.dst}${r.dev === undefined ? '' : ` via ${r.dev}`}`,
+      }));
+    return overlapping(prefix, ignore, addresses, routeList);
+  }
+
+  async list(signal?: AbortSignal): Promise<InterfaceAddress[]> {
+    const { stdout } = await this.#o.runner.run('ip', ['-j', 'addr', 'show'], { signal });
+    return parseLinks(stdout).flatMap((link) =>
+      (link.addr_info ?? []).map((a) => ({ interface: link.ifname, address: a.local })),
+    );
   }
 
   async add(iface: string, ip: string, signal?: AbortSignal): Promise<void> {
@@ -130,6 +144,16 @@ export async function removeEach(
     }
   }
   if (first !== undefined) throw asError(first);
+}
+
+/** Throws the prefix_conflict error when anything on the machine overlaps `prefix`. */
+export async function refuseConflicts(
+  addresses: Pick<InterfaceAddresses, 'prefixConflicts'>,
+  prefix: IpPrefix,
+  signal?: AbortSignal,
+): Promise<void> {
+  const conflicts = await addresses.prefixConflicts(prefix, [], signal);
+  if (conflicts.length > 0) throw prefixConflict(prefix, conflicts, prefix.network.includes(':'));
 }
 
 export function prefixConflict(prefix: IpPrefix, conflicts: string[], v6: boolean): PlatformError {

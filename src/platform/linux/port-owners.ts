@@ -1,6 +1,6 @@
 /** Linux: who holds a port, from `ss -H -l -n -p` (the process column needs root for others' sockets). */
 import type { CommandRunner } from '../command-runner.js';
-import type { PortOwner, PortOwners } from '../platform.js';
+import type { PortOwner, PortOwners, PortSocket } from '../platform.js';
 import { addressMatches, describeOwners } from '../port-owner-text.js';
 
 export class LinuxPortOwners implements PortOwners {
@@ -11,18 +11,14 @@ export class LinuxPortOwners implements PortOwners {
   }
 
   async owners(protocol: 'udp' | 'tcp', port: number, signal?: AbortSignal): Promise<PortOwner[]> {
-    return (await this.#sockets(protocol, port, signal)).flatMap((s) => s.owners);
+    return (await this.sockets(protocol, port, signal)).flatMap((s) => s.owners);
   }
 
-  async describePortOwner(address: string, port: number): Promise<string | undefined> {
-    const sockets = [
-      ...(await this.#sockets('udp', port)),
-      ...(await this.#sockets('tcp', port)),
-    ].filter((s) => addressMatches(s.local, address));
-    return describeOwners(sockets.flatMap((s) => s.owners));
-  }
-
-  async #sockets(protocol: 'udp' | 'tcp', port: number, signal?: AbortSignal) {
+  async sockets(
+    protocol: 'udp' | 'tcp',
+    port: number,
+    signal?: AbortSignal,
+  ): Promise<PortSocket[]> {
     const flag = protocol === 'udp' ? '-u' : '-t';
     const { stdout } = await this.#runner.run(
       'ss',
@@ -31,18 +27,19 @@ export class LinuxPortOwners implements PortOwners {
     );
     return parseSs(stdout);
   }
-}
 
-export interface SsSocket {
-  /** The bound address without port or brackets: `0.0.0.0`, `::`, `*`, `100.64.0.1`. */
-  readonly local: string;
-  readonly port: number;
-  readonly owners: PortOwner[];
+  async describePortOwner(address: string, port: number): Promise<string | undefined> {
+    const sockets = [
+      ...(await this.sockets('udp', port)),
+      ...(await this.sockets('tcp', port)),
+    ].filter((s) => addressMatches(s.local, address));
+    return describeOwners(sockets.flatMap((s) => s.owners));
+  }
 }
 
 /** `UNCONN 0 0 100.64.0.1:53 0.0.0.0:* users:(("dnsmasq",pid=812,fd=4),("x",pid=9,fd=3))` per line. */
-export function parseSs(text: string): SsSocket[] {
-  const sockets: SsSocket[] = [];
+export function parseSs(text: string): PortSocket[] {
+  const sockets: PortSocket[] = [];
   for (const line of text.split('\n')) {
     const fields = line.trim().split(/\s+/);
     const localField = fields[3];
