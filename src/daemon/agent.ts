@@ -26,6 +26,7 @@ import { DnsService, RecentErrors } from '../dns/index.js';
 import type { Clock } from '../lib/clock.js';
 import type { AgentLogger } from '../lib/logger.js';
 import { AgentError } from '../lib/errors.js';
+import { LocalAddresses } from '../platform/local-addresses.js';
 import type { PeerCredentials } from '../platform/types.js';
 import {
   AddressAllocator,
@@ -84,6 +85,8 @@ export class Agent implements AgentControl {
   readonly #log: Logger;
   readonly #clients = new Map<string, ControllerClient>();
   readonly #failures: FailureWindow;
+  /** This machine's addresses: DNS queries and proxy connections from anywhere else are refused. */
+  readonly #local: LocalAddresses;
   readonly #warnings: string[] = [];
   #config: AgentConfig;
   #allocator: AddressAllocator | undefined;
@@ -97,6 +100,7 @@ export class Agent implements AgentControl {
     this.#config = options.config;
     this.#log = options.log.child({ component: 'agent' });
     this.errors = new RecentErrors({ clock: options.clock });
+    this.#local = new LocalAddresses({ clock: options.clock });
     this.#failures = new FailureWindow({
       clock: options.clock,
       ...(options.selfPause ?? { limit: 10, windowMs: 60_000 }),
@@ -121,6 +125,7 @@ export class Agent implements AgentControl {
       sessions: this.sessionManager,
       worker,
       peers: options.peers,
+      isLocalPeer: (address) => this.#local.has(address),
       entitled: (uid, alias) => {
         const entry = this.#snapshot().lookup(alias);
         return entry?.uids.includes(uid) === true ? entry : undefined;
@@ -184,7 +189,7 @@ export class Agent implements AgentControl {
       allocator: this.#allocator,
       sessions: this.sessionManager,
       listeners: this.listeners,
-      addAddress: this.#o.profile.addAddress,
+      addAddress: this.#addAddress(),
       log: this.#o.log,
     });
     this.#dns = new DnsService({
@@ -198,7 +203,10 @@ export class Agent implements AgentControl {
       addresses: this.#o.profile.dnsAddresses,
       port: this.#o.profile.dnsPort,
       systemUpstreams: this.#o.profile.systemUpstreams,
-      server: { describePortOwner: this.#o.profile.describePortOwner },
+      server: {
+        describePortOwner: this.#o.profile.describePortOwner,
+        isLocalClient: (address) => this.#local.has(address),
+      },
     });
     await this.#dns.start();
     this.#started = true;
@@ -339,6 +347,16 @@ export class Agent implements AgentControl {
     await this.#o.profile.resolver?.restore();
     await this.sessionManager.endAll('paused');
     await writeJson(this.#config.operationalStateFile, this.#state);
+  }
+
+  /** The profile's way to put a proxy address on the machine, telling #local at once. */
+  #addAddress(): ((ip: string) => Promise<void>) | undefined {
+    const add = this.#o.profile.addAddress;
+    if (add === undefined) return undefined;
+    return async (ip) => {
+      await add(ip);
+      this.#local.add(ip);
+    };
   }
 
   #snapshot() {
