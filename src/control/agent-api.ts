@@ -64,7 +64,13 @@ export interface AgentControl {
   sessions(uid: number): readonly AgentSessionItem[];
   /**
    * Stores a token for `uid` after the controller confirmed it. Rejects with an AgentError
-   * (ControllerError for the controller's answer) when it cannot.
+   * (ControllerError for the controller's answer) when it cannot, and with a PlainHttpError for
+   * an `http://` address that is not loopback unless `allowPlainHttp`.
    */
-  addToken(uid: number, boundaryAddr: string, token: string): Promise<void>;
+  addToken(
+    uid: number,
+    boundaryAddr: string,
+    token: string,
+    options?: { allowPlainHttp?: boolean },
+  ): Promise<void>;
 }

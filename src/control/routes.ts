@@ -46,10 +46,10 @@ export const ROUTES: ReadonlyMap<string, Route> = new Map<string, Route>([
     {
       method: 'POST',
       handle: async ({ agent, uid, req }) => {
-        const { boundaryAddr, token } = parseTokenRequest(
+        const { boundaryAddr, token, allowPlainHttp } = parseTokenRequest(
           parseJsonObject(req, await readBody(req)),
         );
-        await agent.addToken(uid, boundaryAddr, token);
+        await agent.addToken(uid, boundaryAddr, token, { allowPlainHttp });
         return {};
       },
     },

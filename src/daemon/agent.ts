@@ -7,7 +7,7 @@
 import os from 'node:os';
 import type { Logger } from 'pino';
 import { AliasCache, EMPTY_SNAPSHOT, normalizeName } from '../alias-cache/index.js';
-import { ControllerClient } from '../boundary/controller-client.js';
+import { ControllerClient, PlainHttpError, sendsInClear } from '../boundary/controller-client.js';
 import { WorkerDialer } from '../boundary/worker-dialer.js';
 import {
   formatUpstream,
@@ -71,7 +71,6 @@ export interface AgentOptions {
   readonly logger?: Pick<AgentLogger, 'configure'> | undefined;
   readonly peers: PeerCredentials;
   readonly version: string;
-  readonly controllerTls?: { readonly caFile?: string; readonly insecure?: boolean };
   /** The self-pause rule; default 10 failures in 60 s. */
   readonly selfPause?: { readonly limit: number; readonly windowMs: number };
 }
@@ -84,6 +83,8 @@ export class Agent implements AgentControl {
   readonly #o: AgentOptions;
   readonly #log: Logger;
   readonly #clients = new Map<string, ControllerClient>();
+  /** Controller addresses a token's owner allowed over plain HTTP (add-token --allow-plain-http). */
+  readonly #plainHttpAllowed = new Set<string>();
   readonly #failures: FailureWindow;
   /** This machine's addresses: DNS queries and proxy connections from anywhere else are refused. */
   readonly #local: LocalAddresses;
@@ -210,6 +211,12 @@ export class Agent implements AgentControl {
     });
     await this.#dns.start();
     this.#started = true;
+    if (config.controllerTlsInsecure) {
+      this.#log.warn(
+        { controller_tls_insecure: true },
+        'TLS certificate verification of the controller is OFF: anyone on the network path can read the Boundary tokens the agent sends. Development only: set controller_ca_file instead.',
+      );
+    }
     await this.#saveRunState();
     if (this.#state.status === 'running') await this.#o.profile.resolver?.apply();
     this.#log.info(
@@ -263,6 +270,17 @@ export class Agent implements AgentControl {
 
   status(uid: number): AgentStatus {
     const token = this.cache.tokenFor(uid);
+    const insecure: string[] = [];
+    if (this.#config.controllerTlsInsecure) {
+      insecure.push(
+        "the controller's TLS certificate is not verified (controller_tls_insecure = true): tokens can be read on the network path",
+      );
+    }
+    if (token !== undefined && sendsInClear(token.controllerAddress)) {
+      insecure.push(
+        `your token goes to ${token.controllerAddress} over plain HTTP (allowed with --allow-plain-http): it can be read on the network path`,
+      );
+    }
     return {
       boundary_addr: token?.controllerAddress ?? '',
       auth_token_id: token?.tokenId ?? '',
@@ -277,6 +295,7 @@ export class Agent implements AgentControl {
         this.#state.reason !== undefined
           ? [this.#state.reason]
           : []),
+        ...insecure,
         ...this.#warnings,
       ],
     };
@@ -333,8 +352,24 @@ export class Agent implements AgentControl {
     }));
   }
 
-  /** A token for another controller replaces every token; 'token-removed' ends their sessions. */
-  async addToken(uid: number, boundaryAddr: string, token: string): Promise<void> {
+  /**
+   * A token for another controller replaces every token; 'token-removed' ends their sessions. A
+   * token never goes to a controller over plain HTTP (but on loopback) unless its owner allowed it.
+   */
+  async addToken(
+    uid: number,
+    boundaryAddr: string,
+    token: string,
+    options: { allowPlainHttp?: boolean } = {},
+  ): Promise<void> {
+    if (sendsInClear(boundaryAddr)) {
+      if (options.allowPlainHttp !== true) throw new PlainHttpError(boundaryAddr);
+      this.#log.warn(
+        { uid, controller: boundaryAddr },
+        'A token was allowed over plain HTTP by its owner: it can be read on the network path.',
+      );
+      this.#plainHttpAllowed.add(boundaryAddr);
+    }
     await this.cache.addToken(uid, boundaryAddr, token);
   }
 
@@ -378,8 +413,9 @@ export class Agent implements AgentControl {
     if (client === undefined) {
       client = new ControllerClient({
         address,
-        caFile: this.#o.controllerTls?.caFile,
-        insecure: this.#o.controllerTls?.insecure,
+        caFile: this.#config.controllerCaFile ?? undefined,
+        insecure: this.#config.controllerTlsInsecure,
+        allowPlainHttp: this.#plainHttpAllowed.has(address),
       });
       this.#clients.set(address, client);
     }

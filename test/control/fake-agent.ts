@@ -71,7 +71,16 @@ export class FakeAgent implements AgentControl {
     return this.sessionsByUid.get(uid) ?? [];
   }
 
-  async addToken(uid: number, boundaryAddr: string, token: string): Promise<void> {
+  /** The options of the last addToken call. */
+  lastAddOptions: { allowPlainHttp?: boolean } | undefined;
+
+  async addToken(
+    uid: number,
+    boundaryAddr: string,
+    token: string,
+    options?: { allowPlainHttp?: boolean },
+  ): Promise<void> {
+    this.lastAddOptions = options;
     if (this.verify !== undefined) await this.verify(boundaryAddr, token);
     this.tokens.set(uid, { boundaryAddr, token });
   }
