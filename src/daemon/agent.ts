@@ -8,6 +8,7 @@ import os from 'node:os';
 import type { Logger } from 'pino';
 import { AliasCache, EMPTY_SNAPSHOT, normalizeName } from '../alias-cache/index.js';
 import { ControllerClient, PlainHttpError, sendsInClear } from '../boundary/controller-client.js';
+import type { SessionAuthorization } from '../boundary/api-types.js';
 import { WorkerDialer } from '../boundary/worker-dialer.js';
 import {
   formatUpstream,
@@ -344,7 +345,7 @@ export class Agent implements AgentControl {
   sessions(uid: number): AgentSessionItem[] {
     return this.sessionManager.list(uid).map((s) => ({
       alias: s.alias,
-      session_authorization: s.authorization,
+      session_authorization: withoutAuthorizationToken(s.authorization),
       connections: s.connections,
       bytes_up: s.bytesUp,
       bytes_down: s.bytesDown,
@@ -431,4 +432,16 @@ export class Agent implements AgentControl {
     };
     await writeJson(this.#config.stateFile, state);
   }
+}
+
+/**
+ * The session as `sessions` shows it to its owner: everything but the authorization token, which
+ * holds the session's private key (the agent alone uses it; brokered credentials stay).
+ */
+function withoutAuthorizationToken(
+  authorization: SessionAuthorization,
+): AgentSessionItem['session_authorization'] {
+  return Object.fromEntries(
+    Object.entries(authorization).filter(([key]) => key !== 'authorization_token'),
+  ) as AgentSessionItem['session_authorization'];
 }
