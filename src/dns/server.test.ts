@@ -239,6 +239,23 @@ describe('DnsServer and clients that are not on this machine', () => {
     expect(dnsPacket.decode(later ?? Buffer.alloc(0))).toMatchObject({ id: 9, rcode: 'REFUSED' });
   });
 
+  it('caps REFUSED answers to all foreign sources together (spoofed sources)', async () => {
+    const made = makeServer({
+      isLocalClient: () => false,
+      refusedRate: { burst: 5, perSecond: 1 },
+      refusedTotalRate: { burst: 2, perSecond: 1 },
+    });
+    await made.server.start();
+    const answers = [];
+    for (let id = 1; id <= 4; id++) {
+      // Within this source's own limit (5): only the total limit (2) stops the 3rd and 4th.
+      answers.push(
+        await udpExchange(made.server.port, makeQuery('db.corp', 'A', { id }), { timeoutMs: 300 }),
+      );
+    }
+    expect(answers.filter((a) => a !== undefined)).toHaveLength(2);
+  });
+
   it('resets TCP connections from elsewhere before reading a byte', async () => {
     const { server, calls } = await foreignOnly();
     const socket = net.connect({ host: '127.0.0.1', port: server.port }, () =>

@@ -39,6 +39,8 @@ export interface DnsServerOptions {
   readonly isLocalClient?: ((address: string) => boolean) | undefined;
   /** REFUSED answers per foreign source; beyond it their queries are dropped (default 5 at once, 1/s). */
   readonly refusedRate?: RateLimit | undefined;
+  /** REFUSED answers to all foreign sources together (default 50 at once, 20/s). */
+  readonly refusedTotalRate?: RateLimit | undefined;
 }
 
 export interface DnsServerStats {
@@ -59,6 +61,7 @@ export interface BoundAddress {
 /** How often a port-0 start retries when the picked port is taken on another address. */
 const PORT_ZERO_ATTEMPTS = 5;
 const DEFAULT_REFUSED_RATE: RateLimit = { burst: 5, perSecond: 1 };
+const DEFAULT_REFUSED_TOTAL_RATE: RateLimit = { burst: 50, perSecond: 20 };
 
 export class DnsServer {
   readonly #options: DnsServerOptions;
@@ -67,6 +70,7 @@ export class DnsServer {
   readonly #tcpLimits: TcpLimits;
   readonly #isLocal: ((address: string) => boolean) | undefined;
   readonly #refusedRate: RateLimiter;
+  readonly #refusedTotal: RateLimiter;
   #inFlight = 0;
   /** Given to the handlers; aborted by close(). */
   #lifetime: AbortController;
@@ -91,6 +95,11 @@ export class DnsServer {
     this.#refusedRate = new RateLimiter({
       ...(options.refusedRate ?? DEFAULT_REFUSED_RATE),
       clock: options.clock,
+    });
+    this.#refusedTotal = new RateLimiter({
+      ...(options.refusedTotalRate ?? DEFAULT_REFUSED_TOTAL_RATE),
+      clock: options.clock,
+      maxKeys: 1,
     });
     this.#lifetime = this.#newLifetime();
     if (options.addresses.length === 0)
@@ -273,12 +282,12 @@ export class DnsServer {
 
   /**
    * A query from elsewhere: never an alias lookup, an authorization or an upstream query. A few
-   * REFUSED answers per source (so a misconfigured neighbour learns why), then silence: the
-   * agent must not become a reflector.
+   * REFUSED answers per source and in all (so a misconfigured neighbour learns why), then
+   * silence: the agent must not become a reflector for spoofed sources.
    */
   #refuse(bytes: Buffer, transport: Transport, client: ClientAddress): Buffer | undefined {
     this.stats.refused++;
-    if (!this.#refusedRate.take(client.address)) {
+    if (!this.#refusedRate.take(client.address) || !this.#refusedTotal.take(0)) {
       this.stats.dropped++;
       return undefined;
     }

@@ -27,7 +27,13 @@ export interface DnsServiceOptions
   readonly systemUpstreams: readonly UpstreamServer[];
   readonly server?: Pick<
     DnsServerOptions,
-    'maxInFlight' | 'tcp' | 'udpBufferBytes' | 'describePortOwner' | 'isLocalClient' | 'refusedRate'
+    | 'maxInFlight'
+    | 'tcp'
+    | 'udpBufferBytes'
+    | 'describePortOwner'
+    | 'isLocalClient'
+    | 'refusedRate'
+    | 'refusedTotalRate'
   >;
 }
 
