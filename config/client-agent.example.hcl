@@ -43,3 +43,11 @@ v6_prefix = "fd62:6f75:6e64::/64"
 # The port of the control API on 127.0.0.1 and ::1 (what `client-agent status` talks to).
 # The environment variable BOUNDARY_CLIENT_AGENT_LISTENING_PORT overrides it.
 listen_port = 9300
+
+# A PEM file with the CA certificate(s) that signed the controller's TLS certificate, trusted
+# besides the built-in ones (for a controller with a private CA). Default: none.
+# controller_ca_file = "/etc/client-agent/boundary-ca.pem"
+
+# Do not verify the controller's TLS certificate. Development only: anyone on the network path can
+# then read the Boundary tokens the agent sends. The agent warns about it in its log and in status.
+controller_tls_insecure = false

@@ -10,6 +10,7 @@ import { buildSnapshot } from '../../src/alias-cache/index.js';
 import { parseUpstream } from '../../src/config/index.js';
 import { DnsService } from '../../src/dns/index.js';
 import { systemClock } from '../../src/lib/clock.js';
+import { LocalAddresses } from '../../src/platform/local-addresses.js';
 import { AddressAllocator, allocatorPreparer, cryptoRandom } from '../../src/proxy/index.js';
 
 const { values } = parseArgs({
@@ -41,6 +42,8 @@ const allocator = new AddressAllocator({
   random: cryptoRandom,
   isTaken: () => false,
 });
+// As the agent does: queries from addresses that are not this machine's are refused.
+const local = new LocalAddresses({ clock: systemClock });
 const service = new DnsService({
   config: { dnsRequestTimeoutMs: 5000, overrideUpstreamDnsServers: [upstream] },
   addresses: [values.address],
@@ -50,7 +53,11 @@ const service = new DnsService({
   preparer: allocatorPreparer(allocator),
   clock: systemClock,
   log: pino({ level: 'warn' }),
-  server: { maxInFlight: 4096, udpBufferBytes: 4 << 20 },
+  server: {
+    maxInFlight: 4096,
+    udpBufferBytes: 4 << 20,
+    isLocalClient: (address) => local.has(address),
+  },
 });
 await service.start();
 process.stdout.write(`READY ${service.server.port}\n`);

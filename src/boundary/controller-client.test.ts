@@ -1,8 +1,15 @@
 /** The controller client against controllers that misbehave, on real loopback sockets. */
+import { X509Certificate } from 'node:crypto';
+import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ControllerClient, tokenId } from './controller-client.js';
+import { createSessionCertificate } from '../devserver/session-cert.js';
+import { ControllerClient, PlainHttpError, sendsInClear, tokenId } from './controller-client.js';
+import { ed25519KeyFromGo } from './session-credentials.js';
 import { ControllerError } from './errors.js';
 import { rejection } from '../../test/helpers/rejection.js';
 
@@ -14,6 +21,22 @@ async function serve(handler: http.RequestListener): Promise<string> {
   server = http.createServer(handler);
   await new Promise<void>((r) => server?.listen(0, '127.0.0.1', r));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+/** An HTTPS server on loopback with a fresh self-signed certificate for 127.0.0.1; its PEM. */
+async function serveTls(handler: http.RequestListener): Promise<{ address: string; pem: string }> {
+  const now = Date.now();
+  const made = createSessionCertificate({
+    sessionId: 'controller.test',
+    workerHosts: ['127.0.0.1'],
+    notBefore: new Date(now - 60_000),
+    notAfter: new Date(now + 3_600_000),
+  });
+  const pem = new X509Certificate(made.certificate).toString();
+  const key = ed25519KeyFromGo(made.privateKey).export({ format: 'pem', type: 'pkcs8' });
+  server = https.createServer({ cert: pem, key }, handler);
+  await new Promise<void>((r) => server?.listen(0, '127.0.0.1', r));
+  return { address: `https://127.0.0.1:${(server.address() as AddressInfo).port}`, pem };
 }
 
 const failure = (p: Promise<unknown>) => rejection(p, ControllerError);
@@ -138,5 +161,50 @@ describe('ControllerClient', () => {
     );
     expect(tokenId('at_Ab3dE5gH7j_s1xyz')).toBe('at_Ab3dE5gH7j');
     expect(() => tokenId('at_Ab3dE5gH7j')).toThrow(/not a Boundary auth token/);
+  });
+});
+
+describe('ControllerClient and transport security', () => {
+  const answer: http.RequestListener = (_req, res) => {
+    res.end(JSON.stringify({ id: 'at_1234567890' }));
+  };
+
+  it('verifies the controller certificate by default; a CA file or the insecure switch accept a private one', async () => {
+    const { address, pem } = await serveTls(answer);
+    client = new ControllerClient({ address, timeoutMs: 5_000 });
+    const refused = await failure(client.readAuthToken(TOKEN));
+    expect(refused.code).toBe('controller.unreachable');
+    expect(refused.hint).toMatch(/not trusted/);
+    await client.close();
+
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ca-tls-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'ca.pem'), pem);
+      client = new ControllerClient({ address, caFile: path.join(dir, 'ca.pem') });
+      expect(await client.readAuthToken(TOKEN)).toEqual({ id: 'at_1234567890' });
+      await client.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    client = new ControllerClient({ address, insecure: true });
+    expect(await client.readAuthToken(TOKEN)).toEqual({ id: 'at_1234567890' });
+  });
+
+  it('refuses plain HTTP to anything but loopback unless allowed, before sending anything', () => {
+    for (const address of ['http://192.0.2.1:9200', 'http://boundary.corp', 'http://[fd00::1]']) {
+      expect(sendsInClear(address)).toBe(true);
+      expect(() => new ControllerClient({ address })).toThrow(PlainHttpError);
+      expect(() => new ControllerClient({ address, allowPlainHttp: true })).not.toThrow();
+    }
+    for (const address of [
+      'http://127.0.0.1:9200',
+      'http://127.8.9.1',
+      'http://localhost:9200',
+      'http://[::1]:9200',
+      'https://boundary.corp',
+    ]) {
+      expect(sendsInClear(address)).toBe(false);
+      expect(() => new ControllerClient({ address })).not.toThrow();
+    }
   });
 });

@@ -4,6 +4,7 @@
  * has a timeout and honours the caller's AbortSignal; every failure is a ControllerError.
  */
 import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import type { Dispatcher } from 'undici';
 import { AgentError } from '../lib/errors.js';
 import type {
@@ -24,6 +25,11 @@ export interface ControllerClientOptions {
   readonly caFile?: string | undefined;
   /** Skip TLS verification: development only. */
   readonly insecure?: boolean | undefined;
+  /**
+   * Allow an `http://` address that is not loopback: tokens and passwords then cross the network
+   * in clear. Without it such an address is refused (PlainHttpError) before anything is sent.
+   */
+  readonly allowPlainHttp?: boolean | undefined;
   /** Per request, default 30 s. */
   readonly timeoutMs?: number | undefined;
 }
@@ -50,6 +56,9 @@ export class ControllerClient {
 
   constructor(options: ControllerClientOptions) {
     this.address = normalizeAddress(options.address);
+    if (options.allowPlainHttp !== true && sendsInClear(this.address)) {
+      throw new PlainHttpError(this.address);
+    }
     this.#options = options;
   }
 
@@ -233,6 +242,34 @@ export class ControllerClient {
       return new Agent({ connect, keepAliveTimeout: 30_000 });
     })();
     return this.#dispatcher;
+  }
+}
+
+/** An address without TLS that leaves this machine: `http://` to anything but loopback. */
+export function sendsInClear(address: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(address);
+  } catch {
+    return false;
+  }
+  if (url.protocol !== 'http:') return false;
+  const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  const loopback =
+    host === 'localhost' || host === '::1' || (net.isIPv4(host) && host.startsWith('127.'));
+  return !loopback;
+}
+
+/** A controller address that would send a token or password in clear, not allowed. */
+export class PlainHttpError extends AgentError {
+  constructor(address: string) {
+    super(
+      'boundary.plain_http',
+      `refusing to send a Boundary token or password to ${address} over plain HTTP`,
+      {
+        hint: 'Use the https:// address of the controller. Only for a lab controller without TLS, allow it with --allow-plain-http (anyone on the network path can then read the token).',
+      },
+    );
   }
 }
 

@@ -10,6 +10,8 @@ export {
 export {
   ControllerClient,
   isTokenShape,
+  PlainHttpError,
+  sendsInClear,
   tokenId,
   type AliasListing,
   type ControllerClientOptions,

@@ -16,6 +16,7 @@ import { step, type StepContext } from './abortable-step.js';
 import { WorkerError } from './worker-errors.js';
 import {
   DEFAULT_WORKER_PORT,
+  MAX_RECEIVED_MESSAGE_BYTES,
   PROXY_ALPN,
   PROXY_PATH,
   PROXY_SUBPROTOCOL,
@@ -212,6 +213,7 @@ export function upgrade(
     createConnection: () => socket,
     perMessageDeflate: false,
     followRedirects: false,
+    maxPayload: MAX_RECEIVED_MESSAGE_BYTES,
   });
   // A listener for the whole life of the socket, so that no late error goes unhandled.
   ws.on('error', (error) => {

@@ -19,6 +19,11 @@ export const DEFAULT_WORKER_PORT = 9202;
 export const TOFU_TOKEN_LENGTH = 20;
 /** Go's proxy writes at most this many bytes per data message; so do we. */
 export const MAX_DATA_MESSAGE_BYTES = 32 * 1024;
+/**
+ * The largest WebSocket message either side accepts (beyond it ws closes with 1009): far above
+ * the data messages peers send, small enough to bound the memory one connection can take.
+ */
+export const MAX_RECEIVED_MESSAGE_BYTES = 1024 * 1024;
 
 /** Close codes and reasons the worker uses (`internal/daemon/worker/handler.go`). */
 export const CLOSE = {

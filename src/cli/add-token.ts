@@ -4,7 +4,7 @@
  * show in the process list and shell history).
  */
 import type { Command } from 'commander';
-import { isTokenShape } from '../boundary/controller-client.js';
+import { isTokenShape, PlainHttpError, sendsInClear } from '../boundary/controller-client.js';
 import { isControllerAddress } from '../control/token-request.js';
 import { UsageError } from '../lib/errors.js';
 import {
@@ -19,6 +19,7 @@ import { readSecret } from './read-secret.js';
 
 interface AddTokenOptions extends AgentCommandOptions {
   readonly addr?: string;
+  readonly allowPlainHttp?: boolean;
 }
 
 export const ADDR_ENV = 'BOUNDARY_ADDR';
@@ -31,10 +32,16 @@ export function registerAddTokenCommand(program: Command, io: CliIo): void {
       .description(
         `Hand an existing Boundary token (from $${TOKEN_ENV} or standard input) to the agent.`,
       )
-      .option('--addr <url>', `the controller address (default: $${ADDR_ENV})`),
+      .option('--addr <url>', `the controller address (default: $${ADDR_ENV})`)
+      .option(
+        '--allow-plain-http',
+        'allow an http:// controller address that is not loopback (the token travels in clear)',
+      ),
   ).action(async (options: AddTokenOptions) => {
     const format = formatOf(options);
     const addr = controllerAddress(io, options.addr);
+    const allowPlainHttp = options.allowPlainHttp === true;
+    if (!allowPlainHttp && sendsInClear(addr)) throw new PlainHttpError(addr);
     const client = agentClient(io, options);
     const fromEnv = io.env[TOKEN_ENV]?.trim() ?? '';
     const token = fromEnv === '' ? await readToken(io) : fromEnv;
@@ -43,7 +50,7 @@ export function registerAddTokenCommand(program: Command, io: CliIo): void {
         hint: 'Use the whole token, as "boundary authenticate" printed it or -format=json gave it.',
       });
     }
-    await client.addToken(addr, token);
+    await client.addToken(addr, token, { allowPlainHttp });
     const id = token.split('_').slice(0, 2).join('_');
     if (format === 'json') writeItem(io, { boundary_addr: addr, auth_token_id: id });
     else io.stdout.write(`The agent has your token ${id} for ${addr}.\n`);

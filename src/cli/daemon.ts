@@ -65,6 +65,11 @@ export function registerDaemonCommand(program: Command, io: CliIo): void {
           logger,
           version: packageVersion(),
         });
+        if (config.controllerTlsInsecure) {
+          io.stderr.write(
+            "warning: controller_tls_insecure = true: the controller's TLS certificate is not verified; anyone on the network path can read Boundary tokens. Use controller_ca_file instead.\n",
+          );
+        }
         io.stderr.write(
           `client-agent daemon running: DNS on ${daemon.agent.dnsAddresses.join(', ')}, control API on port ${daemon.control.port}.\n`,
         );

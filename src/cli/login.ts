@@ -24,6 +24,7 @@ interface LoginOptions extends AgentCommandOptions {
   readonly loginName?: string;
   readonly tlsInsecure?: boolean;
   readonly tlsCaCert?: string;
+  readonly allowPlainHttp?: boolean;
 }
 
 export const PASSWORD_ENV = 'BOUNDARY_AUTHENTICATE_PASSWORD_PASSWORD';
@@ -42,7 +43,11 @@ export function registerLoginCommand(program: Command, io: CliIo): void {
       )
       .option('--login-name <name>', `the login name (default: $${LOGIN_NAME_ENV})`)
       .option('--tls-insecure', 'do not verify the controller certificate (development only)')
-      .option('--tls-ca-cert <file>', 'a CA certificate (PEM) to verify the controller with'),
+      .option('--tls-ca-cert <file>', 'a CA certificate (PEM) to verify the controller with')
+      .option(
+        '--allow-plain-http',
+        'allow an http:// controller address that is not loopback (password and token in clear)',
+      ),
   ).action(async (options: LoginOptions) => {
     const format = formatOf(options);
     const addr = controllerAddress(io, options.addr);
@@ -52,18 +57,26 @@ export function registerLoginCommand(program: Command, io: CliIo): void {
     }
     const loginName = options.loginName ?? io.env[LOGIN_NAME_ENV] ?? '';
     if (loginName === '') throw new UsageError('-login-name is required');
-    const agent = agentClient(io, options);
-    // Fail before asking for the password when the agent is not there to take the token.
-    await agent.status();
-    const password = await readPassword(io);
+    const allowPlainHttp = options.allowPlainHttp === true;
+    // Refuses a plain-HTTP address now, before the password is asked for.
     const controller = new ControllerClient({
       address: addr,
       insecure: options.tlsInsecure === true,
       caFile: options.tlsCaCert,
+      allowPlainHttp,
     });
+    if (options.tlsInsecure === true) {
+      io.stderr.write(
+        "warning: -tls-insecure: the controller's certificate is not verified, so your password can be read on the network path\n",
+      );
+    }
+    const agent = agentClient(io, options);
     try {
+      // Fail before asking for the password when the agent is not there to take the token.
+      await agent.status();
+      const password = await readPassword(io);
       const token = await controller.authenticate(authMethodId, loginName, password);
-      await agent.addToken(addr, token.token);
+      await agent.addToken(addr, token.token, { allowPlainHttp });
       const item = {
         boundary_addr: addr,
         auth_token_id: token.id,

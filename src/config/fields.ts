@@ -26,6 +26,10 @@ export interface AgentConfig {
   /** null: IPv6 is off (AAAA queries for aliases get an empty answer). */
   readonly v6Prefix: IpPrefix | null;
   readonly listenPort: number;
+  /** PEM CA certificate(s) the controller's certificate is verified with, beside the built-in ones. */
+  readonly controllerCaFile: string | null;
+  /** Do not verify the controller's TLS certificate (development only; warned about loudly). */
+  readonly controllerTlsInsecure: boolean;
 }
 
 export type ConfigField = keyof AgentConfig;
@@ -96,6 +100,11 @@ function prefix(parser: (s: string) => IpPrefix | string, example: string) {
   };
 }
 
+function boolean(raw: unknown): boolean {
+  if (typeof raw !== 'boolean') throw new InvalidValue('must be true or false, without quotes');
+  return raw;
+}
+
 export function parsePort(raw: unknown): number {
   const value = typeof raw === 'string' && /^\d+$/.test(raw.trim()) ? Number(raw) : raw;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 65535) {
@@ -163,10 +172,7 @@ export const FIELDS: { readonly [F in ConfigField]: FieldSpec<AgentConfig[F]> } 
     description: 'Also write the log to standard output.',
     reloadable: true,
     fallback: () => false,
-    parse: (raw) => {
-      if (typeof raw !== 'boolean') throw new InvalidValue('must be true or false, without quotes');
-      return raw;
-    },
+    parse: boolean,
     show: String,
   },
   overrideUpstreamDnsServers: {
@@ -232,6 +238,24 @@ export const FIELDS: { readonly [F in ConfigField]: FieldSpec<AgentConfig[F]> } 
       if (typeof raw === 'string') throw new InvalidValue('must be a number, without quotes');
       return parsePort(raw);
     },
+    show: String,
+  },
+  controllerCaFile: {
+    key: 'controller_ca_file',
+    description:
+      "A PEM file with the CA certificate(s) that signed the controller's certificate, trusted besides the built-in ones.",
+    reloadable: false,
+    fallback: () => null,
+    parse: filePath,
+    show: showNullable,
+  },
+  controllerTlsInsecure: {
+    key: 'controller_tls_insecure',
+    description:
+      "Do not verify the controller's TLS certificate: development only, anyone on the path can read tokens.",
+    reloadable: false,
+    fallback: () => false,
+    parse: boolean,
     show: String,
   },
 };

@@ -47,6 +47,8 @@ describe('defaults', () => {
       v4Prefix: { cidr: '100.64.0.0/10', network: '100.64.0.0', length: 10 },
       v6Prefix: { cidr: 'fd62:6f75:6e64::/64', network: 'fd62:6f75:6e64::', length: 64 },
       listenPort: 9300,
+      controllerCaFile: null,
+      controllerTlsInsecure: false,
     });
     expect(new Set(Object.values(sources))).toEqual(new Set(['default']));
   });
@@ -138,6 +140,11 @@ describe('valid values, field by field', () => {
     ],
     ['v6_prefix = "off"', { v6Prefix: null }],
     ['listen_port = 9400', { listenPort: 9400 }],
+    ['controller_tls_insecure = true', { controllerTlsInsecure: true }],
+    [
+      'controller_ca_file = "/etc/ssl/boundary-ca.pem"',
+      { controllerCaFile: '/etc/ssl/boundary-ca.pem' },
+    ],
   ])('%s', async (line, expected) => {
     const loaded = await load(`${line}\n`);
     expect(loaded.config).toMatchObject(expected);

@@ -110,9 +110,15 @@ export interface AgentControl {
   cancelSession(uid: number, sessionId: string): Promise<AgentSessionRecord>;
   /**
    * Stores a token for `uid` after the controller confirmed it. Rejects with an AgentError
-   * (ControllerError for the controller's answer) when it cannot.
+   * (ControllerError for the controller's answer) when it cannot, and with a PlainHttpError for
+   * an `http://` address that is not loopback unless `allowPlainHttp`.
    */
-  addToken(uid: number, boundaryAddr: string, token: string): Promise<void>;
+  addToken(
+    uid: number,
+    boundaryAddr: string,
+    token: string,
+    options?: { allowPlainHttp?: boolean },
+  ): Promise<void>;
   /** Walks the session checklist for `alias` as `uid` (with uid's own token only). */
   diagnoseAlias(uid: number, alias: string): Promise<AliasDiagnosis>;
 }

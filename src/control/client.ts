@@ -116,8 +116,18 @@ export class ControlClient {
     return this.#call<AliasDiagnosis>('POST', '/v1/diag/alias', { alias }, signal);
   }
 
-  async addToken(boundaryAddr: string, token: string, signal?: AbortSignal): Promise<void> {
-    await this.#call('POST', '/v1/tokens', { boundary_addr: boundaryAddr, token }, signal);
+  /** `allowPlainHttp`: the controller address may be `http://` off this machine (sent only when true). */
+  async addToken(
+    boundaryAddr: string,
+    token: string,
+    options: { allowPlainHttp?: boolean; signal?: AbortSignal } = {},
+  ): Promise<void> {
+    const body = {
+      boundary_addr: boundaryAddr,
+      token,
+      ...(options.allowPlainHttp === true ? { allow_plain_http: true } : {}),
+    };
+    await this.#call('POST', '/v1/tokens', body, options.signal);
   }
 
   #call<T>(method: string, path: string, body: unknown, signal?: AbortSignal): Promise<T> {

@@ -59,8 +59,10 @@ export const ROUTES: readonly Route[] = [
     path: '/v1/tokens',
     method: 'POST',
     handle: async ({ agent, uid, req }) => {
-      const { boundaryAddr, token } = parseTokenRequest(parseJsonObject(req, await readBody(req)));
-      await agent.addToken(uid, boundaryAddr, token);
+      const { boundaryAddr, token, allowPlainHttp } = parseTokenRequest(
+        parseJsonObject(req, await readBody(req)),
+      );
+      await agent.addToken(uid, boundaryAddr, token, { allowPlainHttp });
       return {};
     },
   },

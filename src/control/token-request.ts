@@ -5,6 +5,8 @@ import { invalidArgument, type ApiRequestField } from './api-error.js';
 export interface TokenRequest {
   readonly boundaryAddr: string;
   readonly token: string;
+  /** Ours (`allow_plain_http`): the owner allows an `http://` controller that is not loopback. */
+  readonly allowPlainHttp: boolean;
 }
 
 /** An http(s) URL with a host: the controller's API address. */
@@ -32,8 +34,17 @@ export function parseTokenRequest(body: Record<string, unknown>): TokenRequest {
   } else if (!isTokenShape(token)) {
     fields.push({ name: 'token', description: 'Must be a Boundary auth token (at_…_…).' });
   }
-  if (fields.length > 0 || typeof addr !== 'string' || typeof token !== 'string') {
+  const allow = body.allow_plain_http ?? false;
+  if (typeof allow !== 'boolean') {
+    fields.push({ name: 'allow_plain_http', description: 'Must be true or false.' });
+  }
+  if (
+    fields.length > 0 ||
+    typeof addr !== 'string' ||
+    typeof token !== 'string' ||
+    typeof allow !== 'boolean'
+  ) {
     throw invalidArgument('Error in provided request.', fields);
   }
-  return { boundaryAddr: addr, token };
+  return { boundaryAddr: addr, token, allowPlainHttp: allow };
 }

@@ -7,7 +7,8 @@
 import os from 'node:os';
 import type { Logger } from 'pino';
 import { AliasCache, EMPTY_SNAPSHOT, normalizeName } from '../alias-cache/index.js';
-import { ControllerClient } from '../boundary/controller-client.js';
+import { ControllerClient, PlainHttpError, sendsInClear } from '../boundary/controller-client.js';
+import type { SessionAuthorization } from '../boundary/api-types.js';
 import { WorkerDialer } from '../boundary/worker-dialer.js';
 import {
   formatUpstream,
@@ -16,7 +17,6 @@ import {
   type ConfigField,
   type UpstreamServer,
 } from '../config/index.js';
-import type { SessionAuthorization } from '../boundary/api-types.js';
 import type {
   AgentControl,
   AgentDetails,
@@ -30,6 +30,7 @@ import { DnsService, RecentErrors } from '../dns/index.js';
 import type { Clock } from '../lib/clock.js';
 import type { AgentLogger } from '../lib/logger.js';
 import { AgentError } from '../lib/errors.js';
+import { LocalAddresses } from '../platform/local-addresses.js';
 import type { PeerCredentials } from '../platform/types.js';
 import {
   AddressAllocator,
@@ -85,7 +86,6 @@ export interface AgentOptions {
   readonly logger?: Pick<AgentLogger, 'configure'> | undefined;
   readonly peers: PeerCredentials;
   readonly version: string;
-  readonly controllerTls?: { readonly caFile?: string; readonly insecure?: boolean };
   /** Timing of `client-agent diag ALIAS` (tests shorten the wait for a target failure). */
   readonly diag?: AliasCheckOptions | undefined;
   /** The self-pause rule; default 10 failures in 60 s. */
@@ -100,7 +100,11 @@ export class Agent implements AgentControl {
   readonly #o: AgentOptions;
   readonly #log: Logger;
   readonly #clients = new Map<string, ControllerClient>();
+  /** Controller addresses a token's owner allowed over plain HTTP (add-token --allow-plain-http). */
+  readonly #plainHttpAllowed = new Set<string>();
   readonly #failures: FailureWindow;
+  /** This machine's addresses: DNS queries and proxy connections from anywhere else are refused. */
+  readonly #local: LocalAddresses;
   readonly #warnings: string[] = [];
   readonly #worker: WorkerDialer;
   #config: AgentConfig;
@@ -115,6 +119,7 @@ export class Agent implements AgentControl {
     this.#config = options.config;
     this.#log = options.log.child({ component: 'agent' });
     this.errors = new RecentErrors({ clock: options.clock });
+    this.#local = new LocalAddresses({ clock: options.clock });
     this.#failures = new FailureWindow({
       clock: options.clock,
       ...(options.selfPause ?? { limit: 10, windowMs: 60_000 }),
@@ -143,6 +148,7 @@ export class Agent implements AgentControl {
       sessions: this.sessionManager,
       worker,
       peers: options.peers,
+      isLocalPeer: (address) => this.#local.has(address),
       entitled: (uid, alias) => {
         const entry = this.#snapshot().lookup(alias);
         return entry?.uids.includes(uid) === true ? entry : undefined;
@@ -216,7 +222,7 @@ export class Agent implements AgentControl {
       allocator: this.#allocator,
       sessions: this.sessionManager,
       listeners: this.listeners,
-      addAddress: this.#o.profile.addAddress,
+      addAddress: this.#addAddress(),
       log: this.#o.log,
     });
     this.#dns = new DnsService({
@@ -230,10 +236,19 @@ export class Agent implements AgentControl {
       addresses: this.#o.profile.dnsAddresses,
       port: this.#o.profile.dnsPort,
       systemUpstreams: this.#o.profile.systemUpstreams,
-      server: { describePortOwner: this.#o.profile.describePortOwner },
+      server: {
+        describePortOwner: this.#o.profile.describePortOwner,
+        isLocalClient: (address) => this.#local.has(address),
+      },
     });
     await this.#dns.start();
     this.#started = true;
+    if (config.controllerTlsInsecure) {
+      this.#log.warn(
+        { controller_tls_insecure: true },
+        'TLS certificate verification of the controller is OFF: anyone on the network path can read the Boundary tokens the agent sends. Development only: set controller_ca_file instead.',
+      );
+    }
     await this.#saveRunState();
     if (this.#state.status === 'running') await this.#o.profile.resolver?.apply();
     this.#log.info(
@@ -287,6 +302,17 @@ export class Agent implements AgentControl {
 
   status(uid: number): AgentStatus {
     const token = this.cache.tokenFor(uid);
+    const insecure: string[] = [];
+    if (this.#config.controllerTlsInsecure) {
+      insecure.push(
+        "the controller's TLS certificate is not verified (controller_tls_insecure = true): tokens can be read on the network path",
+      );
+    }
+    if (token !== undefined && sendsInClear(token.controllerAddress)) {
+      insecure.push(
+        `your token goes to ${token.controllerAddress} over plain HTTP (allowed with --allow-plain-http): it can be read on the network path`,
+      );
+    }
     return {
       boundary_addr: token?.controllerAddress ?? '',
       auth_token_id: token?.tokenId ?? '',
@@ -301,6 +327,7 @@ export class Agent implements AgentControl {
         this.#state.reason !== undefined
           ? [this.#state.reason]
           : []),
+        ...insecure,
         ...this.#warnings,
       ],
     };
@@ -355,7 +382,7 @@ export class Agent implements AgentControl {
   sessions(uid: number): AgentSessionItem[] {
     return this.sessionManager.list(uid).map((s) => ({
       alias: s.alias,
-      session_authorization: s.authorization,
+      session_authorization: withoutAuthorizationToken(s.authorization),
       connections: s.connections,
       bytes_up: s.bytesUp,
       bytes_down: s.bytesDown,
@@ -395,8 +422,24 @@ export class Agent implements AgentControl {
     return { ...session, alias, canceled };
   }
 
-  /** A token for another controller replaces every token; 'token-removed' ends their sessions. */
-  async addToken(uid: number, boundaryAddr: string, token: string): Promise<void> {
+  /**
+   * A token for another controller replaces every token; 'token-removed' ends their sessions. A
+   * token never goes to a controller over plain HTTP (but on loopback) unless its owner allowed it.
+   */
+  async addToken(
+    uid: number,
+    boundaryAddr: string,
+    token: string,
+    options: { allowPlainHttp?: boolean } = {},
+  ): Promise<void> {
+    if (sendsInClear(boundaryAddr)) {
+      if (options.allowPlainHttp !== true) throw new PlainHttpError(boundaryAddr);
+      this.#log.warn(
+        { uid, controller: boundaryAddr },
+        'A token was allowed over plain HTTP by its owner: it can be read on the network path.',
+      );
+      this.#plainHttpAllowed.add(boundaryAddr);
+    }
     await this.cache.addToken(uid, boundaryAddr, token);
   }
 
@@ -447,6 +490,16 @@ export class Agent implements AgentControl {
     };
   }
 
+  /** The profile's way to put a proxy address on the machine, telling #local at once. */
+  #addAddress(): ((ip: string) => Promise<void>) | undefined {
+    const add = this.#o.profile.addAddress;
+    if (add === undefined) return undefined;
+    return async (ip) => {
+      await add(ip);
+      this.#local.add(ip);
+    };
+  }
+
   #snapshot() {
     return this.#state.status === 'paused' ? EMPTY_SNAPSHOT : this.cache.snapshot();
   }
@@ -466,8 +519,9 @@ export class Agent implements AgentControl {
     if (client === undefined) {
       client = new ControllerClient({
         address,
-        caFile: this.#o.controllerTls?.caFile,
-        insecure: this.#o.controllerTls?.insecure,
+        caFile: this.#config.controllerCaFile ?? undefined,
+        insecure: this.#config.controllerTlsInsecure,
+        allowPlainHttp: this.#plainHttpAllowed.has(address),
       });
       this.#clients.set(address, client);
     }
@@ -483,4 +537,16 @@ export class Agent implements AgentControl {
     };
     await writeJson(this.#config.stateFile, state);
   }
+}
+
+/**
+ * The session as `sessions` shows it to its owner: everything but the authorization token, which
+ * holds the session's private key (the agent alone uses it; brokered credentials stay).
+ */
+function withoutAuthorizationToken(
+  authorization: SessionAuthorization,
+): AgentSessionItem['session_authorization'] {
+  return Object.fromEntries(
+    Object.entries(authorization).filter(([key]) => key !== 'authorization_token'),
+  ) as AgentSessionItem['session_authorization'];
 }

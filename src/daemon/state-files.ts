@@ -34,10 +34,15 @@ export async function readJson<T>(file: string): Promise<T | undefined> {
   }
 }
 
+/**
+ * Writes the file 0600 (owner only) through a new temporary file: one left by a crash is removed
+ * first, so the mode is never inherited from an existing file.
+ */
 export async function writeJson(file: string, value: unknown): Promise<void> {
   await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o755 });
   const tmp = `${file}.${process.pid}.tmp`;
-  await fs.writeFile(tmp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
+  await fs.rm(tmp, { force: true });
+  await fs.writeFile(tmp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
   await fs.rename(tmp, file);
 }
 

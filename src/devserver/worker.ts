@@ -18,6 +18,7 @@ import {
   CLOSE,
   CLOSE_REASON,
   DEFAULT_WORKER_PORT,
+  MAX_RECEIVED_MESSAGE_BYTES,
   PROXY_ALPN,
   PROXY_PATH,
   PROXY_SUBPROTOCOL,
@@ -98,6 +99,7 @@ export class StandInWorker {
     this.#wss = new WebSocketServer({
       noServer: true,
       perMessageDeflate: false,
+      maxPayload: MAX_RECEIVED_MESSAGE_BYTES,
       handleProtocols: (protocols) =>
         protocols.has(PROXY_SUBPROTOCOL) ? PROXY_SUBPROTOCOL : false,
     });

@@ -182,4 +182,95 @@ describe('DnsServer', () => {
       queries.map((q) => q.readUInt16BE(0)),
     );
   });
+
+  it('closes a TCP connection whose message trickles in slower than the idle timeout', async () => {
+    const { server, clock } = makeServer({ tcp: { idleTimeoutMs: 1000 } });
+    await server.start();
+    const query = makeQuery('db.corp', 'A', { id: 77 });
+    const framed = Buffer.concat([Buffer.from([0, query.length]), query]);
+    const socket = net.connect({ host: '127.0.0.1', port: server.port });
+    socket.on('error', () => undefined);
+    await new Promise((resolve) => socket.on('connect', resolve));
+    // One byte at a time, each well within the idle timeout, never the whole message.
+    for (let i = 0; i < 5; i++) {
+      socket.write(framed.subarray(i, i + 1));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      clock.advance(300);
+    }
+    await waitForClose(socket);
+    expect(socket.destroyed).toBe(true);
+  });
+});
+
+describe('DnsServer and clients that are not on this machine', () => {
+  /** A server that takes every client for a foreign one, and a preparer that counts its calls. */
+  async function foreignOnly(refusedRate = { burst: 3, perSecond: 1 }) {
+    const calls: string[] = [];
+    const allocator = testAllocator({ v6: false });
+    const preparer: AliasPreparer = {
+      prepare(alias) {
+        calls.push(alias.value);
+        return allocatorPreparer(allocator).prepare(alias);
+      },
+    };
+    const made = makeServer({ preparer, isLocalClient: () => false, refusedRate });
+    await made.server.start();
+    return { ...made, calls };
+  }
+
+  it('answers REFUSED without asking any handler, then drops beyond the per-source rate', async () => {
+    const { server, clock, calls } = await foreignOnly();
+    const answers = [];
+    for (let id = 1; id <= 5; id++) {
+      answers.push(
+        await udpExchange(server.port, makeQuery('db.corp', 'A', { id }), { timeoutMs: 300 }),
+      );
+    }
+    expect(answers.slice(0, 3).map((a) => dnsPacket.decode(a ?? Buffer.alloc(0)))).toMatchObject([
+      { id: 1, rcode: 'REFUSED', answers: [] },
+      { id: 2, rcode: 'REFUSED' },
+      { id: 3, rcode: 'REFUSED' },
+    ]);
+    expect(answers.slice(3)).toEqual([undefined, undefined]);
+    expect(calls).toEqual([]);
+    expect(server.stats).toMatchObject({ refused: 5, answered: 3 });
+    clock.advance(1_000);
+    const later = await udpExchange(server.port, makeQuery('db.corp', 'A', { id: 9 }));
+    expect(dnsPacket.decode(later ?? Buffer.alloc(0))).toMatchObject({ id: 9, rcode: 'REFUSED' });
+  });
+
+  it('caps REFUSED answers to all foreign sources together (spoofed sources)', async () => {
+    const made = makeServer({
+      isLocalClient: () => false,
+      refusedRate: { burst: 5, perSecond: 1 },
+      refusedTotalRate: { burst: 2, perSecond: 1 },
+    });
+    await made.server.start();
+    const answers = [];
+    for (let id = 1; id <= 4; id++) {
+      // Within this source's own limit (5): only the total limit (2) stops the 3rd and 4th.
+      answers.push(
+        await udpExchange(made.server.port, makeQuery('db.corp', 'A', { id }), { timeoutMs: 300 }),
+      );
+    }
+    expect(answers.filter((a) => a !== undefined)).toHaveLength(2);
+  });
+
+  it('resets TCP connections from elsewhere before reading a byte', async () => {
+    const { server, calls } = await foreignOnly();
+    const socket = net.connect({ host: '127.0.0.1', port: server.port }, () =>
+      socket.write(Buffer.concat([Buffer.from([0, 25]), makeQuery('db.corp', 'A')])),
+    );
+    const error = await new Promise<string | undefined>((resolve) => {
+      socket.once('error', (e: NodeJS.ErrnoException) => {
+        resolve(e.code);
+      });
+      socket.once('close', () => {
+        resolve(undefined);
+      });
+    });
+    expect(error).toBe('ECONNRESET');
+    expect(calls).toEqual([]);
+    expect(server.stats.refused).toBe(1);
+  });
 });

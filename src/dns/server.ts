@@ -7,13 +7,14 @@ import { setMaxListeners } from 'node:events';
 import net from 'node:net';
 import type { Logger } from 'pino';
 import type { Clock } from '../lib/clock.js';
+import { RateLimiter, type RateLimit } from '../lib/rate-limiter.js';
 import { DnsBindError, DnsOptionsError } from './errors.js';
 import { isPromiseLike } from './deadline.js';
 import { servfail, type DnsAnswer, type MaybePromise, type Next } from './handler.js';
 import { parseQuery, type ClientAddress, type DnsQuery, type Transport } from './query.js';
 import { DEFAULT_TCP_LIMITS, TcpListener, type TcpLimits } from './tcp-listener.js';
 import { UdpListener, type MessageHandler } from './udp-listener.js';
-import { fitUdp } from './wire.js';
+import { fitUdp, headerOnlyResponse, RCODE } from './wire.js';
 
 export interface DnsServerOptions {
   /** IPv4 and IPv6 addresses to listen on. */
@@ -31,6 +32,15 @@ export interface DnsServerOptions {
   /** Names the process holding a port ("systemd-resolved (pid 512)"), for bind errors. */
   readonly describePortOwner?:
     ((address: string, port: number) => Promise<string | undefined>) | undefined;
+  /**
+   * Whether a client address is one of this machine's. Queries from anywhere else are answered
+   * REFUSED without reaching the handlers (TCP connections are reset at once). Default: all are.
+   */
+  readonly isLocalClient?: ((address: string) => boolean) | undefined;
+  /** REFUSED answers per foreign source; beyond it their queries are dropped (default 5 at once, 1/s). */
+  readonly refusedRate?: RateLimit | undefined;
+  /** REFUSED answers to all foreign sources together (default 50 at once, 20/s). */
+  readonly refusedTotalRate?: RateLimit | undefined;
 }
 
 export interface DnsServerStats {
@@ -39,6 +49,8 @@ export interface DnsServerStats {
   dropped: number;
   malformed: number;
   overloaded: number;
+  /** Queries from addresses that are not this machine's (answered REFUSED or dropped). */
+  refused: number;
 }
 
 export interface BoundAddress {
@@ -48,12 +60,17 @@ export interface BoundAddress {
 
 /** How often a port-0 start retries when the picked port is taken on another address. */
 const PORT_ZERO_ATTEMPTS = 5;
+const DEFAULT_REFUSED_RATE: RateLimit = { burst: 5, perSecond: 1 };
+const DEFAULT_REFUSED_TOTAL_RATE: RateLimit = { burst: 50, perSecond: 20 };
 
 export class DnsServer {
   readonly #options: DnsServerOptions;
   readonly #log: Logger;
   readonly #maxInFlight: number;
   readonly #tcpLimits: TcpLimits;
+  readonly #isLocal: ((address: string) => boolean) | undefined;
+  readonly #refusedRate: RateLimiter;
+  readonly #refusedTotal: RateLimiter;
   #inFlight = 0;
   /** Given to the handlers; aborted by close(). */
   #lifetime: AbortController;
@@ -66,6 +83,7 @@ export class DnsServer {
     dropped: 0,
     malformed: 0,
     overloaded: 0,
+    refused: 0,
   };
 
   constructor(options: DnsServerOptions) {
@@ -73,6 +91,16 @@ export class DnsServer {
     this.#log = options.log.child({ component: 'dns' });
     this.#maxInFlight = options.maxInFlight ?? 1024;
     this.#tcpLimits = { ...DEFAULT_TCP_LIMITS, ...options.tcp };
+    this.#isLocal = options.isLocalClient;
+    this.#refusedRate = new RateLimiter({
+      ...(options.refusedRate ?? DEFAULT_REFUSED_RATE),
+      clock: options.clock,
+    });
+    this.#refusedTotal = new RateLimiter({
+      ...(options.refusedTotalRate ?? DEFAULT_REFUSED_TOTAL_RATE),
+      clock: options.clock,
+      maxKeys: 1,
+    });
     this.#lifetime = this.#newLifetime();
     if (options.addresses.length === 0)
       throw new DnsOptionsError('the DNS server needs at least one address');
@@ -170,6 +198,8 @@ export class DnsServer {
                   clock: this.#options.clock,
                   log: this.#log,
                   limits: this.#tcpLimits,
+                  acceptFrom: this.#isLocal,
+                  onRejected: () => this.stats.refused++,
                 });
           this.#listeners.push(listener);
           port = listener.port;
@@ -209,6 +239,7 @@ export class DnsServer {
     client: ClientAddress,
   ): Buffer | undefined | Promise<Buffer | undefined> {
     this.stats.received++;
+    if (this.#isLocal?.(client.address) === false) return this.#refuse(bytes, transport, client);
     const parsed = parseQuery(bytes, transport, client);
     if (parsed.kind === 'drop') {
       this.stats.dropped++;
@@ -247,6 +278,26 @@ export class DnsServer {
         return this.#failed(q, error, signal);
       },
     );
+  }
+
+  /**
+   * A query from elsewhere: never an alias lookup, an authorization or an upstream query. A few
+   * REFUSED answers per source and in all (so a misconfigured neighbour learns why), then
+   * silence: the agent must not become a reflector for spoofed sources.
+   */
+  #refuse(bytes: Buffer, transport: Transport, client: ClientAddress): Buffer | undefined {
+    this.stats.refused++;
+    if (!this.#refusedRate.take(client.address) || !this.#refusedTotal.take(0)) {
+      this.stats.dropped++;
+      return undefined;
+    }
+    const parsed = parseQuery(bytes, transport, client);
+    if (parsed.kind !== 'query') {
+      this.stats.dropped++;
+      return undefined;
+    }
+    this.stats.answered++;
+    return headerOnlyResponse(bytes, parsed.query.questionEnd, RCODE.REFUSED);
   }
 
   #finish(q: DnsQuery, answer: DnsAnswer): Buffer {

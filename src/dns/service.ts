@@ -28,7 +28,13 @@ export interface DnsServiceOptions
   readonly systemUpstreams: readonly UpstreamServer[];
   readonly server?: Pick<
     DnsServerOptions,
-    'maxInFlight' | 'tcp' | 'udpBufferBytes' | 'describePortOwner'
+    | 'maxInFlight'
+    | 'tcp'
+    | 'udpBufferBytes'
+    | 'describePortOwner'
+    | 'isLocalClient'
+    | 'refusedRate'
+    | 'refusedTotalRate'
   >;
 }
 

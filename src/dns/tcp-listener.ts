@@ -11,7 +11,10 @@ import { HEADER_BYTES } from './wire.js';
 import type { MessageHandler } from './udp-listener.js';
 
 export interface TcpLimits {
-  /** Close a connection with nothing in flight after this long without data (default 10 s). */
+  /**
+   * Close a connection with nothing in flight after this long without data, and one whose
+   * started message is not complete this long after its first byte (default 10 s).
+   */
   readonly idleTimeoutMs: number;
   /** Connections beyond this are closed at once (default 256). */
   readonly maxConnections: number;
@@ -35,6 +38,9 @@ export interface TcpListenerOptions {
   readonly clock: Clock;
   readonly log: Logger;
   readonly limits: TcpLimits;
+  /** Connections from an address it rejects are reset before anything is read. */
+  readonly acceptFrom?: ((address: string) => boolean) | undefined;
+  readonly onRejected?: (() => void) | undefined;
 }
 
 export class TcpListener {
@@ -45,6 +51,11 @@ export class TcpListener {
     this.#server = server;
     server.maxConnections = options.limits.maxConnections;
     server.on('connection', (socket) => {
+      if (options.acceptFrom?.(socket.remoteAddress ?? '') === false) {
+        options.onRejected?.();
+        socket.resetAndDestroy();
+        return;
+      }
       const connection = new Connection(socket, options, () =>
         this.#connections.delete(connection),
       );
@@ -104,6 +115,8 @@ class Connection {
   #buffered: Buffer = Buffer.alloc(0);
   #inFlight = 0;
   #lastActivity: number;
+  /** When the first byte of a message not yet complete arrived (slow senders are closed). */
+  #partialSince: number | undefined;
   #timer: TimerHandle;
   #gone = false;
 
@@ -153,6 +166,9 @@ class Connection {
       void this.#serve(message);
     }
     this.#buffered = offset === 0 ? this.#buffered : this.#buffered.subarray(offset);
+    if (this.#buffered.length === 0) this.#partialSince = undefined;
+    else if (offset > 0 || this.#partialSince === undefined)
+      this.#partialSince = this.#lastActivity;
     if (this.#inFlight >= maxQueriesPerConnection) this.#socket.pause();
   }
 
@@ -188,12 +204,20 @@ class Connection {
   #checkIdle(): void {
     if (this.#gone) return;
     const { clock, limits } = this.#options;
-    const idleFor = clock.now() - this.#lastActivity;
-    if (this.#inFlight === 0 && idleFor >= limits.idleTimeoutMs) {
+    const now = clock.now();
+    const idleFor = now - this.#lastActivity;
+    const partialFor = this.#partialSince === undefined ? 0 : now - this.#partialSince;
+    if (
+      (this.#inFlight === 0 && idleFor >= limits.idleTimeoutMs) ||
+      partialFor >= limits.idleTimeoutMs
+    ) {
       this.destroy();
       return;
     }
-    const wait = this.#inFlight > 0 ? limits.idleTimeoutMs : limits.idleTimeoutMs - idleFor;
+    const wait = Math.min(
+      this.#inFlight > 0 ? limits.idleTimeoutMs : limits.idleTimeoutMs - idleFor,
+      this.#partialSince === undefined ? limits.idleTimeoutMs : limits.idleTimeoutMs - partialFor,
+    );
     this.#timer = clock.setTimeout(
       () => {
         this.#checkIdle();

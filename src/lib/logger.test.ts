@@ -43,6 +43,8 @@ describe('createLogger', () => {
       msg: 'DNS server started.',
     });
     expect(typeof line?.time).toBe('string');
+    // Readable by its owner only.
+    expect((await fs.stat(file)).mode & 0o777).toBe(0o600);
   });
 
   it('never writes tokens, passwords, keys or credentials to the file', async () => {

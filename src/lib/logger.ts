@@ -135,7 +135,8 @@ export function createLogger(options: LoggerOptions): AgentLogger {
  */
 function openLogFile(file: string): ReturnType<typeof pino.destination> {
   try {
-    return pino.destination({ dest: file, mkdir: true, sync: true });
+    // 0600: the log names users, aliases and sessions (never secrets), for root's eyes only.
+    return pino.destination({ dest: file, mkdir: true, sync: true, mode: 0o600 });
   } catch (cause) {
     const reason = cause instanceof Error ? cause.message : String(cause);
     throw new AgentError('log.unwritable', `cannot write the log file ${file}: ${reason}`, {

@@ -16,6 +16,11 @@ export interface ConnectionHandlerOptions {
   readonly sessions: SessionManager;
   readonly worker: WorkerConnector;
   readonly peers: PeerCredentials;
+  /**
+   * Whether an address is this machine's: a connection from anywhere else is reset before its
+   * owner is even looked up. Default: the peer lookup alone decides.
+   */
+  readonly isLocalPeer?: ((address: string) => boolean) | undefined;
   /** The alias entry when `uid` may use it (holds a token whose aliases include it). */
   readonly entitled: (uid: number, alias: string) => AliasEntry | undefined;
   readonly log: Logger;
@@ -44,7 +49,10 @@ export class ConnectionHandler {
     socket.on('error', () => undefined);
     const peer = { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
     const local = { address: socket.localAddress ?? '', port: socket.localPort ?? 0 };
-    const uid = await this.#o.peers.uidOf(peer, local).catch(() => undefined);
+    const uid =
+      this.#o.isLocalPeer?.(peer.address) === false
+        ? undefined
+        : await this.#o.peers.uidOf(peer, local).catch(() => undefined);
     if (uid === undefined) {
       this.#refuse(
         socket,

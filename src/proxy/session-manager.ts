@@ -19,6 +19,7 @@ import { newTofuToken } from '../boundary/worker-dialer.js';
 import type { Clock, TimerHandle } from '../lib/clock.js';
 import { AgentError } from '../lib/errors.js';
 import { SessionLedger, type LedgerEntry } from './session-ledger.js';
+import { RateLimiter, type RateLimit } from '../lib/rate-limiter.js';
 import type { SessionAuthorizer, WorkerConnector } from './types.js';
 
 export type SessionEndReason =
@@ -52,6 +53,8 @@ export interface SessionManagerOptions {
   readonly log: Logger;
   /** How long cancelling at the worker may take; default 10 s. */
   readonly cancelTimeoutMs?: number;
+  /** New authorizations per OS user: default 20 at once, then 1 a second. */
+  readonly authorizationRate?: RateLimit;
 }
 
 /** A session as its owner reads it: the controller's record and what it was authorized for. */
@@ -74,6 +77,8 @@ export class SessionNotFoundError extends AgentError {
 
 const OVER = new Set(['canceling', 'terminated']);
 
+const DEFAULT_AUTHORIZATION_RATE: RateLimit = { burst: 20, perSecond: 1 };
+
 /** The port a session's proxy listens on: the target's default client port, else its port. */
 export function listenPort(data: SessionAuthorizationData): number {
   return data.defaultClientPort !== 0 ? data.defaultClientPort : data.endpointPort;
@@ -86,10 +91,15 @@ export class SessionManager {
   readonly #pending = new Map<string, Promise<ProxySession>>();
   readonly #expiry = new Map<ProxySession, TimerHandle>();
   readonly #ledger = new SessionLedger();
+  readonly #rate: RateLimiter;
 
   constructor(options: SessionManagerOptions) {
     this.#o = options;
     this.#log = options.log.child({ component: 'sessions' });
+    this.#rate = new RateLimiter({
+      ...(options.authorizationRate ?? DEFAULT_AUTHORIZATION_RATE),
+      clock: options.clock,
+    });
   }
 
   /** The live session of (uid, alias), if any. */
@@ -105,7 +115,10 @@ export class SessionManager {
     );
   }
 
-  /** A usable session for (uid, alias): the current one, or a new authorization (one at a time per key). */
+  /**
+   * A usable session for (uid, alias): the current one, or a new authorization. Callers asking
+   * for the same key while one is under way share it; new authorizations are rate-limited per uid.
+   */
   acquire(uid: number, alias: AliasEntry, signal: AbortSignal): Promise<ProxySession> {
     const k = key(uid, alias.value);
     const existing = this.#sessions.get(k);
@@ -113,6 +126,20 @@ export class SessionManager {
     if (existing !== undefined) this.#end(existing, existing.ended ?? 'expired');
     let pending = this.#pending.get(k);
     if (pending === undefined) {
+      if (!this.#rate.take(uid)) {
+        const { burst, perSecond } = this.#o.authorizationRate ?? DEFAULT_AUTHORIZATION_RATE;
+        this.#log.warn(
+          { uid, alias: alias.value },
+          'Too many session authorizations; refused one.',
+        );
+        return Promise.reject(
+          new AgentError(
+            'proxy.rate_limited',
+            `too many new sessions for OS user ${uid}: at most ${burst} at once and ${perSecond * 60} a minute`,
+            { hint: 'Wait a little; sessions already authorized keep working.' },
+          ),
+        );
+      }
       pending = this.#authorize(uid, alias.value, false, signal).finally(() =>
         this.#pending.delete(k),
       );

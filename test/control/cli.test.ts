@@ -249,6 +249,23 @@ describe('client-agent add-token', () => {
     expect(agent.tokens.size).toBe(0);
   });
 
+  it('refuses an http:// controller off this machine (exit 1) unless --allow-plain-http', async () => {
+    const refused = await cli(['add-token', '-addr', 'http://192.0.2.1:9200'], { stdin: TOKEN });
+    expect(refused.code).toBe(1);
+    expect(refused.err).toContain('over plain HTTP');
+    expect(refused.err).toContain('--allow-plain-http');
+    expect(agent.tokens.size).toBe(0);
+    const allowed = await cli(
+      ['add-token', '-addr', 'http://192.0.2.1:9200', '--allow-plain-http'],
+      {
+        stdin: TOKEN,
+      },
+    );
+    expect(allowed.code).toBe(0);
+    expect(agent.lastAddOptions).toEqual({ allowPlainHttp: true });
+    expect(agent.tokens.get(uid)?.boundaryAddr).toBe('http://192.0.2.1:9200');
+  });
+
   it('reports the controller refusing the token (exit 1), without printing it', async () => {
     agent.verify = async (_addr, token) => {
       await standIn.client.readAuthToken(token);
@@ -301,6 +318,32 @@ describe('client-agent login', () => {
     });
     expect(Object.keys(parsed.item)).not.toContain('token');
     expect(agent.tokens.has(uid)).toBe(true);
+  });
+
+  it('refuses an http:// controller off this machine before asking for the password', async () => {
+    const { code, err } = await cli(
+      [
+        'login',
+        '-addr',
+        'http://192.0.2.1:9200',
+        '-auth-method-id',
+        'ampw_1234567890',
+        '-login-name',
+        'a',
+      ],
+      { stdin: 'pw\n' },
+    );
+    expect(code).toBe(1);
+    expect(err).toContain('refusing to send a Boundary token or password to http://192.0.2.1:9200');
+    expect(err).not.toContain('Password');
+  });
+
+  it('warns on stderr when -tls-insecure turns certificate checks off', async () => {
+    const { code, err } = await cli([...base(), '-tls-insecure'], {
+      env: { BOUNDARY_AUTHENTICATE_PASSWORD_PASSWORD: ALICE.password },
+    });
+    expect(code).toBe(0);
+    expect(err).toMatch(/^warning: -tls-insecure: the controller's certificate is not verified/m);
   });
 
   it('reports a wrong password (exit 1) and stores nothing', async () => {

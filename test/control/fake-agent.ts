@@ -114,7 +114,16 @@ export class FakeAgent implements AgentControl {
     });
   }
 
-  async addToken(uid: number, boundaryAddr: string, token: string): Promise<void> {
+  /** The options of the last addToken call. */
+  lastAddOptions: { allowPlainHttp?: boolean } | undefined;
+
+  async addToken(
+    uid: number,
+    boundaryAddr: string,
+    token: string,
+    options?: { allowPlainHttp?: boolean },
+  ): Promise<void> {
+    this.lastAddOptions = options;
     if (this.verify !== undefined) await this.verify(boundaryAddr, token);
     this.tokens.set(uid, { boundaryAddr, token });
   }

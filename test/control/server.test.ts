@@ -276,6 +276,21 @@ describe('ControlServer errors', () => {
     ).toEqual(['boundary_addr', 'token']);
   });
 
+  it('passes allow_plain_http through to the agent, and names it when it is not a boolean', async () => {
+    const ok = await post(
+      '/v1/tokens',
+      JSON.stringify({ boundary_addr: 'http://192.0.2.1', token: TOKEN, allow_plain_http: true }),
+    );
+    expect(ok.status).toBe(200);
+    expect(agent.lastAddOptions).toEqual({ allowPlainHttp: true });
+    const bad = await post(
+      '/v1/tokens',
+      JSON.stringify({ boundary_addr: 'http://192.0.2.1', token: TOKEN, allow_plain_http: 'yes' }),
+    );
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.json)).toContain('allow_plain_http');
+  });
+
   it('answers 500 Internal without internals', async () => {
     agent.failStatus = new Error('secret internal detail');
     const res = await get('/v1/status');

@@ -215,4 +215,47 @@ describe('Agent', () => {
     expect(existsSync(config.stateFile)).toBe(false);
     expect(address).toMatch(/^127\.101\./);
   });
+
+  it('never sends a token over plain HTTP off this machine unless its owner allowed it', async () => {
+    await startAgent();
+    const token = 'at_1234567890_s1NeverSentInClear';
+    await expect(agent?.addToken(UID + 1, 'http://192.0.2.1:9200', token)).rejects.toMatchObject({
+      code: 'boundary.plain_http',
+      message: expect.stringContaining('over plain HTTP') as string,
+    });
+    expect(agent?.hasToken(UID + 1)).toBe(false);
+    // The caller's own token for the loopback stand-in stays, with no warning about it.
+    expect(agent?.status(UID).warnings).toEqual([]);
+  });
+
+  it('warns loudly in its log and in status when controller TLS verification is off', async () => {
+    const lines: string[] = [];
+    const { pino } = await import('pino');
+    const { Writable } = await import('node:stream');
+    const log = pino(
+      { level: 'info' },
+      new Writable({
+        write(chunk: Buffer, _enc, done) {
+          lines.push(chunk.toString());
+          done();
+        },
+      }),
+    );
+    agent = new Agent({
+      config: { ...config, controllerTlsInsecure: true },
+      profile: { name: 'dev', dnsAddresses: ['127.0.0.1'], dnsPort: 0, systemUpstreams: [] },
+      clock,
+      log,
+      peers: new LinuxPeerCredentials(),
+      version: '0.0.0-test',
+    });
+    await agent.start();
+    const warning = lines
+      .map((l) => JSON.parse(l) as { level: number; msg: string })
+      .find((l) => l.msg.includes('TLS certificate verification of the controller is OFF'));
+    expect(warning?.level).toBe(40);
+    expect(agent.status(UID).warnings.join('\n')).toContain(
+      "the controller's TLS certificate is not verified (controller_tls_insecure = true)",
+    );
+  });
 });

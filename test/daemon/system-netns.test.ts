@@ -4,7 +4,7 @@
  * its control API; SIGTERM gives everything back byte for byte; after a kill -9,
  * `daemon --cleanup` does. The host's interfaces and resolv.conf are never touched.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -40,6 +40,23 @@ describe.skipIf(reason !== undefined)('client-agent daemon in a network namespac
 
   const startDaemon = () =>
     startInNs(['daemon', '--config', configFile], 'client-agent daemon running');
+  /** `dev --system`: the full agent against the stand-in, other names going to `upstream`. */
+  const startDevSystem = (stateDir: string, upstream: string) =>
+    startInNs(
+      [
+        'dev',
+        '--system',
+        '--state-dir',
+        stateDir,
+        '--controller-port',
+        '0',
+        '--worker-port',
+        '0',
+        '--upstream',
+        upstream,
+      ],
+      'Stop with Ctrl-C.',
+    );
 
   beforeAll(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ca-daemon-'));
@@ -159,21 +176,7 @@ describe.skipIf(reason !== undefined)('client-agent daemon in a network namespac
 
   it('dev --system: getent, dig and a TCP client resolve the echo alias through the system resolver and reach the target', async () => {
     const stateDir = path.join(dir, 'dev');
-    const { child } = await startInNs(
-      [
-        'dev',
-        '--system',
-        '--state-dir',
-        stateDir,
-        '--controller-port',
-        '0',
-        '--worker-port',
-        '0',
-        '--upstream',
-        '127.0.0.1:9',
-      ],
-      'Stop with Ctrl-C.',
-    );
+    const { child } = await startDevSystem(stateDir, '127.0.0.1:9');
     expect(fs.readFileSync(resolvConf, 'utf8')).toMatch(/nameserver 100\.64\.0\.1/);
     const dig = inNs('dig', '+short', 'echo.boundary.dev').trim();
     expect(dig).toMatch(/^100\.(6[4-9]|[7-9]\d|1[01]\d|12[0-7])\.\d+\.\d+$/);
@@ -190,5 +193,107 @@ describe.skipIf(reason !== undefined)('client-agent daemon in a network namespac
     expect(await exit).toBe(0);
     expect(fs.readFileSync(resolvConf, 'utf8')).toBe(ORIGINAL);
     expect(inNs('ip', '-o', 'addr', 'show', 'dev', 'ca0')).not.toContain('100.64.');
+  }, 60_000);
+
+  it('another machine on the link gets REFUSED and resets: no alias lookup, authorization or upstream query', async () => {
+    const peer = namespace.addPeer();
+    const stateDir = path.join(dir, 'dev-peer');
+    // The upstream: a UDP socket in the agent's namespace that reports every query it gets.
+    const upstream = spawn(
+      'ip',
+      [
+        'netns',
+        'exec',
+        ns,
+        process.execPath,
+        '-e',
+        "const s = require('dgram').createSocket('udp4'); s.on('message', () => console.log('query')); s.bind(5399, '127.0.0.1', () => console.log('bound'));",
+      ],
+      { stdio: ['ignore', 'pipe', 'ignore'] },
+    );
+    children.push(upstream);
+    let upstreamOut = '';
+    await new Promise<void>((resolve) => {
+      upstream.stdout.on('data', (c: Buffer) => {
+        upstreamOut += c.toString();
+        if (upstreamOut.includes('bound')) resolve();
+      });
+    });
+    const upstreamQueries = () => upstreamOut.split('\n').filter((l) => l === 'query').length;
+    // The synchronous commands below block this process: let the upstream's output come in.
+    const settle = () => new Promise((resolve) => setTimeout(resolve, 300));
+    const { child } = await startDevSystem(stateDir, '127.0.0.1:5399');
+    const sessions = () =>
+      (
+        JSON.parse(inNs(process.execPath, BIN, 'sessions', '-format=json')) as {
+          items: { connections?: number }[];
+        }
+      ).items;
+    /** dig in a namespace; its exit status is not an error here (9: no answer). */
+    const dig = (where: string, ...args: string[]) =>
+      spawnSync('ip', ['netns', 'exec', where, 'dig', '+time=2', '+tries=1', ...args], {
+        encoding: 'utf8',
+      }).stdout;
+    const digFromPeer = (...args: string[]) => dig(peer.name, '@100.64.0.1', ...args);
+
+    expect(digFromPeer('echo.boundary.dev')).toMatch(/status: REFUSED/);
+    expect(digFromPeer('elsewhere.example')).toMatch(/status: REFUSED/);
+    expect(digFromPeer('+tcp', 'echo.boundary.dev')).not.toMatch(/status: NOERROR/);
+    await settle();
+    expect(sessions()).toEqual([]); // no authorization
+    expect(upstreamQueries()).toBe(0); // no upstream query
+
+    // The same names from this machine: answered, a session authorized, forwarded upstream.
+    const address = inNs('dig', '+short', 'echo.boundary.dev').trim();
+    expect(address).toMatch(/^100\./);
+    expect(sessions()).toHaveLength(1);
+    dig(ns, 'elsewhere.example');
+    await settle();
+    const forwarded = upstreamQueries();
+    expect(forwarded).toBeGreaterThan(0);
+
+    // A TCP connection from the peer to the alias's proxy address is reset, nothing relayed.
+    const fromPeer = JSON.parse(
+      peer.run(
+        process.execPath,
+        '-e',
+        `const s = require('net').connect(7777, '${address}', () => s.write('steal'));
+        let n = 0; s.on('data', (c) => n += c.length);
+        s.on('error', (e) => { console.log(JSON.stringify({ error: e.code, bytes: n })); process.exit(0); });
+        s.on('close', () => { console.log(JSON.stringify({ error: null, bytes: n })); process.exit(0); });`,
+      ),
+    ) as { error: string | null; bytes: number };
+    expect(fromPeer).toEqual({ error: 'ECONNRESET', bytes: 0 });
+    expect(sessions()).toHaveLength(1);
+    expect(sessions()[0]?.connections ?? 0).toBe(0);
+    expect(fs.readFileSync(path.join(stateDir, 'dev.log'), 'utf8')).toContain(
+      'Refused a connection that does not come from this machine.',
+    );
+
+    // A burst of 50 queries from the peer: a few REFUSED answers, the rest dropped.
+    const burst = JSON.parse(
+      peer.run(
+        process.execPath,
+        '-e',
+        `const s = require('dgram').createSocket('udp4'); let answers = 0, refused = 0;
+        s.on('message', (m) => { answers++; if ((m[3] & 15) === 5) refused++; });
+        s.bind(() => {
+          const labels = 'echo.boundary.dev'.split('.').flatMap((l) => [Buffer.from([l.length]), Buffer.from(l)]);
+          const q = Buffer.concat([Buffer.from([0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0]), ...labels, Buffer.from([0, 0, 1, 0, 1])]);
+          for (let i = 0; i < 50; i++) s.send(q, 53, '100.64.0.1');
+          setTimeout(() => { console.log(JSON.stringify({ answers, refused })); process.exit(0); }, 1500);
+        });`,
+      ),
+    ) as { answers: number; refused: number };
+    expect(burst.answers).toBeGreaterThan(0);
+    expect(burst.answers).toBeLessThanOrEqual(8);
+    expect(burst.refused).toBe(burst.answers);
+    await settle();
+    expect(upstreamQueries()).toBe(forwarded);
+
+    const exit = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    child.kill('SIGINT');
+    expect(await exit).toBe(0);
+    upstream.kill('SIGKILL');
   }, 60_000);
 });

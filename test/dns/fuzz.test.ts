@@ -5,8 +5,6 @@
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import dnsPacket from 'dns-packet';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,27 +14,12 @@ import { systemClock } from '../../src/lib/clock.js';
 import { AddressAllocator, allocatorPreparer, cryptoRandom } from '../../src/proxy/index.js';
 import { makeQuery, tcpExchange } from '../helpers/dns-client.js';
 import { reply, startFakeUpstream, type FakeUpstream } from '../helpers/dns-upstream.js';
+import { gcFunction, prng, randomBuffer } from '../helpers/prng.js';
 
 const TOTAL = 100_000;
 const BATCH = 200;
 const VALID_EVERY = 50;
 const SEED = Number(process.env.DNS_FUZZ_SEED ?? Date.now() % 2 ** 31);
-
-/** xorshift32: a small seeded generator, so a failing run can be repeated with DNS_FUZZ_SEED. */
-function prng(seed: number): (n: number) => number {
-  let x = seed || 1;
-  return (n) => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) % n;
-  };
-}
-
-function gcFunction(): () => void {
-  v8.setFlagsFromString('--expose-gc');
-  return vm.runInNewContext('gc') as () => void;
-}
 
 const BASES = [
   makeQuery('db.corp', 'A'),
@@ -47,9 +30,7 @@ const BASES = [
 
 function garbage(rand: (n: number) => number): Buffer {
   if (rand(10) < 3) {
-    const out = Buffer.alloc(rand(600));
-    for (let i = 0; i < out.length; i++) out[i] = rand(256);
-    return out;
+    return randomBuffer(rand, rand(600));
   }
   let out = Buffer.from(BASES[rand(BASES.length)] ?? Buffer.alloc(0));
   for (let m = 1 + rand(3); m > 0; m--) {

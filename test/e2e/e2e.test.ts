@@ -102,6 +102,8 @@ describe.skipIf(reason !== undefined)('client-agent end to end', () => {
       BOUNDARY_LOGIN.authMethodId,
       '-login-name',
       BOUNDARY_LOGIN.login,
+      // The stand-in speaks plain HTTP on another machine of the test network.
+      '-allow-plain-http',
     );
     expect(r.code, r.stderr).toBe(0);
   }

@@ -27,8 +27,22 @@ export interface TestNamespace {
   readonly resolvConf: string;
   /** Runs a command inside the namespace and returns its stdout. */
   run(...args: string[]): string;
+  /**
+   * Another machine on the same link: a second namespace that gets the veth's other end (`ca1`,
+   * 192.0.2.20/24) and routes the agent's prefixes (100.64.0.0/10) via 192.0.2.10. Deleted with
+   * this namespace.
+   */
+  addPeer(): PeerNamespace;
   destroy(): void;
 }
+
+export interface PeerNamespace {
+  readonly name: string;
+  readonly address: string;
+  run(...args: string[]): string;
+}
+
+export const PEER_ADDRESS = '192.0.2.20';
 
 export function createNamespace(prefix: string, resolvConf: string): TestNamespace {
   const name = `${prefix}-${randomBytes(4).toString('hex')}`;
@@ -44,12 +58,27 @@ export function createNamespace(prefix: string, resolvConf: string): TestNamespa
   run('ip', 'link', 'set', 'ca0', 'up');
   run('ip', 'addr', 'add', '192.0.2.10/24', 'dev', 'ca0');
   run('ip', 'route', 'add', 'default', 'via', '192.0.2.1', 'dev', 'ca0');
+  const peers: string[] = [];
   return {
     name,
     resolvConf: `${dir}/resolv.conf`,
     run,
+    addPeer() {
+      const peer = `${name}-p${peers.length}`;
+      const runPeer = (...args: string[]): string =>
+        execFileSync('ip', ['netns', 'exec', peer, ...args], { encoding: 'utf8' });
+      execFileSync('ip', ['netns', 'add', peer]);
+      peers.push(peer);
+      run('ip', 'link', 'set', 'ca1', 'netns', peer);
+      runPeer('ip', 'link', 'set', 'lo', 'up');
+      runPeer('ip', 'link', 'set', 'ca1', 'up');
+      runPeer('ip', 'addr', 'add', `${PEER_ADDRESS}/24`, 'dev', 'ca1');
+      runPeer('ip', 'route', 'add', '100.64.0.0/10', 'via', '192.0.2.10', 'dev', 'ca1');
+      return { name: peer, address: PEER_ADDRESS, run: runPeer };
+    },
     destroy() {
       try {
+        for (const peer of peers.splice(0)) execFileSync('ip', ['netns', 'del', peer]);
         execFileSync('ip', ['netns', 'del', name]);
       } finally {
         fs.rmSync(dir, { recursive: true, force: true });

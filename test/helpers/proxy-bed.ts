@@ -17,6 +17,7 @@ import { EchoTarget } from '../../src/devserver/echo-target.js';
 import { SessionStore } from '../../src/devserver/sessions.js';
 import { StandInWorker } from '../../src/devserver/worker.js';
 import { ManualClock } from '../../src/lib/clock.js';
+import type { RateLimit } from '../../src/lib/rate-limiter.js';
 import { LinuxPeerCredentials } from '../../src/platform/linux/peer-credentials.js';
 import { ControllerAuthorizer } from '../../src/proxy/authorizer.js';
 import { ConnectionHandler } from '../../src/proxy/connection-handler.js';
@@ -50,6 +51,7 @@ export async function startProxyBed(
     quiet?: boolean;
     idleTimeoutMs?: number;
     maxConnections?: number;
+    authorizationRate?: RateLimit;
   } = {},
 ): Promise<ProxyBed> {
   const logs: string[] = [];
@@ -112,6 +114,9 @@ export async function startProxyBed(
     worker: dialer,
     clock,
     log,
+    ...(target.authorizationRate === undefined
+      ? {}
+      : { authorizationRate: target.authorizationRate }),
   });
   const handler = new ConnectionHandler({
     sessions,

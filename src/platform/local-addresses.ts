@@ -1,0 +1,68 @@
+/**
+ * Whether an IP address belongs to this machine: loopback (127.0.0.0/8, ::1) or an address on
+ * one of its interfaces. Asked for every DNS query and every proxied connection, so the answer
+ * comes from memory: the interface list is read again only when it is older than `maxAgeMs`, or
+ * on a miss at most once per `missRefreshMs` (an address the agent just added is found at once;
+ * a flood of foreign addresses costs one read a second).
+ */
+import os from 'node:os';
+import type { Clock } from '../lib/clock.js';
+
+export interface LocalAddressesOptions {
+  readonly clock: Clock;
+  /** The interface list (Node's os.networkInterfaces by default). */
+  readonly list?: () => NodeJS.Dict<os.NetworkInterfaceInfo[]>;
+  /** Re-read at most this often on a miss; default 1 s. */
+  readonly missRefreshMs?: number;
+  /** Re-read when the list is older than this, so removed addresses go; default 10 s. */
+  readonly maxAgeMs?: number;
+}
+
+export class LocalAddresses {
+  readonly #clock: Clock;
+  readonly #list: () => NodeJS.Dict<os.NetworkInterfaceInfo[]>;
+  readonly #missRefreshMs: number;
+  readonly #maxAgeMs: number;
+  #addresses = new Set<string>();
+  #readAt = Number.NEGATIVE_INFINITY;
+
+  constructor(options: LocalAddressesOptions) {
+    this.#clock = options.clock;
+    this.#list = options.list ?? os.networkInterfaces;
+    this.#missRefreshMs = options.missRefreshMs ?? 1_000;
+    this.#maxAgeMs = options.maxAgeMs ?? 10_000;
+  }
+
+  /** True when `address` (as a socket reports it: v4-mapped or with a zone is fine) is ours. */
+  has(address: string): boolean {
+    const ip = plainIp(address);
+    if (ip.startsWith('127.') || ip === '::1') return true;
+    const now = this.#clock.now();
+    if (now - this.#readAt >= this.#maxAgeMs) this.#read(now);
+    if (this.#addresses.has(ip)) return true;
+    if (now - this.#readAt < this.#missRefreshMs) return false;
+    this.#read(now);
+    return this.#addresses.has(ip);
+  }
+
+  /** An address just put on the machine (by the agent): known at once, before any re-read. */
+  add(address: string): void {
+    this.#addresses.add(plainIp(address));
+  }
+
+  #read(now: number): void {
+    const next = new Set<string>();
+    for (const infos of Object.values(this.#list())) {
+      for (const info of infos ?? []) next.add(plainIp(info.address).toLowerCase());
+    }
+    this.#addresses = next;
+    this.#readAt = now;
+  }
+}
+
+/** `::ffff:192.0.2.1` → `192.0.2.1`, `fe80::1%eth0` → `fe80::1`. */
+function plainIp(address: string): string {
+  const zone = address.indexOf('%');
+  const ip = zone < 0 ? address : address.slice(0, zone);
+  return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
+}
