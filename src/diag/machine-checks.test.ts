@@ -187,4 +187,36 @@ describe('machine checks on macOS', () => {
     });
     expect(step('upstreams')?.status).toBe('fail');
   });
+
+  it('counts an upstream that answers with an error as reachable, one that never answers as failed', async () => {
+    const runner = new FakeRunner()
+      .on('ifconfig', IFCONFIG)
+      .on('scutil --dns', SCUTIL('127.0.0.1'))
+      .on(/^netstat -rn -f inet$/, NETSTAT)
+      .on(new RegExp(`^lsof -nP -iUDP:${port} -F pcn$`), `p4242\ncnode\nf20\nn127.0.0.1:${port}\n`)
+      .fail(new RegExp(`^lsof -nP -iTCP:${port} -sTCP:LISTEN -F pcn$`), '', 1);
+    const upstreams = [
+      { address: '192.0.2.1', port: 53, family: 4 as const },
+      { address: '192.0.2.2', port: 53, family: 4 as const },
+    ];
+    const real = probe({ kind: 'answer', addresses: ['127.0.0.1'] });
+    const dns: DnsProbe = {
+      ask: (server, name, type) =>
+        server.address === '192.0.2.1'
+          ? Promise.resolve({ kind: 'error', code: 'EREFUSED' })
+          : server.address === '192.0.2.2'
+            ? Promise.resolve({ kind: 'no_answer', code: 'ETIMEOUT' })
+            : real.ask(server, name, type),
+      lookup: real.lookup,
+    };
+    const steps = await runMachineChecks({
+      facts: facts({ upstreams }),
+      platform: mac(runner),
+      dns,
+    });
+    expect(steps.find((s) => s.id === 'upstreams')).toMatchObject({
+      status: 'warn',
+      seen: '192.0.2.1:53 answers (EREFUSED for probe.client-agent.test), 192.0.2.2:53 fails (ETIMEOUT)',
+    });
+  });
 });

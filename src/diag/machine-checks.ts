@@ -284,8 +284,12 @@ async function upstreams({ facts, dns }: MachineCheckContext): Promise<StepOutco
   const results = await Promise.all(
     facts.upstreams.map(async (u) => {
       const r = await dns.ask(u, PROBE_NAME);
-      const ok = r.kind === 'answer' || r.kind === 'nxdomain';
-      return { ok, text: `${formatUpstream(u)} ${ok ? 'answers' : `fails (${r.code})`}` };
+      // Any DNS answer shows the server is reachable: a corporate resolver may well refuse a
+      // name outside its zones (REFUSED) and still serve every name that matters.
+      if (r.kind === 'no_answer')
+        return { ok: false, text: `${formatUpstream(u)} fails (${r.code})` };
+      const how = r.kind === 'error' ? ` (${r.code} for ${PROBE_NAME})` : '';
+      return { ok: true, text: `${formatUpstream(u)} answers${how}` };
     }),
   );
   const seen = results.map((r) => r.text).join(', ');

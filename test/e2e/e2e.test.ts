@@ -258,6 +258,16 @@ describe.skipIf(reason !== undefined)('client-agent end to end', () => {
     expect((await statusOf(OTHER)).auth_token_id).toBe('');
   });
 
+  it('diag passes for the owner: the machine checks and the whole checklist of an alias', async () => {
+    const machine = await cli(OWNER, 'diag');
+    expect(machine.code, machine.stdout + machine.stderr).toBe(0);
+    const alias = await cli(OWNER, 'diag', 'pg.corp.test');
+    expect(alias.code, alias.stdout + alias.stderr).toBe(0);
+    const other = await cli(OTHER, 'diag', 'pg.corp.test');
+    expect(other.code).toBe(1);
+    expect(other.stdout).toMatch(/token/i);
+  });
+
   it('an alias added at the controller resolves within the refresh interval; a removed one stops', async () => {
     const api = async (method: string, path: string, body?: unknown) => {
       const script = `const t = (await (await fetch('${CONTROLLER}/v1/auth-methods/${BOUNDARY_LOGIN.authMethodId}:authenticate', {method: 'POST', body: JSON.stringify({command: 'login', attributes: {login_name: '${BOUNDARY_LOGIN.login}', password: '${BOUNDARY_LOGIN.password}'}})})).json()).attributes.token;
