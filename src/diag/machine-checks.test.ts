@@ -207,7 +207,7 @@ describe('machine checks on macOS', () => {
           : server.address === '192.0.2.2'
             ? Promise.resolve({ kind: 'no_answer', code: 'ETIMEOUT' })
             : real.ask(server, name, type),
-      lookup: real.lookup,
+      lookup: (name) => real.lookup(name),
     };
     const steps = await runMachineChecks({
       facts: facts({ upstreams }),
