@@ -58,15 +58,21 @@ export interface Result {
 }
 
 export interface RunOptions {
-  /** Run as this OS user (runuser), else root. */
+  /** Run as this OS user, else root. */
   readonly user?: string;
   readonly input?: string;
   readonly timeoutMs?: number;
 }
 
-/** The argv that runs `argv` inside a namespace, as a user. */
+/**
+ * The argv that runs `argv` inside a namespace, as a user. `ip netns exec` and `setpriv` both
+ * exec, so the process started is the program itself: a signal to its pid reaches it.
+ */
 export function inNs(ns: NsName, argv: readonly string[], user?: string): string[] {
-  const asUser = user === undefined ? [] : ['runuser', '-u', user, '--'];
+  const asUser =
+    user === undefined
+      ? []
+      : ['setpriv', `--reuid=${user}`, `--regid=${user}`, '--init-groups', '--'];
   return ['ip', 'netns', 'exec', ns, ...asUser, ...argv];
 }
 
@@ -105,6 +111,8 @@ export class BedProcess {
     readonly name: string,
     readonly child: ChildProcess,
     readonly logFile: string,
+    /** What asks it to stop (PostgreSQL: SIGINT, a fast shutdown that does not wait for clients). */
+    readonly stopSignal: NodeJS.Signals = 'SIGTERM',
   ) {
     this.exited = new Promise((resolve) => {
       child.once('exit', (code) => {
@@ -130,10 +138,10 @@ export class BedProcess {
     if (this.running) process.kill(this.pid, signal);
   }
 
-  /** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit code. */
+  /** The stop signal, then SIGKILL after `graceMs`; resolves with the exit code. */
   async stop(graceMs = 10_000): Promise<number | null> {
     if (!this.running) return this.#exitCode ?? null;
-    this.signal('SIGTERM');
+    this.signal(this.stopSignal);
     const timer = setTimeout(() => {
       this.signal('SIGKILL');
     }, graceMs);
@@ -278,7 +286,13 @@ export interface Bed {
   /** Starts `client-agent daemon` in the laptop namespace, resolves when it is ready. */
   startAgent(): Promise<BedProcess>;
   /** Runs a process in the background for the rest of the run (or until stopped). */
-  spawn(name: string, ns: NsName, argv: readonly string[], user?: string): BedProcess;
+  spawn(
+    name: string,
+    ns: NsName,
+    argv: readonly string[],
+    user?: string,
+    stopSignal?: NodeJS.Signals,
+  ): BedProcess;
   /** Stops every process, deletes the namespaces and the users; the folder stays when `keep`. */
   destroy(keep: boolean): Promise<void>;
 }
@@ -298,6 +312,7 @@ export async function createBed(): Promise<Bed> {
     ns: NsName,
     argv: readonly string[],
     user?: string,
+    stopSignal?: NodeJS.Signals,
   ): BedProcess => {
     const runs = processes.filter((p) => p.name === name).length;
     const logFile = path.join(logs, runs === 0 ? `${name}.log` : `${name}-${String(runs + 1)}.log`);
@@ -305,7 +320,7 @@ export async function createBed(): Promise<Bed> {
     const [cmd, ...args] = inNs(ns, argv, user);
     const child = spawn(cmd ?? 'ip', args, { stdio: ['ignore', fd, fd] });
     fs.closeSync(fd);
-    const p = new BedProcess(name, child, logFile);
+    const p = new BedProcess(name, child, logFile, stopSignal);
     processes.push(p);
     return p;
   };
@@ -470,6 +485,7 @@ export async function createBed(): Promise<Bed> {
         'fsync=off',
       ],
       'postgres',
+      'SIGINT',
     );
 
     // The stand-in Boundary controller and worker.
