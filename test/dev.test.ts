@@ -15,6 +15,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const ROOT = path.resolve(import.meta.dirname, '..');
 const BIN = path.join(ROOT, 'dist/cli/bin.js');
 let dir: string;
+const hasNc = (() => {
+  try {
+    execFileSync('nc', ['-h'], { stdio: 'ignore' });
+    return true;
+  } catch (err) {
+    // netcat-openbsd prints its help and exits 1; only a missing program is a skip.
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return true;
+    console.log('nc is not installed (Debian: netcat-openbsd): the Quick start nc line is not run');
+    return false;
+  }
+})();
 const hasDig = (() => {
   try {
     execFileSync('dig', ['-v'], { stdio: 'ignore' });
@@ -118,6 +129,15 @@ describe.runIf(process.platform === 'linux')('client-agent dev', () => {
         socket.once('error', reject);
       });
       expect(echoed).toBe('hello from the test');
+      if (hasNc) {
+        // The Quick start's line: nc ends its side after "hello" and still gets the echo back.
+        const nc = execFileSync('nc', ['-q', '1', address ?? '', '7777'], {
+          input: 'hello\n',
+          encoding: 'utf8',
+          timeout: 10_000,
+        });
+        expect(nc).toBe('hello\n');
+      }
       const controlPort = /Control API: http:\/\/127\.0\.0\.1:(\d+)/.exec(stderr)?.[1] ?? '';
       const status = await runBin(['status', '-format=json', '-client-agent-port', controlPort]);
       expect(status.code).toBe(0);

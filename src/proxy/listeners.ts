@@ -79,7 +79,8 @@ export class ProxyListeners {
 
   async #listen(key: string, ip: string, port: number, alias: string): Promise<void> {
     const sockets = new Set<net.Socket>();
-    const server = net.createServer({ pauseOnConnect: true }, (socket) => {
+    // allowHalfOpen: a client that ends its side still gets the reply (see relay).
+    const server = net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, (socket) => {
       sockets.add(socket);
       socket.once('close', () => sockets.delete(socket));
       void this.#o.handler.handle(socket, alias).catch((err: unknown) => {

@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { PassThrough } from 'node:stream';
+import { Duplex, PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { relay } from './relay.js';
 
@@ -11,7 +11,7 @@ afterEach(() => {
 /** A connected pair of loopback sockets: the accepted side is what the proxy relays. */
 async function socketPair(): Promise<{ accepted: net.Socket; client: net.Socket }> {
   const accepted = new Promise<net.Socket>((resolve) => {
-    server = net.createServer(resolve);
+    server = net.createServer({ allowHalfOpen: true }, resolve);
   });
   await new Promise<void>((r) => server?.listen(0, '127.0.0.1', r));
   const client = net.connect((server?.address() as net.AddressInfo).port, '127.0.0.1');
@@ -22,7 +22,7 @@ describe('relay', () => {
   it('counts bytes both ways and treats the client closing as a normal end, not a reset', async () => {
     const { accepted, client } = await socketPair();
     const upstream = new PassThrough(); // echoes what it is written
-    const done = relay(accepted, upstream);
+    const done = relay(accepted, upstream, { halfCloseMs: 50 });
     const echoed = new Promise<string>((resolve) =>
       client.once('data', (c: Buffer) => {
         resolve(c.toString());
@@ -59,5 +59,33 @@ describe('relay', () => {
     upstream.destroy(new Error('the worker went away'));
     expect((await done).error?.message).toBe('the worker went away');
     expect(await clientEnd).toBe('ECONNRESET');
+  });
+
+  it('keeps the worker side open for the reply when the client ends its side first', async () => {
+    const { accepted, client } = await socketPair();
+    // Like a WebSocket: no half-close, so ending it ends both directions at once.
+    let received = '';
+    const upstream: Duplex = new Duplex({
+      read() {
+        // replies are pushed below
+      },
+      write(chunk: Buffer, _encoding, callback) {
+        received += chunk.toString();
+        setTimeout(() => upstream.push(`re: ${chunk.toString()}`), 100);
+        callback();
+      },
+      final(callback) {
+        upstream.push(null);
+        callback();
+      },
+    });
+    const done = relay(accepted, upstream, { halfCloseMs: 300 });
+    let reply = '';
+    client.on('data', (c: Buffer) => (reply += c.toString()));
+    client.end('question'); // as `echo question | nc -q 1` does
+    const result = await done;
+    expect(received).toBe('question');
+    expect(reply).toBe('re: question');
+    expect(result).toMatchObject({ bytesUp: 8, bytesDown: 12, error: undefined });
   });
 });

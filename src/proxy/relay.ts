@@ -2,10 +2,16 @@
  * Relays bytes between a client socket and its worker connection, both ways, with backpressure
  * (pipe), counting bytes. Either side ending or failing ends both; a failure resets the client.
  * A connection with no byte either way for `idleMs` is closed (both sides, no reset).
+ *
+ * A WebSocket cannot half-close, so when the client ends its side (`echo hi | nc -q 1 …`) the
+ * worker connection stays open for the reply, and ends once nothing came back for `halfCloseMs`.
  */
 import type net from 'node:net';
-import { pipeline } from 'node:stream';
+import { pipeline, Transform } from 'node:stream';
 import type { Duplex } from 'node:stream';
+
+/** After the client ended its side: how long a reply may keep the worker connection open. */
+export const DEFAULT_HALF_CLOSE_MS = 2_000;
 
 export interface RelayResult {
   readonly bytesUp: number;
@@ -18,13 +24,36 @@ export interface RelayResult {
 export function relay(
   client: net.Socket,
   upstream: Duplex,
-  options: { readonly idleMs?: number | undefined } = {},
+  options: { readonly idleMs?: number | undefined; readonly halfCloseMs?: number } = {},
 ): Promise<RelayResult> {
   let bytesUp = 0;
   let bytesDown = 0;
   let error: Error | undefined;
+  // Set once the client has ended its side: ends the worker side when the reply is over.
+  let endUpstream: (() => void) | undefined;
+  let halfCloseTimer: NodeJS.Timeout | undefined;
+  const halfCloseMs = options.halfCloseMs ?? DEFAULT_HALF_CLOSE_MS;
+  const armHalfClose = (): void => {
+    if (endUpstream === undefined) return;
+    clearTimeout(halfCloseTimer);
+    halfCloseTimer = setTimeout(endUpstream, halfCloseMs);
+  };
+  const holdEnd = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      callback(null, chunk);
+    },
+    flush(callback) {
+      endUpstream = () => {
+        callback();
+      };
+      armHalfClose();
+    },
+  });
   client.on('data', (chunk: Buffer) => (bytesUp += chunk.length));
-  upstream.on('data', (chunk: Buffer) => (bytesDown += chunk.length));
+  upstream.on('data', (chunk: Buffer) => {
+    bytesDown += chunk.length;
+    armHalfClose();
+  });
   client.setNoDelay(true);
   const fail = (err: NodeJS.ErrnoException): void => {
     // One side ending closes the other before its own end arrives: that is a normal close.
@@ -48,9 +77,12 @@ export function relay(
     let open = 2;
     const done = (err: NodeJS.ErrnoException | null | undefined) => {
       if (err !== null && err !== undefined) fail(err);
-      if (--open === 0) resolve({ bytesUp, bytesDown, error, idle });
+      if (--open === 0) {
+        clearTimeout(halfCloseTimer);
+        resolve({ bytesUp, bytesDown, error, idle });
+      }
     };
-    pipeline(client, upstream, done);
+    pipeline(client, holdEnd, upstream, done);
     pipeline(upstream, client, done);
   });
 }

@@ -108,7 +108,7 @@ export class SessionProxy {
   }
 
   #createServer(): net.Server {
-    return net.createServer({ pauseOnConnect: true }, (socket) => {
+    return net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, (socket) => {
       socket.on('error', () => undefined);
       this.#sockets.add(socket);
       socket.once('close', () => {

@@ -32,9 +32,12 @@ async function transparentSession(): Promise<{ id: string; address: string }> {
 describe('client-agent sessions read|cancel', () => {
   it('reads a transparent session, cancels it at the worker, and the next connection gets a new one', async () => {
     const { id, address } = await transparentSession();
-    // The worker notes the connection's bytes when it closes.
+    // The worker notes the connection's bytes when it closes: the agent ends it once the reply
+    // has been silent for a moment after the client's FIN (a WebSocket cannot half-close).
     await expect
-      .poll(() => bed.dev.devserver.sessions.get(id)?.connections[0]?.closedReason)
+      .poll(() => bed.dev.devserver.sessions.get(id)?.connections[0]?.closedReason, {
+        timeout: 5_000,
+      })
       .toBe('closed by end-user');
     const read = await bed.cli(['sessions', 'read', id]);
     expect(read.err).toBe('');
