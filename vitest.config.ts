@@ -4,7 +4,7 @@ export default defineConfig({
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     exclude: ['test/e2e/**', 'node_modules/**', 'dist/**'],
-    // CI prints a line as each file starts and ends, and the first lines of each failure.
+    // CI prints a line as each file starts, and the first lines of each failure.
     reporters: [
       process.env.CI ? './test/helpers/ci-reporter.ts' : 'default',
       './test/helpers/summary-reporter.ts',

@@ -1,6 +1,6 @@
 /**
- * The CI log, short enough to read whole: a line when a test file starts and one when it ends
- * (so a file that never ends is named), what the tests print, and each failure's first lines.
+ * The CI log, short enough to read whole: a line as each test file starts (so a file that never
+ * ends is the last one named), what the tests print, and each failure's first lines.
  */
 import path from 'node:path';
 import type { Reporter, TestModule } from 'vitest/node';
@@ -16,11 +16,9 @@ export default class CiReporter implements Reporter {
   }
 
   onTestModuleEnd(module: TestModule): void {
-    const tests = [...module.children.allTests()];
-    const failed = tests.filter((t) => t.result().state === 'failed');
-    const seconds = ((module.diagnostic().duration || 0) / 1000).toFixed(1);
-    const verdict = failed.length === 0 && module.state() !== 'failed' ? 'ok  ' : 'FAIL';
-    process.stdout.write(`${verdict}  ${name(module)} (${tests.length} tests, ${seconds} s)\n`);
+    const failed = [...module.children.allTests()].filter((t) => t.result().state === 'failed');
+    if (failed.length === 0 && module.state() !== 'failed') return;
+    process.stdout.write(`FAIL  ${name(module)}\n`);
     for (const error of module.errors()) process.stdout.write(`  ${firstLines(error.message)}\n`);
     for (const test of failed) {
       const error = test.result().errors?.[0];
