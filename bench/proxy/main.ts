@@ -1,16 +1,25 @@
 /**
  * Proxy benchmark: bulk throughput and connect-to-first-byte latency through the agent's proxy
  * (agent → stand-in worker over TLS 1.3 + WebSocket → echo target), against a direct loopback TCP
- * connection to the same echo target, measured in the same run. Everything runs on loopback in
- * this process, so the proxy pays for both its own and the worker's work.
- * Run: npm run bench:proxy [-- MiB]
+ * connection to the same echo target, measured in the same run. The stand-in controller, worker
+ * and echo target run in a child process (standin-process.ts), as in production the worker is
+ * another machine; this process runs the agent and the benchmark's clients. Both paths cross the
+ * same process boundary to the same echo target. Each round measures both paths, one after the
+ * other; the summary gives the median and the spread (min–max) over the rounds.
+ * Run: npm run bench:proxy [-- MiB [ROUNDS]]
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
-import { echoThrough, PROXY_IP, startProxyBed } from '../../test/helpers/proxy-bed.js';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { pino } from 'pino';
+import { systemClock } from '../../src/lib/clock.js';
+import { echoThrough, PROXY_IP, startAgentSide } from '../../test/helpers/proxy-bed.js';
 
 const MIB = Number(process.argv[2] ?? '128');
+const ROUNDS = Number(process.argv[3] ?? '3');
 const LATENCY_ROUNDS = 300;
 
 function connectTo(host: string, port: number): Promise<net.Socket> {
@@ -73,30 +82,100 @@ async function firstByteLatencies(host: string, port: number, reset: boolean): P
 const pct = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
-const bed = await startProxyBed({ quiet: true });
+const median = (values: number[]) =>
+  pct(
+    [...values].sort((a, b) => a - b),
+    50,
+  );
+/** `median (min–max)` of per-round figures. */
+function spread(values: number[], digits = 2): string {
+  const f = (n: number) => n.toFixed(digits);
+  return `${f(median(values))} (${f(Math.min(...values))}–${f(Math.max(...values))})`;
+}
+
+/** The stand-in side in a child process; its output is read, never inherited. */
+async function startChild(): Promise<{
+  info: { controller: string; authMethodId: string; echo: { host: string; port: number } };
+  stop: () => void;
+}> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(import.meta.dirname, 'standin-process.ts')],
+    { stdio: ['pipe', 'pipe', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const stop = () => {
+    child.stdin.end();
+    setTimeout(() => child.kill(), 2_000).unref();
+  };
+  const first = await Promise.race([
+    createInterface({ input: child.stdout })[Symbol.asyncIterator]().next(),
+    new Promise<never>((_, reject) =>
+      setTimeout(() => {
+        reject(new Error('the stand-in process did not start within 30 s'));
+      }, 30_000).unref(),
+    ),
+  ]).catch((err: unknown) => {
+    stop();
+    throw err;
+  });
+  if (first.done === true) {
+    stop();
+    throw new Error(`the stand-in process ended: ${stderr}`);
+  }
+  return { info: JSON.parse(first.value) as never, stop };
+}
+
+const child = await startChild();
+const agent = await startAgentSide({
+  controllerAddress: child.info.controller,
+  authMethodId: child.info.authMethodId,
+  clock: systemClock,
+  log: pino({ level: 'silent' }),
+});
 try {
-  const proxyPort = await bed.prepare();
-  const echo = bed.echo.address();
+  const proxyPort = await agent.prepare();
+  const echo = child.info.echo;
   const data = randomBytes(MIB * 1024 * 1024);
   // Warm both paths once.
   await throughput(echo.host, echo.port, data.subarray(0, 1 << 20));
   await throughput(PROXY_IP, proxyPort, data.subarray(0, 1 << 20));
-  const direct = await throughput(echo.host, echo.port, data);
-  const proxied = await throughput(PROXY_IP, proxyPort, data);
-  const directLat = await firstByteLatencies(echo.host, echo.port, true);
+  const rows: { direct: number; proxied: number; dLat: number[]; pLat: number[] }[] = [];
   const rowsBefore = tcpRows();
-  const proxyLat = await firstByteLatencies(PROXY_IP, proxyPort, false);
+  for (let round = 0; round < ROUNDS; round++) {
+    const direct = await throughput(echo.host, echo.port, data);
+    const proxied = await throughput(PROXY_IP, proxyPort, data);
+    const dLat = await firstByteLatencies(echo.host, echo.port, true);
+    const pLat = await firstByteLatencies(PROXY_IP, proxyPort, false);
+    rows.push({ direct, proxied, dLat, pLat });
+  }
   const rowsAfter = tcpRows();
   const f = (n: number) => n.toFixed(2);
-  process.stdout.write(
-    [
-      `proxy benchmark: ${MIB} MiB echoed (both directions at once), ${LATENCY_ROUNDS} connect-to-first-byte rounds, warm session`,
-      `  throughput  direct ${f(direct)} MiB/s, through the agent ${f(proxied)} MiB/s: ratio ${f(proxied / direct)} (target >= 0.5)`,
-      `  first byte  direct p50 ${f(pct(directLat, 50))} ms p99 ${f(pct(directLat, 99))} ms; through the agent p50 ${f(pct(proxyLat, 50))} ms p99 ${f(pct(proxyLat, 99))} ms (target p50 <= 2 ms)`,
-      `  /proc/net/tcp rows during the agent's rounds: ${rowsBefore ?? '?'} before, ${rowsAfter ?? '?'} after`,
-      '',
-    ].join('\n'),
+  const lines = [
+    `proxy benchmark: ${MIB} MiB echoed (both directions at once), ${LATENCY_ROUNDS} connect-to-first-byte rounds, warm session; stand-in worker and echo target in another process; ${ROUNDS} rounds`,
+  ];
+  rows.forEach((r, i) => {
+    lines.push(
+      `  round ${i + 1}: throughput direct ${f(r.direct)} MiB/s, agent ${f(r.proxied)} MiB/s, ratio ${f(r.proxied / r.direct)}; first byte direct p50 ${f(pct(r.dLat, 50))} p99 ${f(pct(r.dLat, 99))} ms, agent p50 ${f(pct(r.pLat, 50))} p99 ${f(pct(r.pLat, 99))} ms`,
+    );
+  });
+  lines.push(
+    `  throughput ratio (agent / direct), median (min–max): ${spread(rows.map((r) => r.proxied / r.direct))} (target >= 0.5); direct ${spread(
+      rows.map((r) => r.direct),
+      1,
+    )} MiB/s, agent ${spread(
+      rows.map((r) => r.proxied),
+      1,
+    )} MiB/s`,
+    `  first byte through the agent: p50 ${spread(rows.map((r) => pct(r.pLat, 50)))} ms, p99 ${spread(rows.map((r) => pct(r.pLat, 99)))} ms (target p50 <= 2 ms); direct p50 ${spread(rows.map((r) => pct(r.dLat, 50)))} ms, p99 ${spread(rows.map((r) => pct(r.dLat, 99)))} ms`,
+    `  /proc/net/tcp rows: ${rowsBefore ?? '?'} before the rounds, ${rowsAfter ?? '?'} after`,
+    '',
   );
+  process.stdout.write(lines.join('\n'));
 } finally {
-  await bed.close();
+  // Ends the session (cancelled at the worker) and with it its expiry timer.
+  await agent.sessions.endAll('stopped');
+  await agent.close();
+  child.stop();
 }
