@@ -16,6 +16,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { pino } from 'pino';
 import { systemClock } from '../../src/lib/clock.js';
+import { LinuxPeerCredentials } from '../../src/platform/linux/peer-credentials.js';
 import { echoThrough, PROXY_IP, startAgentSide } from '../../test/helpers/proxy-bed.js';
 
 const MIB = Number(process.argv[2] ?? '128');
@@ -82,6 +83,49 @@ async function firstByteLatencies(host: string, port: number, reset: boolean): P
 const pct = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
+/** CPU seconds (user + system) a process has used so far, from /proc; undefined elsewhere. */
+function cpuSecondsOf(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    // Fields after the command's closing parenthesis; utime and stime are the 12th and 13th.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+/** This process's CPU seconds so far. */
+function ownCpuSeconds(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
+}
+
+/** The peer-uid lookup alone, on a loopback connection of this process (the agent's floor). */
+async function peerLookupLatencies(rounds: number): Promise<number[]> {
+  const peers = new LinuxPeerCredentials();
+  const server = net.createServer((s) => s.on('error', () => undefined));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  const samples: number[] = [];
+  try {
+    for (let i = 0; i < rounds; i++) {
+      const socket = await connectTo('127.0.0.1', port);
+      const start = performance.now();
+      await peers.uidOf(
+        { address: '127.0.0.1', port: socket.localPort ?? 0 },
+        { address: '127.0.0.1', port },
+      );
+      samples.push(performance.now() - start);
+      socket.resetAndDestroy();
+    }
+  } finally {
+    server.close();
+  }
+  return samples.sort((a, b) => a - b);
+}
+
 const median = (values: number[]) =>
   pct(
     [...values].sort((a, b) => a - b),
@@ -97,6 +141,7 @@ function spread(values: number[], digits = 2): string {
 async function startChild(): Promise<{
   info: { controller: string; authMethodId: string; echo: { host: string; port: number } };
   stop: () => void;
+  pid: number | undefined;
 }> {
   const child = spawn(
     process.execPath,
@@ -124,7 +169,7 @@ async function startChild(): Promise<{
     stop();
     throw new Error(`the stand-in process ended: ${stderr}`);
   }
-  return { info: JSON.parse(first.value) as never, stop };
+  return { info: JSON.parse(first.value) as never, stop, pid: child.pid };
 }
 
 const child = await startChild();
@@ -141,14 +186,35 @@ try {
   // Warm both paths once.
   await throughput(echo.host, echo.port, data.subarray(0, 1 << 20));
   await throughput(PROXY_IP, proxyPort, data.subarray(0, 1 << 20));
-  const rows: { direct: number; proxied: number; dLat: number[]; pLat: number[] }[] = [];
+  const rows: {
+    direct: number;
+    proxied: number;
+    dLat: number[];
+    pLat: number[];
+    lookup: number[];
+    agentCpu: number;
+    standInCpu: number | undefined;
+    seconds: number;
+  }[] = [];
   const rowsBefore = tcpRows();
   for (let round = 0; round < ROUNDS; round++) {
     const direct = await throughput(echo.host, echo.port, data);
+    const agentCpu = ownCpuSeconds();
+    const standInCpu = cpuSecondsOf(child.pid);
     const proxied = await throughput(PROXY_IP, proxyPort, data);
+    const standInAfter = cpuSecondsOf(child.pid);
+    const cpu = {
+      agentCpu: ownCpuSeconds() - agentCpu,
+      standInCpu:
+        standInCpu === undefined || standInAfter === undefined
+          ? undefined
+          : standInAfter - standInCpu,
+      seconds: MIB / proxied,
+    };
     const dLat = await firstByteLatencies(echo.host, echo.port, true);
     const pLat = await firstByteLatencies(PROXY_IP, proxyPort, false);
-    rows.push({ direct, proxied, dLat, pLat });
+    const lookup = await peerLookupLatencies(LATENCY_ROUNDS);
+    rows.push({ direct, proxied, dLat, pLat, lookup, ...cpu });
   }
   const rowsAfter = tcpRows();
   const f = (n: number) => n.toFixed(2);
@@ -157,7 +223,7 @@ try {
   ];
   rows.forEach((r, i) => {
     lines.push(
-      `  round ${i + 1}: throughput direct ${f(r.direct)} MiB/s, agent ${f(r.proxied)} MiB/s, ratio ${f(r.proxied / r.direct)}; first byte direct p50 ${f(pct(r.dLat, 50))} p99 ${f(pct(r.dLat, 99))} ms, agent p50 ${f(pct(r.pLat, 50))} p99 ${f(pct(r.pLat, 99))} ms`,
+      `  round ${i + 1}: throughput direct ${f(r.direct)} MiB/s, agent ${f(r.proxied)} MiB/s, ratio ${f(r.proxied / r.direct)} (CPU during the agent's ${f(r.seconds)} s: agent process ${f(r.agentCpu)} s, stand-in process ${r.standInCpu === undefined ? '?' : f(r.standInCpu)} s); first byte direct p50 ${f(pct(r.dLat, 50))} p99 ${f(pct(r.dLat, 99))} ms, agent p50 ${f(pct(r.pLat, 50))} p99 ${f(pct(r.pLat, 99))} ms; peer-uid lookup alone p50 ${f(pct(r.lookup, 50))} ms`,
     );
   });
   lines.push(
@@ -169,6 +235,7 @@ try {
       1,
     )} MiB/s`,
     `  first byte through the agent: p50 ${spread(rows.map((r) => pct(r.pLat, 50)))} ms, p99 ${spread(rows.map((r) => pct(r.pLat, 99)))} ms (target p50 <= 2 ms); direct p50 ${spread(rows.map((r) => pct(r.dLat, 50)))} ms, p99 ${spread(rows.map((r) => pct(r.dLat, 99)))} ms`,
+    `  peer-uid lookup alone (part of every agent connection): p50 ${spread(rows.map((r) => pct(r.lookup, 50)))} ms`,
     `  /proc/net/tcp rows: ${rowsBefore ?? '?'} before the rounds, ${rowsAfter ?? '?'} after`,
     '',
   );

@@ -161,6 +161,7 @@ export async function startAgentSide(o: AgentSideOptions): Promise<AgentSide> {
       const entry = cache.snapshot().lookup(alias);
       return entry?.uids.includes(uid) === true ? entry : undefined;
     },
+    aliasEntry: (alias) => cache.snapshot().lookup(alias),
     log,
     ...(o.onError === undefined ? {} : { onError: o.onError }),
     ...(o.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: o.idleTimeoutMs }),
