@@ -6,13 +6,15 @@
  *   const dialer = new WorkerDialer({ clock, log });
  *   const tofu = newTofuToken();                       // once per session
  *   const stream = await dialer.open(auth, tofu, signal);
+ *   const early = await dialer.prepare(auth, signal);  // TLS + WebSocket, nothing sent yet
+ *   const later = await early.handshake(tofu, signal); // or early.destroy()
  *   socket.pipe(stream).pipe(socket);                  // stream.handshake.connectionsLeft …
  *   await dialer.cancelSession(auth, tofu, signal);    // when the agent drops the session early
  */
 import { X509Certificate, randomBytes } from 'node:crypto';
 import type tls from 'node:tls';
 import type { Logger } from 'pino';
-import type WebSocket from 'ws';
+import WebSocket from 'ws';
 import type { Clock } from '../lib/clock.js';
 import type { SessionAuthorizationData } from './authz-token.js';
 import { sessionCredentials, type SessionCredentials } from './session-credentials.js';
@@ -74,39 +76,57 @@ export function newTofuToken(random: (n: number) => Uint8Array = randomBytes): s
   return token;
 }
 
-export class WorkerDialer {
-  readonly #clock: Clock;
+/**
+ * A worker connection with TLS and the WebSocket up and nothing sent yet: the worker has not
+ * counted it against the session. `handshake` sends the ClientHandshake and makes it a proxied
+ * connection; `destroy` drops it unused.
+ */
+export class PreparedWorkerConnection {
+  readonly ws: WebSocket;
+  /** The worker address that serves it (`host:port`). */
+  readonly address: string;
+  readonly #sessionId: string;
+  readonly #context: (signal: AbortSignal) => ConnectContext;
   readonly #log: Logger;
-  readonly #connectTimeoutMs: number;
-  readonly #cancelTimeoutMs: number;
-  /** Per session (its authorization data object), kept as long as the session holds it. */
-  readonly #tls = new WeakMap<SessionAuthorizationData, SessionTls>();
+  #used = false;
 
-  constructor(options: WorkerDialerOptions) {
-    this.#clock = options.clock;
-    this.#log = options.log.child({ component: 'worker-dialer' });
-    this.#connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
-    this.#cancelTimeoutMs = options.cancelTimeoutMs ?? 30_000;
+  constructor(
+    ws: WebSocket,
+    address: string,
+    sessionId: string,
+    options: { context: (signal: AbortSignal) => ConnectContext; log: Logger },
+  ) {
+    this.ws = ws;
+    this.address = address;
+    this.#sessionId = sessionId;
+    this.#context = options.context;
+    this.#log = options.log;
   }
 
-  /**
-   * Opens one proxied connection on the session: TLS, WebSocket, then the handshake. Resolves
-   * once the worker accepted it; the stream then carries the target's bytes. A worker close
-   * after that (e.g. 3000, the target is unreachable) destroys the stream with a WorkerError.
-   */
-  async open(
-    auth: SessionAuthorizationData,
-    tofuToken: string,
-    signal: AbortSignal,
-  ): Promise<WorkerStream> {
-    const { ws, address, ctx } = await this.#connect(
-      auth,
-      tofuToken,
-      signal,
-      this.#connectTimeoutMs,
-    );
+  /** Sends the ClientHandshake with the session's tofu token and waits for the HandshakeResult. */
+  async handshake(tofuToken: string, signal: AbortSignal): Promise<WorkerStream> {
+    checkTofu(tofuToken);
+    if (this.#used) throw new Error('a prepared worker connection is used once');
+    this.#used = true;
+    const { ws, address } = this;
+    if (signal.aborted) {
+      ws.terminate();
+      signal.throwIfAborted();
+    }
+    if (ws.readyState !== WebSocket.OPEN) {
+      throw new WorkerError(
+        'protocol',
+        `the worker at ${address} closed the connection before the handshake`,
+        {
+          address,
+        },
+      );
+    }
+    ws.send(encodeClientHandshake({ tofuToken, command: HandshakeCommand.unspecified }), {
+      binary: true,
+    });
     const stream = await step<WorkerStream>(
-      ctx,
+      this.#context(signal),
       () =>
         new WorkerError('timeout', `the worker at ${address} did not answer the handshake`, {
           address,
@@ -149,13 +169,85 @@ export class WorkerDialer {
     );
     this.#log.debug(
       {
-        session: auth.sessionId,
+        session: this.#sessionId,
         worker: address,
         connectionsLeft: stream.handshake.connectionsLeft,
       },
       'Worker accepted a connection.',
     );
     return stream;
+  }
+
+  /** Drops the connection without a handshake (nothing was sent on it). */
+  destroy(): void {
+    this.#used = true;
+    this.ws.terminate();
+  }
+}
+
+function checkTofu(tofuToken: string): void {
+  if (tofuToken.length !== TOFU_TOKEN_LENGTH) {
+    throw new WorkerError('protocol', `a tofu token must be ${TOFU_TOKEN_LENGTH} characters`);
+  }
+}
+
+export class WorkerDialer {
+  readonly #clock: Clock;
+  readonly #log: Logger;
+  readonly #connectTimeoutMs: number;
+  readonly #cancelTimeoutMs: number;
+  /** Per session (its authorization data object), kept as long as the session holds it. */
+  readonly #tls = new WeakMap<SessionAuthorizationData, SessionTls>();
+
+  constructor(options: WorkerDialerOptions) {
+    this.#clock = options.clock;
+    this.#log = options.log.child({ component: 'worker-dialer' });
+    this.#connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+    this.#cancelTimeoutMs = options.cancelTimeoutMs ?? 30_000;
+  }
+
+  /**
+   * Opens one proxied connection on the session: TLS, WebSocket, then the handshake. Resolves
+   * once the worker accepted it; the stream then carries the target's bytes. A worker close
+   * after that (e.g. 3000, the target is unreachable) destroys the stream with a WorkerError.
+   */
+  async open(
+    auth: SessionAuthorizationData,
+    tofuToken: string,
+    signal: AbortSignal,
+  ): Promise<WorkerStream> {
+    checkTofu(tofuToken);
+    const prepared = await this.prepare(auth, signal);
+    return prepared.handshake(tofuToken, signal);
+  }
+
+  /**
+   * The first two steps of a connection on the session, TLS and the WebSocket upgrade, and
+   * nothing sent on it: the worker counts no connection until `handshake`. `destroy` drops it.
+   */
+  async prepare(
+    auth: SessionAuthorizationData,
+    signal: AbortSignal,
+  ): Promise<PreparedWorkerConnection> {
+    signal.throwIfAborted();
+    const material = this.#sessionTls(auth);
+    const ctx = this.#context(signal, this.#connectTimeoutMs);
+    const { socket, address } = await connectTls(
+      auth,
+      material.creds,
+      material.certificate,
+      ctx,
+      material.secureContext,
+    );
+    const ws = await upgrade(socket, address, ctx);
+    if (signal.aborted) {
+      ws.terminate();
+      signal.throwIfAborted();
+    }
+    return new PreparedWorkerConnection(ws, address, auth.sessionId, {
+      context: (s) => this.#context(s, this.#connectTimeoutMs),
+      log: this.#log,
+    });
   }
 
   /**
@@ -167,15 +259,17 @@ export class WorkerDialer {
     tofuToken: string,
     signal: AbortSignal,
   ): Promise<void> {
-    const { ws, address, ctx } = await this.#connect(
-      auth,
-      tofuToken,
-      signal,
-      this.#cancelTimeoutMs,
-      HandshakeCommand.sessionCancel,
-    );
+    checkTofu(tofuToken);
+    const { ws, address } = await this.prepare(auth, signal);
+    if (signal.aborted) {
+      ws.terminate();
+      signal.throwIfAborted();
+    }
+    ws.send(encodeClientHandshake({ tofuToken, command: HandshakeCommand.sessionCancel }), {
+      binary: true,
+    });
     await step<undefined>(
-      ctx,
+      this.#context(signal, this.#cancelTimeoutMs),
       () =>
         new WorkerError('timeout', `the worker at ${address} did not confirm the cancellation`, {
           address,
@@ -206,39 +300,8 @@ export class WorkerDialer {
     this.#log.info({ session: auth.sessionId, worker: address }, 'Session canceled at the worker.');
   }
 
-  /** TLS, upgrade, then the client handshake message sent. */
-  async #connect(
-    auth: SessionAuthorizationData,
-    tofuToken: string,
-    signal: AbortSignal,
-    lastStepTimeoutMs: number,
-    command: number = HandshakeCommand.unspecified,
-  ): Promise<{ ws: WebSocket; address: string; ctx: ConnectContext }> {
-    signal.throwIfAborted();
-    if (tofuToken.length !== TOFU_TOKEN_LENGTH) {
-      throw new WorkerError('protocol', `a tofu token must be ${TOFU_TOKEN_LENGTH} characters`);
-    }
-    const material = this.#sessionTls(auth);
-    const ctx: ConnectContext = {
-      clock: this.#clock,
-      log: this.#log,
-      signal,
-      timeoutMs: this.#connectTimeoutMs,
-    };
-    const { socket, address } = await connectTls(
-      auth,
-      material.creds,
-      material.certificate,
-      ctx,
-      material.secureContext,
-    );
-    const ws = await upgrade(socket, address, ctx);
-    if (signal.aborted) {
-      ws.terminate();
-      signal.throwIfAborted();
-    }
-    ws.send(encodeClientHandshake({ tofuToken, command }), { binary: true });
-    return { ws, address, ctx: { ...ctx, timeoutMs: lastStepTimeoutMs } };
+  #context(signal: AbortSignal, timeoutMs: number): ConnectContext {
+    return { clock: this.#clock, log: this.#log, signal, timeoutMs };
   }
 
   #sessionTls(auth: SessionAuthorizationData): SessionTls {

@@ -153,6 +153,7 @@ export class Agent implements AgentControl {
         const entry = this.#snapshot().lookup(alias);
         return entry?.uids.includes(uid) === true ? entry : undefined;
       },
+      aliasEntry: (alias) => this.#snapshot().lookup(alias),
       log: options.log,
       onError: (message) => {
         this.errors.record(new AgentError('proxy.connection', message));

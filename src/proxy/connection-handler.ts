@@ -10,7 +10,7 @@ import { endsSession } from '../boundary/worker-errors.js';
 import type { PeerCredentials } from '../platform/types.js';
 import { relay } from './relay.js';
 import type { ProxySession, SessionManager } from './session-manager.js';
-import type { WorkerConnection, WorkerConnector } from './types.js';
+import type { PreparedConnection, WorkerConnection, WorkerConnector } from './types.js';
 
 export interface ConnectionHandlerOptions {
   readonly sessions: SessionManager;
@@ -23,6 +23,13 @@ export interface ConnectionHandlerOptions {
   readonly isLocalPeer?: ((address: string) => boolean) | undefined;
   /** The alias entry when `uid` may use it (holds a token whose aliases include it). */
   readonly entitled: (uid: number, alias: string) => AliasEntry | undefined;
+  /**
+   * The alias entry, whoever asks. With it, when exactly one OS user may use the alias and that
+   * user's session is warm, the worker connection's TLS and WebSocket are set up while the caller
+   * is still being identified; the handshake (which uses up a connection of the session) and any
+   * byte wait for the uid check, and a caller who fails it gets the prepared connection dropped.
+   */
+  readonly aliasEntry?: ((alias: string) => AliasEntry | undefined) | undefined;
   readonly log: Logger;
   /** Bound on authorizing and dialing before the relay starts; default 30 s. */
   readonly setupTimeoutMs?: number;
@@ -30,6 +37,14 @@ export interface ConnectionHandlerOptions {
   readonly idleTimeoutMs?: number;
   /** Told about failures worth showing in `status`. */
   readonly onError?: (message: string) => void;
+}
+
+/** A worker connection started before the caller's uid was known, for the alias's only user. */
+interface EarlyStart {
+  readonly uid: number;
+  readonly log: Logger;
+  readonly session: ProxySession;
+  readonly prepared: Promise<PreparedConnection>;
 }
 
 /** Idle policy: nothing either way for an hour ends a proxied connection (its session stays). */
@@ -49,27 +64,7 @@ export class ConnectionHandler {
     socket.on('error', () => undefined);
     const peer = { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
     const local = { address: socket.localAddress ?? '', port: socket.localPort ?? 0 };
-    const uid =
-      this.#o.isLocalPeer?.(peer.address) === false
-        ? undefined
-        : await this.#o.peers.uidOf(peer, local).catch(() => undefined);
-    if (uid === undefined) {
-      this.#refuse(
-        socket,
-        { alias, peer: `${peer.address}:${peer.port}` },
-        'Refused a connection that does not come from this machine.',
-      );
-      return;
-    }
-    const entry = this.#o.entitled(uid, alias);
-    if (entry === undefined) {
-      this.#refuse(
-        socket,
-        { alias, uid },
-        'Refused a connection from an OS user without a Boundary token for this alias.',
-      );
-      return;
-    }
+    const fromHere = this.#o.isLocalPeer?.(peer.address) !== false;
     const abort = new AbortController();
     const onClose = () => {
       abort.abort();
@@ -79,12 +74,39 @@ export class ConnectionHandler {
       abort.signal,
       AbortSignal.timeout(this.#o.setupTimeoutMs ?? 30_000),
     ]);
+    const early = fromHere ? this.#startEarly(alias, signal) : undefined;
+    const uid = fromHere
+      ? await this.#o.peers.uidOf(peer, local).catch(() => undefined)
+      : undefined;
+    // A refused connection closes, which aborts an early start still under way.
+    if (uid === undefined) {
+      drop(early);
+      this.#refuse(
+        socket,
+        { alias, peer: `${peer.address}:${peer.port}` },
+        'Refused a connection that does not come from this machine.',
+      );
+      return;
+    }
+    const entry = this.#o.entitled(uid, alias);
+    if (entry === undefined) {
+      drop(early);
+      this.#refuse(
+        socket,
+        { alias, uid },
+        'Refused a connection from an OS user without a Boundary token for this alias.',
+      );
+      return;
+    }
+    const mine = early?.uid === uid ? early : undefined;
+    if (mine === undefined) drop(early);
     let session: ProxySession | undefined;
     let stream: WorkerConnection;
     try {
       session = await this.#o.sessions.acquire(uid, entry, signal);
-      stream = await this.#o.worker.open(session.data, session.tofu, signal);
+      stream = await this.#open(session, mine, signal);
     } catch (err) {
+      drop(mine);
       socket.off('close', onClose);
       if (session !== undefined && endsSession(err)) {
         this.#o.sessions.invalidate(session, 'worker');
@@ -125,8 +147,53 @@ export class ConnectionHandler {
     }
   }
 
+  /**
+   * For an alias with exactly one OS user whose session is warm: that session's worker
+   * connection up to the handshake, started now. Only a caller found to be that user gets it.
+   */
+  #startEarly(alias: string, signal: AbortSignal): EarlyStart | undefined {
+    const entry = this.#o.aliasEntry?.(alias);
+    const [uid, ...others] = entry?.uids ?? [];
+    if (entry === undefined || uid === undefined || others.length > 0) return undefined;
+    const session = this.#o.sessions.current(uid, entry.value);
+    if (session === undefined) return undefined;
+    const prepared = this.#o.worker.prepare(session.data, signal);
+    // Dropped or failed early starts are not errors: the normal path decides.
+    prepared.catch(() => undefined);
+    return { uid, session, prepared, log: this.#log };
+  }
+
+  /** The session's worker connection: the early one when it is for this session and came up. */
+  async #open(
+    session: ProxySession,
+    early: EarlyStart | undefined,
+    signal: AbortSignal,
+  ): Promise<WorkerConnection> {
+    if (early?.session !== session) {
+      drop(early);
+    } else {
+      const prepared = await early.prepared.catch(() => undefined);
+      if (prepared !== undefined) {
+        this.#log.debug('Using the worker connection set up while identifying the caller.');
+        return prepared.handshake(session.tofu, signal);
+      }
+    }
+    return this.#o.worker.open(session.data, session.tofu, signal);
+  }
+
   #refuse(socket: net.Socket, fields: Record<string, unknown>, message: string): void {
     this.#log.warn(fields, message);
     socket.resetAndDestroy();
   }
+}
+
+/** Drops an early worker connection unused (nothing was sent on it). */
+function drop(early: EarlyStart | undefined): void {
+  void early?.prepared.then(
+    (prepared) => {
+      prepared.destroy();
+      early.log.debug('Dropped a worker connection set up early, unused.');
+    },
+    () => undefined,
+  );
 }

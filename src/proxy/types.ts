@@ -16,6 +16,12 @@ export interface SessionAuthorizer {
 /** One proxied TCP connection's byte stream to the worker, and what the worker said. */
 export type WorkerConnection = Duplex & { readonly handshake: HandshakeResult };
 
+/** A worker connection set up (TLS, WebSocket) with nothing sent: the session counts nothing yet. */
+export interface PreparedConnection {
+  handshake(tofuToken: string, signal: AbortSignal): Promise<WorkerConnection>;
+  destroy(): void;
+}
+
 /** Opens worker connections for a session and cancels sessions (the WorkerDialer). */
 export interface WorkerConnector {
   open(
@@ -23,6 +29,8 @@ export interface WorkerConnector {
     tofuToken: string,
     signal: AbortSignal,
   ): Promise<WorkerConnection>;
+  /** The connection up to, not including, the handshake. */
+  prepare(auth: SessionAuthorizationData, signal: AbortSignal): Promise<PreparedConnection>;
   cancelSession(
     auth: SessionAuthorizationData,
     tofuToken: string,

@@ -1,12 +1,13 @@
 /**
  * The whole proxy path on loopback: stand-in controller, worker and echo target; the alias cache
  * with a real token; the session manager, connection handler and listeners of the agent; the
- * real /proc peer lookup. A ManualClock started at the real time drives expiry.
+ * real /proc peer lookup. A ManualClock started at the real time drives expiry. The two halves
+ * (`startStandIn`, `startAgentSide`) also run apart, in two processes (bench/proxy).
  */
 import net from 'node:net';
 import os from 'node:os';
 import { Writable } from 'node:stream';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { AliasCache } from '../../src/alias-cache/index.js';
 import { ControllerClient } from '../../src/boundary/controller-client.js';
 import { WorkerDialer } from '../../src/boundary/worker-dialer.js';
@@ -16,7 +17,7 @@ import type { Directory } from '../../src/devserver/directory.js';
 import { EchoTarget } from '../../src/devserver/echo-target.js';
 import { SessionStore } from '../../src/devserver/sessions.js';
 import { StandInWorker } from '../../src/devserver/worker.js';
-import { ManualClock } from '../../src/lib/clock.js';
+import { ManualClock, type Clock } from '../../src/lib/clock.js';
 import type { RateLimit } from '../../src/lib/rate-limiter.js';
 import { LinuxPeerCredentials } from '../../src/platform/linux/peer-credentials.js';
 import { ControllerAuthorizer } from '../../src/proxy/authorizer.js';
@@ -27,6 +28,8 @@ import { SessionManager } from '../../src/proxy/session-manager.js';
 export const ALIAS = 'echo.corp';
 export const PROXY_IP = '127.77.0.10';
 export const UID = os.userInfo().uid;
+const LOGIN = 'alice';
+const PASSWORD = 'pw';
 
 export interface ProxyBed {
   readonly clock: ManualClock;
@@ -44,28 +47,25 @@ export interface ProxyBed {
   close(): Promise<void>;
 }
 
-export async function startProxyBed(
-  target: {
-    connectionLimit?: number;
-    sessionMaxSeconds?: number;
-    quiet?: boolean;
-    idleTimeoutMs?: number;
-    maxConnections?: number;
-    authorizationRate?: RateLimit;
-  } = {},
-): Promise<ProxyBed> {
-  const logs: string[] = [];
-  const errors: string[] = [];
-  const log = pino(
-    { level: target.quiet === true ? 'silent' : 'debug' },
-    new Writable({
-      write(chunk: Buffer, _enc, done) {
-        logs.push(chunk.toString());
-        done();
-      },
-    }),
-  );
-  const clock = new ManualClock(Date.now());
+export interface StandInOptions {
+  readonly connectionLimit?: number;
+  readonly sessionMaxSeconds?: number;
+}
+
+/** The Boundary side: stand-in controller and worker, an echo target, one user and one alias. */
+export interface StandIn {
+  readonly directory: Directory;
+  readonly store: SessionStore;
+  readonly echo: EchoTarget;
+  readonly controllerAddress: string;
+  close(): Promise<void>;
+}
+
+export async function startStandIn(
+  target: StandInOptions,
+  clock: Clock,
+  log: Logger,
+): Promise<StandIn> {
   const echo = new EchoTarget({ port: 0 });
   await echo.start();
   const directory = buildDirectory(
@@ -73,8 +73,8 @@ export async function startProxyBed(
       users: [
         {
           id: 'u_alice00001',
-          login_name: 'alice',
-          password: 'pw',
+          login_name: LOGIN,
+          password: PASSWORD,
           grants: [{ target: 'ttcp_echo000001' }],
         },
       ],
@@ -101,10 +101,47 @@ export async function startProxyBed(
     log,
   });
   await controller.start();
-  const client = new ControllerClient({ address: controller.address, timeoutMs: 5_000 });
+  return {
+    directory,
+    store,
+    echo,
+    controllerAddress: controller.address,
+    async close() {
+      await controller.close();
+      await worker.close();
+      await echo.close();
+      store.close();
+    },
+  };
+}
+
+export interface AgentSideOptions {
+  readonly controllerAddress: string;
+  readonly authMethodId: string;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly idleTimeoutMs?: number;
+  readonly maxConnections?: number;
+  readonly authorizationRate?: RateLimit;
+  readonly onError?: (message: string) => void;
+}
+
+/** The agent's proxy path, with alice's token for the current OS user, against a controller. */
+export interface AgentSide {
+  readonly cache: AliasCache;
+  readonly sessions: SessionManager;
+  readonly listeners: ProxyListeners;
+  /** Authorizes (as the DNS hook would) and listens; returns the proxy port. */
+  prepare(): Promise<number>;
+  close(): Promise<void>;
+}
+
+export async function startAgentSide(o: AgentSideOptions): Promise<AgentSide> {
+  const { clock, log } = o;
+  const client = new ControllerClient({ address: o.controllerAddress, timeoutMs: 5_000 });
   const cache = new AliasCache({ clientFor: () => client, clock, log, refreshIntervalMs: 60_000 });
-  const { token } = await client.authenticate(directory.authMethodId, 'alice', 'pw');
-  await cache.addToken(UID, controller.address, token);
+  const { token } = await client.authenticate(o.authMethodId, LOGIN, PASSWORD);
+  await cache.addToken(UID, o.controllerAddress, token);
   const dialer = new WorkerDialer({ clock, log, connectTimeoutMs: 5_000 });
   const sessions = new SessionManager({
     authorizer: new ControllerAuthorizer({
@@ -114,9 +151,7 @@ export async function startProxyBed(
     worker: dialer,
     clock,
     log,
-    ...(target.authorizationRate === undefined
-      ? {}
-      : { authorizationRate: target.authorizationRate }),
+    ...(o.authorizationRate === undefined ? {} : { authorizationRate: o.authorizationRate }),
   });
   const handler = new ConnectionHandler({
     sessions,
@@ -126,25 +161,20 @@ export async function startProxyBed(
       const entry = cache.snapshot().lookup(alias);
       return entry?.uids.includes(uid) === true ? entry : undefined;
     },
+    aliasEntry: (alias) => cache.snapshot().lookup(alias),
     log,
-    onError: (m) => errors.push(m),
-    ...(target.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: target.idleTimeoutMs }),
+    ...(o.onError === undefined ? {} : { onError: o.onError }),
+    ...(o.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: o.idleTimeoutMs }),
   });
   const listeners = new ProxyListeners({
     handler,
     log,
-    ...(target.maxConnections === undefined ? {} : { maxConnections: target.maxConnections }),
+    ...(o.maxConnections === undefined ? {} : { maxConnections: o.maxConnections }),
   });
   return {
-    clock,
-    directory,
-    store,
-    echo,
     cache,
     sessions,
     listeners,
-    logs,
-    errors,
     async prepare() {
       const entry = cache.snapshot().lookup(ALIAS);
       if (entry === undefined) throw new Error('alias not cached');
@@ -152,6 +182,58 @@ export async function startProxyBed(
       await listeners.ensure(PROXY_IP, session.port, ALIAS);
       return session.port;
     },
+    async close() {
+      await listeners.close();
+      cache.close();
+      await client.close();
+    },
+  };
+}
+
+export async function startProxyBed(
+  target: StandInOptions & {
+    quiet?: boolean;
+    idleTimeoutMs?: number;
+    maxConnections?: number;
+    authorizationRate?: RateLimit;
+  } = {},
+): Promise<ProxyBed> {
+  const logs: string[] = [];
+  const errors: string[] = [];
+  const log = pino(
+    { level: target.quiet === true ? 'silent' : 'debug' },
+    new Writable({
+      write(chunk: Buffer, _enc, done) {
+        logs.push(chunk.toString());
+        done();
+      },
+    }),
+  );
+  const clock = new ManualClock(Date.now());
+  const standIn = await startStandIn(target, clock, log);
+  const agent = await startAgentSide({
+    controllerAddress: standIn.controllerAddress,
+    authMethodId: standIn.directory.authMethodId,
+    clock,
+    log,
+    onError: (m) => errors.push(m),
+    ...(target.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: target.idleTimeoutMs }),
+    ...(target.maxConnections === undefined ? {} : { maxConnections: target.maxConnections }),
+    ...(target.authorizationRate === undefined
+      ? {}
+      : { authorizationRate: target.authorizationRate }),
+  });
+  return {
+    clock,
+    directory: standIn.directory,
+    store: standIn.store,
+    echo: standIn.echo,
+    cache: agent.cache,
+    sessions: agent.sessions,
+    listeners: agent.listeners,
+    logs,
+    errors,
+    prepare: () => agent.prepare(),
     connect(port) {
       return new Promise((resolve, reject) => {
         const socket = net.connect({ host: PROXY_IP, port }, () => {
@@ -161,13 +243,8 @@ export async function startProxyBed(
       });
     },
     async close() {
-      await listeners.close();
-      cache.close();
-      await client.close();
-      await controller.close();
-      await worker.close();
-      await echo.close();
-      store.close();
+      await agent.close();
+      await standIn.close();
     },
   };
 }

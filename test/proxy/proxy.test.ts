@@ -159,10 +159,36 @@ describe('transparent proxy', () => {
     expect(bed.logs.join('')).toContain('without a Boundary token for this alias');
   });
 
+  it('sets up the worker connection while identifying the caller, for the alias’s only user with a warm session', async () => {
+    bed = await startProxyBed({ connectionLimit: 3 });
+    const port = await bed.prepare();
+    expect(String(await echoThrough(await bed.connect(port), Buffer.from('early')))).toBe('early');
+    const logs = bed.logs.join('');
+    expect(logs).toContain('Using the worker connection set up while identifying the caller.');
+    expect(logs).not.toContain('Dropped a worker connection set up early');
+    // One handshake, one connection of the session.
+    expect(bed.store.all()).toHaveLength(1);
+    expect(bed.store.all()[0]?.connections).toHaveLength(1);
+    expect(bed.sessions.current(UID, ALIAS)?.connectionsLeft).toBe(2);
+  });
+
+  it('starts nothing early for an alias whose session is not warm', async () => {
+    bed = await startProxyBed({ connectionLimit: 1 });
+    const port = await bed.prepare();
+    expect(String(await echoThrough(await bed.connect(port), Buffer.from('a')))).toBe('a');
+    // The limit used it up: the next connection authorizes a new session, with no early start.
+    const before = bed.logs.join('').split('Using the worker connection set up').length;
+    expect(String(await echoThrough(await bed.connect(port), Buffer.from('b')))).toBe('b');
+    expect(bed.logs.join('').split('Using the worker connection set up').length).toBe(before);
+    expect(bed.store.all()).toHaveLength(2);
+  });
+
   it.skipIf(process.getuid?.() !== 0)(
-    'resets a connection from another OS user (nobody) with zero bytes relayed',
+    'resets a connection from another OS user (nobody) with zero bytes relayed, even with a worker connection started early, and uses up nothing of the session',
     async () => {
-      bed = await startProxyBed();
+      // One connection allowed: had the early worker connection sent its handshake, the
+      // session would be used up.
+      bed = await startProxyBed({ connectionLimit: 1 });
       const port = await bed.prepare();
       const script = `const s = require('net').connect(${port}, '${PROXY_IP}', () => s.write('steal'));
       let n = 0; s.on('data', (c) => n += c.length);
@@ -177,8 +203,17 @@ describe('transparent proxy', () => {
       child.stdout.on('data', (c: Buffer) => (out += c.toString()));
       await new Promise((resolve) => child.once('exit', resolve));
       expect(JSON.parse(out)).toEqual({ error: 'ECONNRESET', bytes: 0 });
-      expect(bed.store.all()[0]?.connections).toEqual([]);
       expect(bed.logs.join('')).toContain('"uid":65534');
+      await vi.waitFor(() => {
+        expect(bed?.logs.join('')).toContain('Dropped a worker connection set up early, unused.');
+      });
+      const [record] = bed.store.all();
+      expect(record?.connections).toEqual([]);
+      expect(record?.status).toBe('pending');
+      // The session's one connection is still there for its owner.
+      expect(String(await echoThrough(await bed.connect(port), Buffer.from('mine')))).toBe('mine');
+      expect(bed.store.all()).toHaveLength(1);
+      expect(bed.store.all()[0]?.connections).toHaveLength(1);
     },
   );
 
