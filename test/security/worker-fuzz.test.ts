@@ -31,6 +31,7 @@ import {
   decodeHandshakeResult,
   encodeClientHandshake,
   encodeHandshakeResult,
+  HandshakeCommand,
   MAX_RECEIVED_MESSAGE_BYTES,
   PROXY_SUBPROTOCOL,
 } from '../../src/boundary/worker-protocol.js';
@@ -165,6 +166,14 @@ function clientFrame(payload: Buffer, opcode = 0x2): Buffer {
   return Buffer.concat([header, mask, masked]);
 }
 
+function isCancel(payload: Buffer): boolean {
+  try {
+    return decodeClientHandshake(payload).command === HandshakeCommand.sessionCancel;
+  } catch {
+    return false;
+  }
+}
+
 function u64(n: number): Buffer {
   const b = Buffer.alloc(8);
   b.writeBigUInt64BE(BigInt(n));
@@ -202,7 +211,12 @@ describe('worker protocol fuzz', () => {
               tofuToken: 'x'.repeat(rand(3) === 0 ? 20 : rand(40)),
               command: rand(3),
             });
-            const payload = rand(3) === 0 ? randomBuffer(rand, rand(200)) : mutate(rand, valid);
+            let payload = rand(3) === 0 ? randomBuffer(rand, rand(200)) : mutate(rand, valid);
+            // A well-formed cancel (with the tofu the session got first) ends the session, as it
+            // must: that is not garbage, and the next rounds need the session.
+            if (isCancel(payload)) {
+              payload = Buffer.from(encodeClientHandshake({ tofuToken: 'x', command: 0 }));
+            }
             socket.write(clientFrame(payload, rand(5) === 0 ? 0x1 : 0x2));
           } else {
             socket.write(clientFrame(Buffer.alloc(MAX_RECEIVED_MESSAGE_BYTES + 1)));
