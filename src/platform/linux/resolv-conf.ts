@@ -1,5 +1,4 @@
 /** The resolvers a machine uses, from the `nameserver` lines of /etc/resolv.conf. */
-import fs from 'node:fs/promises';
 import net from 'node:net';
 import { DNS_PORT, type UpstreamServer } from '../../config/upstream.js';
 
@@ -15,12 +14,4 @@ export function parseResolvConf(text: string): UpstreamServer[] {
     servers.push({ address, port: DNS_PORT, family: family === 4 ? 4 : 6 });
   }
   return servers;
-}
-
-export async function readSystemResolvers(file = '/etc/resolv.conf'): Promise<UpstreamServer[]> {
-  try {
-    return parseResolvConf(await fs.readFile(file, 'utf8'));
-  } catch {
-    return [];
-  }
 }
