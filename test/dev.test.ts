@@ -11,21 +11,14 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { which } from './helpers/dns-dnsmasq.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const BIN = path.join(ROOT, 'dist/cli/bin.js');
 let dir: string;
-const hasNc = (() => {
-  try {
-    execFileSync('nc', ['-h'], { stdio: 'ignore' });
-    return true;
-  } catch (err) {
-    // netcat-openbsd prints its help and exits 1; only a missing program is a skip.
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return true;
-    console.log('nc is not installed (Debian: netcat-openbsd): the Quick start nc line is not run');
-    return false;
-  }
-})();
+const hasNc = which('nc') !== undefined;
+if (!hasNc)
+  console.log('nc is not installed (Debian: netcat-openbsd): the Quick start nc line is not run');
 const hasDig = (() => {
   try {
     execFileSync('dig', ['-v'], { stdio: 'ignore' });

@@ -16,6 +16,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { which } from '../helpers/dns-dnsmasq.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 export const BIN = path.join(ROOT, 'dist/cli/bin.js');
@@ -193,26 +194,13 @@ export function bedSkipReason(): string | undefined {
     'dig',
     'nslookup',
     'runuser',
+    'setpriv',
     'useradd',
   ]) {
     if (which(program) === undefined) return `${program} is not installed`;
   }
   if (postgresBin() === undefined) return 'the PostgreSQL server is not installed';
   if (!fs.existsSync(BIN)) return 'dist/ is not built (npm run build)';
-  return undefined;
-}
-
-function which(program: string): string | undefined {
-  for (const dir of [
-    '/usr/local/sbin',
-    '/usr/local/bin',
-    '/usr/sbin',
-    '/usr/bin',
-    '/sbin',
-    '/bin',
-  ]) {
-    if (fs.existsSync(path.join(dir, program))) return path.join(dir, program);
-  }
   return undefined;
 }
 
@@ -226,6 +214,19 @@ function postgresBin(): string | undefined {
   return versions[0] === undefined ? undefined : path.join(base, versions[0], 'bin');
 }
 
+/** Kills what still runs inside `ns`, deletes it and its resolv.conf folder; quiet when gone. */
+function removeNamespace(ns: NsName): void {
+  let pids: string[] = [];
+  try {
+    pids = sh('ip', ['netns', 'pids', ns]).split('\n').filter(Boolean);
+  } catch {
+    // the namespace is gone already
+  }
+  for (const pid of pids) quiet('kill', ['-KILL', pid]);
+  quiet('ip', ['netns', 'del', ns]);
+  fs.rmSync(`/etc/netns/${ns}`, { recursive: true, force: true });
+}
+
 /** Removes what a previous (maybe crashed) run left: processes in our namespaces, the namespaces, the users. */
 export function sweepPreviousRun(): string[] {
   const swept: string[] = [];
@@ -235,15 +236,9 @@ export function sweepPreviousRun(): string[] {
       .map((l) => l.split(' ')[0] ?? ''),
   );
   for (const ns of Object.values(NS)) {
-    if (!existing.has(ns)) continue;
-    for (const pid of sh('ip', ['netns', 'pids', ns]).split('\n').filter(Boolean)) {
-      quiet('kill', ['-KILL', pid]);
-    }
-    quiet('ip', ['netns', 'del', ns]);
-    swept.push(`namespace ${ns}`);
+    if (existing.has(ns)) swept.push(`namespace ${ns}`);
+    removeNamespace(ns);
   }
-  for (const ns of Object.values(NS))
-    fs.rmSync(`/etc/netns/${ns}`, { recursive: true, force: true });
   for (const user of [OWNER, OTHER]) {
     if (userId(user) !== undefined) {
       quiet('userdel', [user]);
@@ -328,17 +323,7 @@ export async function createBed(): Promise<Bed> {
   /** Idempotent: what it has undone is forgotten. */
   const destroy = async (keep: boolean): Promise<void> => {
     for (const p of processes.reverse().splice(0)) await p.stop(5_000);
-    for (const ns of namespaces.reverse().splice(0)) {
-      let pids: string[] = [];
-      try {
-        pids = sh('ip', ['netns', 'pids', ns]).split('\n').filter(Boolean);
-      } catch {
-        // the namespace is gone already
-      }
-      for (const pid of pids) quiet('kill', ['-KILL', pid]);
-      quiet('ip', ['netns', 'del', ns]);
-      fs.rmSync(`/etc/netns/${ns}`, { recursive: true, force: true });
-    }
+    for (const ns of namespaces.reverse().splice(0)) removeNamespace(ns);
     for (const user of users.splice(0)) quiet('userdel', [user]);
     if (!keep) fs.rmSync(dir, { recursive: true, force: true });
   };
