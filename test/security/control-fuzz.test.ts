@@ -137,6 +137,13 @@ function garbageRequest(rand: Rand, port: number): Buffer {
   ]);
 }
 
+/** A `status` request as the Boundary CLI sends it (closing after the answer, to keep the pace). */
+function wellFormedRequest(port: number): Buffer {
+  return Buffer.from(
+    `GET /v1/status HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`,
+  );
+}
+
 /** Sends the bytes in two pieces; resolves with what came back once the server closed or 2 s passed. */
 function exchange(port: number, bytes: Buffer, rand: Rand): Promise<string> {
   return new Promise((resolve) => {
@@ -172,7 +179,10 @@ describe('control API fuzz', () => {
     const deadline = Date.now() + TIME_LIMIT_MS;
     let sent = 0;
     while (sent < CASES && Date.now() < deadline) {
-      const batch = Array.from({ length: PARALLEL }, () => garbageRequest(rand, port));
+      // Each batch carries one well-formed request among the garbage: it must still be served.
+      const batch = Array.from({ length: PARALLEL }, (_, i) =>
+        i === 0 ? wellFormedRequest(port) : garbageRequest(rand, port),
+      );
       const answers = await Promise.all(batch.map((b) => exchange(port, b, rand)));
       sent += batch.length;
       for (const answer of answers) {
