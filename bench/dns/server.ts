@@ -6,12 +6,26 @@
  */
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
-import { buildSnapshot } from '../../src/alias-cache/index.js';
-import { parseUpstream } from '../../src/config/index.js';
-import { DnsService } from '../../src/dns/index.js';
-import { systemClock } from '../../src/lib/clock.js';
-import { LocalAddresses } from '../../src/platform/local-addresses.js';
-import { AddressAllocator, allocatorPreparer, cryptoRandom } from '../../src/proxy/index.js';
+// The compiled agent (npm run build), as it runs in production, with the types of its sources.
+const dist = (module: string): string => new URL(`../../dist/${module}`, import.meta.url).href;
+const { buildSnapshot } = (await import(
+  dist('alias-cache/index.js')
+)) as typeof import('../../src/alias-cache/index.js');
+const { parseUpstream } = (await import(
+  dist('config/index.js')
+)) as typeof import('../../src/config/index.js');
+const { DnsService } = (await import(
+  dist('dns/index.js')
+)) as typeof import('../../src/dns/index.js');
+const { systemClock } = (await import(
+  dist('lib/clock.js')
+)) as typeof import('../../src/lib/clock.js');
+const { LocalAddresses } = (await import(
+  dist('platform/local-addresses.js')
+)) as typeof import('../../src/platform/local-addresses.js');
+const { AddressAllocator, allocatorPreparer, cryptoRandom } = (await import(
+  dist('proxy/index.js')
+)) as typeof import('../../src/proxy/index.js');
 
 const { values } = parseArgs({
   options: {

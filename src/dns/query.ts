@@ -65,11 +65,6 @@ export function parseQuery(
   const header = readHeader(bytes);
   if (header === undefined) return { kind: 'drop', reason: 'shorter than a DNS header' };
   if (isResponse(header.flags)) return { kind: 'drop', reason: 'a response, not a query' };
-  const formerr = (reason: string): ParsedMessage => ({
-    kind: 'reply',
-    bytes: headerOnlyResponse(bytes, HEADER_BYTES, RCODE.FORMERR),
-    reason,
-  });
   if (opcodeOf(header.flags) !== OPCODE_QUERY) {
     return {
       kind: 'reply',
@@ -77,8 +72,9 @@ export function parseQuery(
       reason: `opcode ${opcodeOf(header.flags)} is not implemented`,
     };
   }
-  if (!countsFit(header, bytes.length)) return formerr('header counts do not fit the message');
-  if (header.qdcount !== 1) return formerr(`${header.qdcount} questions, not 1`);
+  if (!countsFit(header, bytes.length))
+    return formerr(bytes, 'header counts do not fit the message');
+  if (header.qdcount !== 1) return formerr(bytes, `${header.qdcount} questions, not 1`);
   let questionEnd: number;
   let question;
   let edns: EdnsInfo | undefined;
@@ -86,10 +82,10 @@ export function parseQuery(
     const decoded = decodeQuestion(bytes, HEADER_BYTES);
     question = decoded.q;
     questionEnd = HEADER_BYTES + decoded.bytes;
-    if (questionEnd > bytes.length) return formerr('the question runs past the message');
+    if (questionEnd > bytes.length) return formerr(bytes, 'the question runs past the message');
     edns = readEdns(bytes, questionEnd, header.ancount + header.nscount + header.arcount);
   } catch (e) {
-    return formerr(`bad question: ${(e as Error).message}`);
+    return formerr(bytes, `bad question: ${(e as Error).message}`);
   }
   // dns-packet joins the labels without a trailing dot, and returns "." for the root
   const name = question.name;
@@ -112,6 +108,10 @@ export function parseQuery(
       client,
     },
   };
+}
+
+function formerr(bytes: Buffer, reason: string): ParsedMessage {
+  return { kind: 'reply', bytes: headerOnlyResponse(bytes, HEADER_BYTES, RCODE.FORMERR), reason };
 }
 
 /** Walks the records after the question (their counts already fit) to find an OPT record. */

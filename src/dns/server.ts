@@ -13,6 +13,7 @@ import { isPromiseLike } from './deadline.js';
 import { servfail, type DnsAnswer, type MaybePromise, type Next } from './handler.js';
 import { parseQuery, type ClientAddress, type DnsQuery, type Transport } from './query.js';
 import { DEFAULT_TCP_LIMITS, TcpListener, type TcpLimits } from './tcp-listener.js';
+import type { UdpBatchAddon } from './udp-batch.js';
 import { UdpListener, type MessageHandler } from './udp-listener.js';
 import { fitUdp, headerOnlyResponse, RCODE } from './wire.js';
 
@@ -29,6 +30,8 @@ export interface DnsServerOptions {
   readonly maxInFlight?: number | undefined;
   readonly tcp?: Partial<TcpLimits> | undefined;
   readonly udpBufferBytes?: number | undefined;
+  /** Batched UDP (see resolveUdpIo); without it, Node's dgram. */
+  readonly udpBatch?: UdpBatchAddon | undefined;
   /** Names the process holding a port ("systemd-resolved (pid 512)"), for bind errors. */
   readonly describePortOwner?:
     ((address: string, port: number) => Promise<string | undefined>) | undefined;
@@ -190,6 +193,7 @@ export class DnsServer {
                   handle,
                   log: this.#log,
                   bufferBytes: this.#options.udpBufferBytes,
+                  batch: this.#options.udpBatch,
                 })
               : await TcpListener.listen({
                   address,

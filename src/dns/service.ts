@@ -9,6 +9,7 @@ import { ForwardHandler, type ForwardHandlerOptions } from './handlers/forward.j
 import { ProbeHandler } from './handlers/probe.js';
 import { pooledRandomInt } from './random.js';
 import { DnsServer, type DnsServerOptions } from './server.js';
+import { resolveUdpIo, type UdpIo } from './udp-batch.js';
 
 /** The settings of AgentConfig the DNS side uses; both reload on SIGHUP. */
 export type DnsConfig = Pick<AgentConfig, 'dnsRequestTimeoutMs' | 'overrideUpstreamDnsServers'>;
@@ -26,6 +27,8 @@ export interface DnsServiceOptions
   readonly port: number;
   /** The resolvers configured before the agent took over (from the platform). */
   readonly systemUpstreams: readonly UpstreamServer[];
+  /** How UDP is read and written, for clients and upstreams (default 'auto'). */
+  readonly udpIo?: UdpIo | undefined;
   readonly server?: Pick<
     DnsServerOptions,
     | 'maxInFlight'
@@ -44,6 +47,13 @@ export class DnsService {
   readonly forward: ForwardHandler;
 
   constructor(options: DnsServiceOptions) {
+    const udp = resolveUdpIo(options.udpIo ?? 'auto');
+    if (udp.fallback !== undefined) {
+      options.log.info(
+        { component: 'dns', reason: udp.fallback },
+        "DNS over UDP uses Node's dgram (one datagram per system call: slower under heavy load).",
+      );
+    }
     this.alias = new AliasHandler({
       snapshot: options.snapshot,
       preparer: options.preparer,
@@ -64,9 +74,11 @@ export class DnsService {
       log: options.log,
       randomInt: options.randomInt ?? pooledRandomInt(),
       errors: options.errors,
+      udpBatch: udp.addon,
     });
     this.server = new DnsServer({
       ...options.server,
+      udpBatch: udp.addon,
       addresses: options.addresses,
       port: options.port,
       handle: buildChain([

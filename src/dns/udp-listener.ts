@@ -1,8 +1,13 @@
-/** One UDP socket of the DNS server: a datagram in, at most one datagram out. */
+/**
+ * One UDP socket of the DNS server: a datagram in, at most one datagram out. On Linux the socket
+ * is the batched one of native/udp-batch (recvmmsg/sendmmsg) when it is built; elsewhere, or
+ * when asked, Node's dgram.
+ */
 import dgram from 'node:dgram';
 import net from 'node:net';
 import type { Logger } from 'pino';
 import type { ClientAddress, Transport } from './query.js';
+import { BatchUdpSocket, type UdpBatchAddon } from './udp-batch.js';
 
 export type MessageHandler = (
   bytes: Buffer,
@@ -17,66 +22,50 @@ export interface UdpListenerOptions {
   readonly log: Logger;
   /** Kernel receive/send buffer size to ask for (default 1 MiB). */
   readonly bufferBytes?: number | undefined;
+  /** The batched socket's addon (see loadUdpBatch); without it, Node's dgram. */
+  readonly batch?: UdpBatchAddon | undefined;
+}
+
+/** What the listener needs of a socket: both dgram and the batched socket have it. */
+interface DatagramSocket {
+  send(bytes: Buffer, port: number, address: string): void;
+  readonly port: number;
+  close(): Promise<void>;
 }
 
 export class UdpListener {
   readonly #options: UdpListenerOptions;
-  readonly #socket: dgram.Socket;
+  #socket!: DatagramSocket;
   #closed = false;
 
-  private constructor(options: UdpListenerOptions, socket: dgram.Socket) {
+  private constructor(options: UdpListenerOptions) {
     this.#options = options;
-    this.#socket = socket;
-    socket.on('message', (msg, rinfo) => {
-      this.#onMessage(msg, { address: rinfo.address, port: rinfo.port });
-    });
-    socket.on('error', (error) => {
-      options.log.warn(
-        { err: error.message, address: options.address },
-        'A DNS UDP socket reported an error.',
-      );
-    });
   }
 
   /** Binds the socket; rejects with the system error when it cannot. */
-  static bind(options: UdpListenerOptions): Promise<UdpListener> {
-    const family = net.isIP(options.address);
-    const socket = dgram.createSocket({
-      type: family === 6 ? 'udp6' : 'udp4',
-      ipv6Only: family === 6,
-    });
-    return new Promise((resolve, reject) => {
-      const onError = (error: Error): void => {
-        socket.close();
-        reject(error);
-      };
-      socket.once('error', onError);
-      socket.bind({ address: options.address, port: options.port, exclusive: true }, () => {
-        socket.off('error', onError);
-        const size = options.bufferBytes ?? 1 << 20;
-        try {
-          socket.setRecvBufferSize(size);
-          socket.setSendBufferSize(size);
-        } catch {
-          // the kernel limit applies; the defaults work, only bursts lose more
-        }
-        resolve(new UdpListener(options, socket));
-      });
-    });
+  static async bind(options: UdpListenerOptions): Promise<UdpListener> {
+    const listener = new UdpListener(options);
+    const size = options.bufferBytes ?? 1 << 20;
+    listener.#socket =
+      options.batch === undefined
+        ? await bindDgram(options, size, (msg, client) => {
+            listener.#onMessage(msg, client);
+          })
+        : bindBatch(options.batch, options, size, (msg, client) => {
+            // the view is overwritten by the next batch; a query answered later keeps a copy
+            listener.#onMessage(Buffer.from(msg), client);
+          });
+    return listener;
   }
 
   get port(): number {
-    return this.#socket.address().port;
+    return this.#socket.port;
   }
 
   close(): Promise<void> {
     if (this.#closed) return Promise.resolve();
     this.#closed = true;
-    return new Promise((resolve) => {
-      this.#socket.close(() => {
-        resolve();
-      });
-    });
+    return this.#socket.close();
   }
 
   /** Answers at once when the handlers did (an alias from memory), else when they finish. */
@@ -108,7 +97,85 @@ export class UdpListener {
 
   #send(answer: Buffer | undefined, client: ClientAddress): void {
     if (answer === undefined || this.#closed) return;
-    // no callback: a failed send is reported as the socket's 'error' event (logged above)
     this.#socket.send(answer, client.port, client.address);
   }
+}
+
+type OnDatagram = (msg: Buffer, client: ClientAddress) => void;
+
+function bindDgram(
+  options: UdpListenerOptions,
+  size: number,
+  onDatagram: OnDatagram,
+): Promise<DatagramSocket> {
+  const family = net.isIP(options.address);
+  const socket = dgram.createSocket({
+    type: family === 6 ? 'udp6' : 'udp4',
+    ipv6Only: family === 6,
+  });
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error): void => {
+      socket.close();
+      reject(error);
+    };
+    socket.once('error', onError);
+    socket.bind({ address: options.address, port: options.port, exclusive: true }, () => {
+      socket.off('error', onError);
+      try {
+        socket.setRecvBufferSize(size);
+        socket.setSendBufferSize(size);
+      } catch {
+        // the kernel limit applies; the defaults work, only bursts lose more
+      }
+      socket.on('message', (msg, rinfo) => {
+        onDatagram(msg, { address: rinfo.address, port: rinfo.port });
+      });
+      socket.on('error', (error) => {
+        options.log.warn(
+          { err: error.message, address: options.address },
+          'A DNS UDP socket reported an error.',
+        );
+      });
+      resolve({
+        // no callback: a failed send is reported as the socket's 'error' event (logged above)
+        send: (bytes, port, address) => {
+          socket.send(bytes, port, address);
+        },
+        port: socket.address().port,
+        close: () =>
+          new Promise((done) => {
+            socket.close(() => {
+              done();
+            });
+          }),
+      });
+    });
+  });
+}
+
+function bindBatch(
+  addon: UdpBatchAddon,
+  options: UdpListenerOptions,
+  size: number,
+  onDatagram: OnDatagram,
+): DatagramSocket {
+  const socket = new BatchUdpSocket(addon, {
+    address: options.address,
+    port: options.port,
+    bufferBytes: size,
+    onDatagram: (data, address, port) => {
+      // a datagram longer than a slot is no DNS query: dropped, as a malformed one would be
+      if (data !== undefined) onDatagram(data, { address, port });
+    },
+  });
+  return {
+    send: (bytes, port, address) => {
+      socket.send(bytes, port, address);
+    },
+    port: socket.port,
+    close: () => {
+      socket.close();
+      return Promise.resolve();
+    },
+  };
 }

@@ -7,6 +7,7 @@ import dgram from 'node:dgram';
 import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../lib/clock.js';
 import { UpstreamError } from './errors.js';
+import { BatchUdpSocket, type UdpBatchAddon } from './udp-batch.js';
 import { FLAG_QR, HEADER_BYTES, rcodeOf, setId } from './wire.js';
 
 export interface UpstreamTarget {
@@ -23,6 +24,14 @@ export interface UdpUpstreamOptions {
   readonly log: Logger;
   /** Sockets per address family (default 4); each query picks one at random. */
   readonly socketsPerFamily?: number | undefined;
+  /** Batched UDP (see resolveUdpIo); without it, Node's dgram. */
+  readonly batch?: UdpBatchAddon | undefined;
+}
+
+/** An upstream socket: Node's dgram or the batched one. */
+interface UpstreamSocket {
+  send(bytes: Buffer, port: number, address: string): void;
+  close(): void;
 }
 
 interface Pending {
@@ -35,7 +44,7 @@ interface Pending {
 }
 
 interface ClientSocket {
-  readonly socket: dgram.Socket;
+  readonly socket: UpstreamSocket;
   readonly pending: Map<number, Pending>;
 }
 
@@ -120,7 +129,6 @@ export class UdpUpstreamClient {
         }, timeoutMs),
       };
       owner.pending.set(id, pending);
-      // no callback (it costs on every query): a send that fails ends at the timeout
       owner.socket.send(out, target.port, target.address);
     });
   }
@@ -150,23 +158,49 @@ export class UdpUpstreamClient {
   }
 
   #open(family: 4 | 6): ClientSocket {
-    const socket = dgram.createSocket(family === 4 ? 'udp4' : 'udp6');
-    const client: ClientSocket = { socket, pending: new Map() };
-    socket.on('message', (msg, rinfo) => {
+    const pending = new Map<number, Pending>();
+    const onAnswer = (msg: Buffer, address: string, port: number): void => {
       if (msg.length < HEADER_BYTES) return;
-      const pending = client.pending.get(msg.readUInt16BE(0));
-      if (pending === undefined) return;
-      if (rinfo.port !== pending.target.port || rinfo.address !== pending.target.address) return;
+      const waiting = pending.get(msg.readUInt16BE(0));
+      if (waiting === undefined) return;
+      if (port !== waiting.target.port || address !== waiting.target.address) return;
       const flags = msg.readUInt16BE(2);
       if ((flags & FLAG_QR) === 0) return;
       const questionless = msg.readUInt16BE(4) === 0 && rcodeOf(flags) !== 0;
-      if (!questionless && !sameQuestion(msg, pending.query, pending.questionEnd)) return;
-      pending.resolve(msg);
+      if (!questionless && !sameQuestion(msg, waiting.query, waiting.questionEnd)) return;
+      waiting.resolve(msg);
+    };
+    const batch = this.#options.batch;
+    if (batch !== undefined) {
+      // bound to an ephemeral port of the family's wildcard address, as dgram's first send does
+      const socket = new BatchUdpSocket(batch, {
+        address: family === 4 ? '0.0.0.0' : '::',
+        port: 0,
+        bufferBytes: 1 << 20,
+        onDatagram: (data, address, port) => {
+          // the view is overwritten by the next batch: the answer handed on is a copy
+          if (data !== undefined) onAnswer(Buffer.from(data), address, port);
+        },
+      });
+      return { socket, pending };
+    }
+    const socket = dgram.createSocket(family === 4 ? 'udp4' : 'udp6');
+    socket.on('message', (msg, rinfo) => {
+      onAnswer(msg, rinfo.address, rinfo.port);
     });
     socket.on('error', (error) => {
       this.#options.log.warn({ err: error.message }, 'An upstream DNS socket reported an error.');
     });
-    return client;
+    return {
+      // no callback (it costs on every query): a send that fails ends at the timeout
+      socket: {
+        send: (bytes, port, address) => {
+          socket.send(bytes, port, address);
+        },
+        close: () => socket.close(),
+      },
+      pending,
+    };
   }
 }
 

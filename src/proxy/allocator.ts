@@ -149,7 +149,8 @@ export class AddressAllocator implements IpAllocator {
   }
 
   assign(alias: string): AssignedAddresses {
-    const key = alias.toLowerCase().replace(/\.$/, '');
+    const lower = alias.toLowerCase();
+    const key = lower.endsWith('.') ? lower.slice(0, -1) : lower;
     const v4 = this.#v4.byAlias.get(key) ?? this.#v4.take(key, this.#random, this.#isTaken);
     if (this.#v6 === undefined) return { v4 };
     const v6 = this.#v6.byAlias.get(key) ?? this.#v6.take(key, this.#random, this.#isTaken);

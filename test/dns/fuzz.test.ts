@@ -10,6 +10,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildSnapshot } from '../../src/alias-cache/index.js';
 import { DnsService } from '../../src/dns/index.js';
+import { udpModes } from '../helpers/udp-modes.js';
 import { systemClock } from '../../src/lib/clock.js';
 import { AddressAllocator, allocatorPreparer, cryptoRandom } from '../../src/proxy/index.js';
 import { makeQuery, tcpExchange } from '../helpers/dns-client.js';
@@ -64,7 +65,7 @@ function garbage(rand: (n: number) => number): Buffer {
   return out;
 }
 
-describe('DNS server under garbage', () => {
+describe.each(udpModes('test/dns/fuzz.test.ts'))('DNS server under garbage (UDP: %s)', (udpIo) => {
   let upstream: FakeUpstream;
   let service: DnsService;
   let v4 = '';
@@ -94,6 +95,7 @@ describe('DNS server under garbage', () => {
       clock: systemClock,
       log: pino({ level: 'silent' }),
       tryTimeoutMs: 500,
+      udpIo,
     });
     await service.start();
   });

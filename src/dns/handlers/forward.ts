@@ -14,6 +14,7 @@ import { DnsOptionsError, UpstreamError, type ErrorRecorder } from '../errors.js
 import { servfail, type DnsAnswer, type DnsHandler, type Next } from '../handler.js';
 import type { DnsQuery } from '../query.js';
 import { tcpExchange } from '../upstream-tcp.js';
+import type { UdpBatchAddon } from '../udp-batch.js';
 import { describe, UdpUpstreamClient, type UpstreamTarget } from '../upstream-udp.js';
 import { CLASSIC_UDP_BYTES, isTruncated, RCODE, rcodeOf, setId } from '../wire.js';
 
@@ -37,6 +38,8 @@ export interface ForwardHandlerOptions extends ForwardSettings {
   readonly randomInt: (limit: number) => number;
   readonly errors?: ErrorRecorder | undefined;
   readonly socketsPerFamily?: number | undefined;
+  /** Batched UDP for the upstream sockets (see resolveUdpIo); without it, Node's dgram. */
+  readonly udpBatch?: UdpBatchAddon | undefined;
 }
 
 const DEFAULT_TRY_TIMEOUT_MS = 2000;
@@ -62,6 +65,7 @@ export class ForwardHandler implements DnsHandler {
       randomInt: options.randomInt,
       log: this.#log,
       socketsPerFamily: options.socketsPerFamily,
+      batch: options.udpBatch,
     });
   }
 
