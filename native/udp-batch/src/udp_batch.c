@@ -35,6 +35,7 @@ typedef struct {
   uv_poll_t poll;
   napi_env env;
   napi_ref on_batch;
+  napi_ref resource; /* the async resource JavaScript callbacks run under */
   napi_ref areas[4];
   napi_async_context context;
   uint8_t *in_data, *in_meta, *out_data, *out_meta;
@@ -130,7 +131,7 @@ static void call_on_batch(batch_socket *s, int count) {
   napi_create_int32(env, count, &argument);
   napi_callback_scope callback_scope;
   napi_value resource;
-  napi_create_object(env, &resource);
+  napi_get_reference_value(env, s->resource, &resource);
   if (napi_open_callback_scope(env, resource, s->context, &callback_scope) == napi_ok) {
     if (napi_call_function(env, receiver, callback, 1, &argument, &result) == napi_pending_exception) {
       napi_value error;
@@ -181,6 +182,7 @@ static void release(napi_env env, batch_socket *s) {
   s->open = 0;
   uv_poll_stop(&s->poll);
   napi_delete_reference(env, s->on_batch);
+  napi_delete_reference(env, s->resource);
   for (int i = 0; i < 4; i++) napi_delete_reference(env, s->areas[i]);
   napi_async_destroy(env, s->context);
   uv_close((uv_handle_t *)&s->poll, on_closed);
@@ -279,6 +281,7 @@ static napi_value open_socket(napi_env env, napi_callback_info info) {
   CHECK(napi_create_object(env, &resource));
   CHECK(napi_create_string_utf8(env, "UDPBATCH", NAPI_AUTO_LENGTH, &resource_name));
   CHECK(napi_async_init(env, resource, resource_name, &s->context));
+  CHECK(napi_create_reference(env, resource, 1, &s->resource));
   uv_loop_t *loop;
   CHECK(napi_get_uv_event_loop(env, &loop));
   uv_poll_init(loop, &s->poll, fd);
