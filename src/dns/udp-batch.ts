@@ -36,7 +36,7 @@ export interface UdpBatchAddon {
 }
 
 const ADDON_PATH = '../../native/udp-batch/build/Release/udp_batch.node';
-const TRUNCATED = 0xffffffff;
+const FLAG_TRUNCATED = 1;
 /** Formatted/parsed addresses kept (clients of a resolver are few: loopback and the machine's own). */
 const ADDRESS_CACHE = 1024;
 
@@ -82,9 +82,10 @@ export interface BatchUdpSocketOptions {
   readonly bufferBytes: number;
   /**
    * One datagram: `data` is a view of the receive area, valid only during the call (copy what
-   * is kept). `undefined` data: a datagram too long for a slot (no DNS query is).
+   * is kept). `truncated`: the datagram was longer than a slot (SLOT_BYTES, 4 KiB) and `data`
+   * holds its beginning only.
    */
-  readonly onDatagram: (data: Buffer | undefined, address: string, port: number) => void;
+  readonly onDatagram: (data: Buffer, address: string, port: number, truncated: boolean) => void;
 }
 
 export class BatchUdpSocket {
@@ -160,11 +161,8 @@ export class BatchUdpSocket {
         const port = this.#inMeta.readUInt16LE(meta + 6);
         const address = this.#addressName(meta);
         const start = i * SLOT_BYTES;
-        onDatagram(
-          length === TRUNCATED ? undefined : this.#inData.subarray(start, start + length),
-          address,
-          port,
-        );
+        const truncated = (this.#inMeta.readUInt32LE(meta + 28) & FLAG_TRUNCATED) !== 0;
+        onDatagram(this.#inData.subarray(start, start + length), address, port, truncated);
       }
     } finally {
       this.#inBatch = false;

@@ -163,9 +163,9 @@ function bindBatch(
     address: options.address,
     port: options.port,
     bufferBytes: size,
-    onDatagram: (data, address, port) => {
-      // a datagram longer than a slot is no DNS query: dropped, as a malformed one would be
-      if (data !== undefined) onDatagram(data, { address, port });
+    onDatagram: (data, address, port, truncated) => {
+      // a datagram longer than a slot (4 KiB) is no DNS query: dropped, as a malformed one is
+      if (!truncated) onDatagram(data, { address, port });
     },
   });
   return {

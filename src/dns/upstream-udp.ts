@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../lib/clock.js';
 import { UpstreamError } from './errors.js';
 import { BatchUdpSocket, type UdpBatchAddon } from './udp-batch.js';
-import { FLAG_QR, HEADER_BYTES, rcodeOf, setId } from './wire.js';
+import { fitUdp, FLAG_QR, HEADER_BYTES, rcodeOf, setId } from './wire.js';
 
 export interface UpstreamTarget {
   /** Canonical address text (as Node reports a datagram's source). */
@@ -159,7 +159,8 @@ export class UdpUpstreamClient {
 
   #open(family: 4 | 6): ClientSocket {
     const pending = new Map<number, Pending>();
-    const onAnswer = (msg: Buffer, address: string, port: number): void => {
+    /** `truncated`: only the beginning of a longer answer (more than 4 KiB) could be read. */
+    const onAnswer = (msg: Buffer, address: string, port: number, truncated = false): void => {
       if (msg.length < HEADER_BYTES) return;
       const waiting = pending.get(msg.readUInt16BE(0));
       if (waiting === undefined) return;
@@ -168,7 +169,9 @@ export class UdpUpstreamClient {
       if ((flags & FLAG_QR) === 0) return;
       const questionless = msg.readUInt16BE(4) === 0 && rcodeOf(flags) !== 0;
       if (!questionless && !sameQuestion(msg, waiting.query, waiting.questionEnd)) return;
-      waiting.resolve(msg);
+      // an answer too long to read whole counts as truncated (TC): no UDP client can take more
+      // than 4 KiB from us, and a TCP client's query is asked again over TCP
+      waiting.resolve(truncated ? fitUdp(msg, waiting.questionEnd, 0) : msg);
     };
     const batch = this.#options.batch;
     if (batch !== undefined) {
@@ -177,9 +180,9 @@ export class UdpUpstreamClient {
         address: family === 4 ? '0.0.0.0' : '::',
         port: 0,
         bufferBytes: 1 << 20,
-        onDatagram: (data, address, port) => {
+        onDatagram: (data, address, port, truncated) => {
           // the view is overwritten by the next batch: the answer handed on is a copy
-          if (data !== undefined) onAnswer(Buffer.from(data), address, port);
+          onAnswer(Buffer.from(data), address, port, truncated);
         },
       });
       return { socket, pending };

@@ -210,6 +210,37 @@ describe.skipIf(missing.length > 0).each(udpModes('test/dns/resolve.test.ts'))(
       }
     });
 
+    it('answers TC when the upstream sends more than 4 KiB over UDP; over TCP the client gets it all', async () => {
+      const HUGE_TXT = Array.from(
+        { length: 40 },
+        (_, i) => `${String(i).padStart(3, '0')}${'y'.repeat(200)}`,
+      );
+      const huge = await startFakeUpstream((q) =>
+        reply(
+          q,
+          0,
+          HUGE_TXT.map((data) => ({ name: 'huge.test', type: 'TXT' as const, data })),
+        ),
+      );
+      service.reload({
+        dnsRequestTimeoutMs: 1500,
+        overrideUpstreamDnsServers: [{ address: huge.address, port: huge.port, family: 4 }],
+      });
+      try {
+        const udp = await dig('+ignore', '+bufsize=65000', 'huge.test', 'TXT');
+        expect(udp).toContain('status: NOERROR');
+        expect(udp).toMatch(/flags: qr[^;]* tc/);
+        const tcp = await dig('+tcp', 'huge.test', 'TXT');
+        expect(tcp).toContain('ANSWER: 40');
+      } finally {
+        service.reload({
+          dnsRequestTimeoutMs: 1500,
+          overrideUpstreamDnsServers: [upstreamServer()],
+        });
+        await huge.close();
+      }
+    });
+
     it('forwards the query upstream and records the error when preparing an alias fails', async () => {
       failPrepare = true;
       try {

@@ -8,8 +8,8 @@
  *   in_data / out_data: SLOTS slots of SLOT_BYTES bytes each
  *   in_meta / out_meta: SLOTS records of META_BYTES bytes each, little-endian:
  *     [0,4) length  [4,6) family (4 or 6)  [6,8) port  [8,24) address  [24,28) IPv6 scope id
- *   A received datagram longer than SLOT_BYTES has length 0xffffffff (truncated: not a query we
- *   can read).
+ *     [28,32) flags: 1 when the datagram was longer than SLOT_BYTES (only its first SLOT_BYTES
+ *     bytes are in the slot)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -27,7 +27,7 @@
 #define SLOT_BYTES 4096
 #define META_BYTES 32
 #define MAX_ROUNDS 16
-#define TRUNCATED 0xffffffffu
+#define FLAG_TRUNCATED 1u
 
 typedef struct {
   int fd;
@@ -76,8 +76,10 @@ static napi_value throw_errno(napi_env env, const char *syscall, int err) {
   return NULL;
 }
 
-static void write_meta(uint8_t *meta, uint32_t length, const struct sockaddr_storage *from) {
+static void write_meta(uint8_t *meta, uint32_t length, uint32_t flags,
+                       const struct sockaddr_storage *from) {
   memcpy(meta, &length, 4);
+  memcpy(meta + 28, &flags, 4);
   uint16_t family = 0, port = 0;
   uint32_t scope = 0;
   memset(meta + 8, 0, 16);
@@ -162,8 +164,9 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
     } while (n < 0 && errno == EINTR);
     if (n <= 0) return; /* EAGAIN: drained; other errors (ICMP reports) are per datagram */
     for (int i = 0; i < n; i++) {
-      uint32_t length = (s->rmsgs[i].msg_hdr.msg_flags & MSG_TRUNC) ? TRUNCATED : s->rmsgs[i].msg_len;
-      write_meta(s->in_meta + i * META_BYTES, length, &s->raddr[i]);
+      int truncated = (s->rmsgs[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
+      uint32_t length = truncated ? SLOT_BYTES : s->rmsgs[i].msg_len;
+      write_meta(s->in_meta + i * META_BYTES, length, truncated ? FLAG_TRUNCATED : 0, &s->raddr[i]);
     }
     call_on_batch(s, n);
     if (n < SLOTS) return;
