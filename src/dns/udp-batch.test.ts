@@ -138,6 +138,20 @@ describe.skipIf(addon === undefined && process.env.CI !== 'true')('BatchUdpSocke
     ).toThrow(expect.objectContaining({ code: 'EADDRINUSE', syscall: 'bind' }));
   });
 
+  it('frees its port at close: the same address and port bind again at once', () => {
+    const first = open('127.0.0.1', () => undefined);
+    const port = first.port;
+    first.close();
+    const again = new BatchUdpSocket(batch(), {
+      address: '127.0.0.1',
+      port,
+      bufferBytes: 0,
+      onDatagram: () => undefined,
+    });
+    opened.push(again);
+    expect(again.port).toBe(port);
+  });
+
   it('closes twice without harm and sends nothing after close', () => {
     const server = open('127.0.0.1', () => undefined);
     server.close();

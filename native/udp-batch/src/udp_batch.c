@@ -175,7 +175,6 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
 
 static void on_closed(uv_handle_t *handle) {
   batch_socket *s = handle->data;
-  close(s->fd);
   s->released = 1;
   if (s->finalized) free(s);
 }
@@ -183,12 +182,14 @@ static void on_closed(uv_handle_t *handle) {
 static void release(napi_env env, batch_socket *s) {
   if (!s->open) return;
   s->open = 0;
-  uv_poll_stop(&s->poll);
   napi_delete_reference(env, s->on_batch);
   napi_delete_reference(env, s->resource);
   for (int i = 0; i < 4; i++) napi_delete_reference(env, s->areas[i]);
   napi_async_destroy(env, s->context);
+  /* uv_close stops watching the descriptor at once; closing it now frees the port for a new
+   * bind straight away (the handle's memory goes in on_closed) */
   uv_close((uv_handle_t *)&s->poll, on_closed);
+  close(s->fd);
 }
 
 static void finalize(napi_env env, void *data, void *hint) {
