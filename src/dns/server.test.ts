@@ -2,7 +2,7 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import dnsPacket from 'dns-packet';
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   makeQuery,
   tcpExchange,
@@ -17,12 +17,16 @@ import { DnsBindError } from './errors.js';
 import { buildChain } from './handler.js';
 import { AliasHandler, type AliasPreparer } from './handlers/alias.js';
 import { DnsServer, type DnsServerOptions } from './server.js';
+import { resolveUdpIo, type UdpBatchAddon } from './udp-batch.js';
+import { udpModes } from '../../test/helpers/udp-modes.js';
 
 const log = pino({ level: 'silent' });
 const snapshot = buildSnapshot(
   new Map([[1000, [{ id: 'alt_1', value: 'db.corp', destinationId: 'ttcp_1' }]]]),
 );
 const opened: { close(): Promise<unknown> | undefined }[] = [];
+/** The UDP way of the describe block running (each block runs once per mode this machine has). */
+let udpBatch: UdpBatchAddon | undefined;
 afterEach(async () => {
   for (const thing of opened.splice(0).reverse()) await thing.close();
 });
@@ -43,13 +47,20 @@ function makeServer(options: Partial<DnsServerOptions> & { preparer?: AliasPrepa
     handle: buildChain([alias]),
     clock,
     log,
+    udpBatch,
     ...options,
   });
   opened.push(server);
   return { server, clock };
 }
 
-describe('DnsServer', () => {
+const modes = udpModes('src/dns/server.test.ts');
+
+describe.each(modes)('DnsServer (UDP: %s)', (udpIo) => {
+  beforeAll(() => {
+    udpBatch = resolveUdpIo(udpIo).addon;
+  });
+
   it('listens on IPv4 and IPv6 over UDP and TCP on one port; port 0 reports the port it got', async () => {
     const { server } = makeServer({ addresses: ['127.0.0.1', '::1'] });
     await server.start();
@@ -112,6 +123,7 @@ describe('DnsServer', () => {
       handle: buildChain([]),
       clock,
       log,
+      udpBatch,
     });
     await again.start();
     await again.close();
@@ -202,7 +214,11 @@ describe('DnsServer', () => {
   });
 });
 
-describe('DnsServer and clients that are not on this machine', () => {
+describe.each(modes)('DnsServer and clients that are not on this machine (UDP: %s)', (udpIo) => {
+  beforeAll(() => {
+    udpBatch = resolveUdpIo(udpIo).addon;
+  });
+
   /** A server that takes every client for a foreign one, and a preparer that counts its calls. */
   async function foreignOnly(refusedRate = { burst: 3, perSecond: 1 }) {
     const calls: string[] = [];
