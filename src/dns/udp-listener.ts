@@ -35,27 +35,30 @@ interface DatagramSocket {
 
 export class UdpListener {
   readonly #options: UdpListenerOptions;
-  #socket!: DatagramSocket;
+  readonly #socket: DatagramSocket;
   #closed = false;
 
-  private constructor(options: UdpListenerOptions) {
+  private constructor(options: UdpListenerOptions, socket: DatagramSocket) {
     this.#options = options;
+    this.#socket = socket;
   }
 
   /** Binds the socket; rejects with the system error when it cannot. */
   static async bind(options: UdpListenerOptions): Promise<UdpListener> {
-    const listener = new UdpListener(options);
+    // datagrams are events of later turns of the loop: the listener exists before the first
+    const bound: { listener?: UdpListener } = {};
     const size = options.bufferBytes ?? 1 << 20;
-    listener.#socket =
+    const socket =
       options.batch === undefined
         ? await bindDgram(options, size, (msg, client) => {
-            listener.#onMessage(msg, client);
+            bound.listener?.receive(msg, client);
           })
         : bindBatch(options.batch, options, size, (msg, client) => {
             // the view is overwritten by the next batch; a query answered later keeps a copy
-            listener.#onMessage(Buffer.from(msg), client);
+            bound.listener?.receive(Buffer.from(msg), client);
           });
-    return listener;
+    bound.listener = new UdpListener(options, socket);
+    return bound.listener;
   }
 
   get port(): number {
@@ -68,8 +71,11 @@ export class UdpListener {
     return this.#socket.close();
   }
 
-  /** Answers at once when the handlers did (an alias from memory), else when they finish. */
-  #onMessage(msg: Buffer, client: ClientAddress): void {
+  /**
+   * One datagram from the socket. Answers at once when the handlers did (an alias from memory),
+   * else when they finish.
+   */
+  private receive(msg: Buffer, client: ClientAddress): void {
     let answer: Buffer | undefined | Promise<Buffer | undefined>;
     try {
       answer = this.#options.handle(msg, 'udp', client);
