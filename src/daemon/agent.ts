@@ -243,6 +243,7 @@ export class Agent implements AgentControl {
       },
     });
     await this.#dns.start();
+    if (this.#dns.udpFallback !== undefined) this.#warnings.unshift(this.#dns.udpFallback);
     this.#started = true;
     if (config.controllerTlsInsecure) {
       this.#log.warn(

@@ -45,14 +45,14 @@ export class DnsService {
   readonly server: DnsServer;
   readonly alias: AliasHandler;
   readonly forward: ForwardHandler;
+  /** Why UDP is not batched on Linux (the addon is not built), for status warnings. */
+  readonly udpFallback: string | undefined;
 
   constructor(options: DnsServiceOptions) {
     const udp = resolveUdpIo(options.udpIo ?? 'auto');
     if (udp.fallback !== undefined) {
-      options.log.info(
-        { component: 'dns', reason: udp.fallback },
-        "DNS over UDP uses Node's dgram (one datagram per system call: slower under heavy load).",
-      );
+      this.udpFallback = `DNS over UDP uses Node's dgram, slower under heavy load: ${udp.fallback}`;
+      options.log.warn({ component: 'dns' }, this.udpFallback);
     }
     this.alias = new AliasHandler({
       snapshot: options.snapshot,

@@ -166,13 +166,19 @@ describe('resolveUdpIo', () => {
     expect(resolveUdpIo('dgram').addon).toBeUndefined();
   });
 
-  it('uses the addon for auto and batched where it is built; else falls back or refuses', () => {
-    if (addon === undefined) {
-      expect(() => resolveUdpIo('batched')).toThrow(DnsOptionsError);
-      expect(resolveUdpIo('auto').fallback).toBeDefined();
-    } else {
-      expect(resolveUdpIo('auto').addon).toBeDefined();
-      expect(resolveUdpIo('batched').addon).toBeDefined();
-    }
+  it('uses the addon for auto and batched where it is built', () => {
+    const addon = { SLOTS: 64 } as UdpBatchAddon;
+    expect(resolveUdpIo('auto', () => addon).addon).toBe(addon);
+    expect(resolveUdpIo('batched', () => addon).addon).toBe(addon);
+  });
+
+  it('falls back to dgram when the addon is missing, saying why only on Linux; batched refuses', () => {
+    const missing = () => ({ unavailable: 'native/udp-batch is not built' });
+    expect(resolveUdpIo('auto', missing, 'linux')).toEqual({
+      addon: undefined,
+      fallback: 'native/udp-batch is not built',
+    });
+    expect(resolveUdpIo('auto', missing, 'darwin')).toEqual({ addon: undefined });
+    expect(() => resolveUdpIo('batched', missing, 'linux')).toThrow(DnsOptionsError);
   });
 });

@@ -61,18 +61,27 @@ export function loadUdpBatch(): UdpBatchAddon | { readonly unavailable: string }
  */
 export type UdpIo = 'auto' | 'batched' | 'dgram';
 
-/** The addon to use for `wanted` (undefined: dgram, with the reason when 'auto' fell back). */
-export function resolveUdpIo(wanted: UdpIo): {
+/**
+ * The addon to use for `wanted` (undefined: dgram). `fallback` says why 'auto' fell back on
+ * Linux, where the addon is expected; elsewhere dgram is the only way and nothing is said.
+ */
+export function resolveUdpIo(
+  wanted: UdpIo,
+  load: () => ReturnType<typeof loadUdpBatch> = loadUdpBatch,
+  platform: NodeJS.Platform = process.platform,
+): {
   readonly addon: UdpBatchAddon | undefined;
   readonly fallback?: string;
 } {
   if (wanted === 'dgram') return { addon: undefined };
-  const loaded = loadUdpBatch();
+  const loaded = load();
   if (!('unavailable' in loaded)) return { addon: loaded };
   if (wanted === 'batched') {
     throw new DnsOptionsError(`batched UDP is not available: ${loaded.unavailable}`);
   }
-  return { addon: undefined, fallback: loaded.unavailable };
+  return platform === 'linux'
+    ? { addon: undefined, fallback: loaded.unavailable }
+    : { addon: undefined };
 }
 
 export interface BatchUdpSocketOptions {
