@@ -208,12 +208,23 @@ static batch_socket *unwrap(napi_env env, napi_value value) {
   return data;
 }
 
+/* A Buffer shared with JavaScript, referenced while the socket is open; NULL when it cannot be made. */
 static napi_value area(napi_env env, batch_socket *s, int index, size_t bytes, uint8_t **data) {
   napi_value buffer;
   if (napi_create_buffer(env, bytes, (void **)data, &buffer) != napi_ok) return NULL;
+  if (napi_create_reference(env, buffer, 1, &s->areas[index]) != napi_ok) return NULL;
   memset(*data, 0, bytes);
-  napi_create_reference(env, buffer, 1, &s->areas[index]);
   return buffer;
+}
+
+/* Undoes a half-made socket (before its poll handle started): references, context, memory. */
+static void discard(napi_env env, batch_socket *s) {
+  if (s->on_batch != NULL) napi_delete_reference(env, s->on_batch);
+  if (s->resource != NULL) napi_delete_reference(env, s->resource);
+  for (int i = 0; i < 4; i++)
+    if (s->areas[i] != NULL) napi_delete_reference(env, s->areas[i]);
+  if (s->context != NULL) napi_async_destroy(env, s->context);
+  free(s);
 }
 
 /* open(family: 4|6, address: string, port: number, bufferBytes: number, onBatch: (count) => void)
@@ -272,30 +283,40 @@ static napi_value open_socket(napi_env env, napi_callback_info info) {
   s->fd = fd;
   s->family = family;
   s->env = env;
-  napi_value result, handle, port_value, resource_name, resource;
-  napi_value in_data = area(env, s, 0, SLOTS * SLOT_BYTES, &s->in_data);
-  napi_value in_meta = area(env, s, 1, SLOTS * META_BYTES, &s->in_meta);
-  napi_value out_data = area(env, s, 2, SLOTS * SLOT_BYTES, &s->out_data);
-  napi_value out_meta = area(env, s, 3, SLOTS * META_BYTES, &s->out_meta);
+  napi_value items[6], resource_name, resource, result;
+  uv_loop_t *loop;
+  items[2] = area(env, s, 0, SLOTS * SLOT_BYTES, &s->in_data);
+  items[3] = area(env, s, 1, SLOTS * META_BYTES, &s->in_meta);
+  items[4] = area(env, s, 2, SLOTS * SLOT_BYTES, &s->out_data);
+  items[5] = area(env, s, 3, SLOTS * META_BYTES, &s->out_meta);
+  if (items[2] == NULL || items[3] == NULL || items[4] == NULL || items[5] == NULL ||
+      napi_create_reference(env, argv[4], 1, &s->on_batch) != napi_ok ||
+      napi_create_object(env, &resource) != napi_ok ||
+      napi_create_reference(env, resource, 1, &s->resource) != napi_ok ||
+      napi_create_string_utf8(env, "UDPBATCH", NAPI_AUTO_LENGTH, &resource_name) != napi_ok ||
+      napi_async_init(env, resource, resource_name, &s->context) != napi_ok ||
+      napi_get_uv_event_loop(env, &loop) != napi_ok || uv_poll_init(loop, &s->poll, fd) != 0) {
+    close(fd);
+    discard(env, s);
+    napi_throw_error(env, NULL, "udp_batch: could not set up the socket");
+    return NULL;
+  }
   for (int i = 0; i < SLOTS; i++) {
     s->riov[i].iov_base = s->in_data + i * SLOT_BYTES;
     s->riov[i].iov_len = SLOT_BYTES;
   }
-  CHECK(napi_create_reference(env, argv[4], 1, &s->on_batch));
-  CHECK(napi_create_object(env, &resource));
-  CHECK(napi_create_string_utf8(env, "UDPBATCH", NAPI_AUTO_LENGTH, &resource_name));
-  CHECK(napi_async_init(env, resource, resource_name, &s->context));
-  CHECK(napi_create_reference(env, resource, 1, &s->resource));
-  uv_loop_t *loop;
-  CHECK(napi_get_uv_event_loop(env, &loop));
-  uv_poll_init(loop, &s->poll, fd);
   s->poll.data = s;
   s->open = 1;
   uv_poll_start(&s->poll, UV_READABLE, on_readable);
-  CHECK(napi_create_external(env, s, finalize, NULL, &handle));
-  CHECK(napi_create_int32(env, bound_port, &port_value));
+  /* from here on, release() undoes everything (the finalizer frees the memory) */
+  if (napi_create_external(env, s, finalize, NULL, &items[0]) != napi_ok) {
+    release(env, s);
+    s->finalized = 1; /* nothing will finalize it: on_closed frees it */
+    napi_throw_error(env, NULL, "udp_batch: could not set up the socket");
+    return NULL;
+  }
+  CHECK(napi_create_int32(env, bound_port, &items[1]));
   CHECK(napi_create_array_with_length(env, 6, &result));
-  napi_value items[6] = {handle, port_value, in_data, in_meta, out_data, out_meta};
   for (uint32_t i = 0; i < 6; i++) CHECK(napi_set_element(env, result, i, items[i]));
   return result;
 }
