@@ -103,6 +103,11 @@ export class PreparedWorkerConnection {
     this.#log = options.log;
   }
 
+  /** Not used yet and the connection still open: a handshake may be sent on it. */
+  get isOpen(): boolean {
+    return !this.#used && this.ws.readyState === WebSocket.OPEN;
+  }
+
   /** Sends the ClientHandshake with the session's tofu token and waits for the HandshakeResult. */
   async handshake(tofuToken: string, signal: AbortSignal): Promise<WorkerStream> {
     checkTofu(tofuToken);

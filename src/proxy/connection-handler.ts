@@ -156,14 +156,24 @@ export class ConnectionHandler {
     const [uid, ...others] = entry?.uids ?? [];
     if (entry === undefined || uid === undefined || others.length > 0) return undefined;
     const session = this.#o.sessions.current(uid, entry.value);
-    if (session === undefined) return undefined;
+    // With a spare set up ahead there is nothing to start: the caller gets it once identified.
+    if (session === undefined || this.#o.sessions.hasSpare(session)) return undefined;
     const prepared = this.#o.worker.prepare(session.data, signal);
     // Dropped or failed early starts are not errors: the normal path decides.
-    prepared.catch(() => undefined);
+    prepared.catch((err: unknown) => {
+      this.#log.debug(
+        { err: (err as Error).message },
+        'Abandoned a worker connection started early, before it came up.',
+      );
+    });
     return { uid, session, prepared, log: this.#log };
   }
 
-  /** The session's worker connection: the early one when it is for this session and came up. */
+  /**
+   * The session's worker connection: the early one when it is for this session and came up, else
+   * the session's spare (set up ahead) when it has one, else a new one. Called only once the
+   * caller is known to be the session's owner.
+   */
   async #open(
     session: ProxySession,
     early: EarlyStart | undefined,
@@ -177,6 +187,11 @@ export class ConnectionHandler {
         this.#log.debug('Using the worker connection set up while identifying the caller.');
         return prepared.handshake(session.tofu, signal);
       }
+    }
+    const spare = await this.#o.sessions.takeSpare(session);
+    if (spare !== undefined) {
+      this.#log.debug('Using the session’s spare worker connection.');
+      return spare.handshake(session.tofu, signal);
     }
     return this.#o.worker.open(session.data, session.tofu, signal);
   }
