@@ -54,7 +54,9 @@ export class SockDiag {
     // A specifier in a variable: the package is optional, and its typings are not needed.
     const specifier = 'netlink';
     try {
-      const module = (await import(specifier)) as NetlinkModule & { readonly default?: NetlinkModule };
+      const module = (await import(specifier)) as NetlinkModule & {
+        readonly default?: NetlinkModule;
+      };
       const create = module.createNetlink ?? module.default?.createNetlink;
       if (typeof create !== 'function') return undefined;
       // Unreferenced: an idle lookup socket does not keep the process alive.
