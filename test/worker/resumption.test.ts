@@ -43,3 +43,13 @@ describe('TLS resumption to the worker', () => {
     other.destroy();
   });
 });
+
+describe('TLS cipher suite', () => {
+  it('offers AES-128-GCM first, and the stand-in worker takes it', async () => {
+    const s = f.session();
+    const prepared = await f.dialer.prepare(s.auth, testSignal());
+    const socket = (prepared.ws as unknown as { _socket: import('node:tls').TLSSocket })._socket;
+    expect(socket.getCipher().standardName).toBe('TLS_AES_128_GCM_SHA256');
+    prepared.destroy();
+  });
+});
