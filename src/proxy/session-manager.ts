@@ -222,6 +222,14 @@ export class SessionManager {
     return this.#spares?.has(session) === true;
   }
 
+  /**
+   * Sets up the session's next spare, unless it has one or no connection is left. The connection
+   * handler calls it once a new connection is under way (see there for when).
+   */
+  refillSpare(session: ProxySession): void {
+    if (session.connectionsLeft !== 0) this.#fillSpare(session);
+  }
+
   /** Spare worker connections: sessions holding one, and how many were set up so far. */
   spareCounts(): { held: number; prepared: number } {
     return { held: this.#spares?.size ?? 0, prepared: this.#spares?.prepared ?? 0 };
@@ -231,9 +239,6 @@ export class SessionManager {
   noteConnection(session: ProxySession, connectionsLeft: number): void {
     session.connections++;
     session.connectionsLeft = connectionsLeft;
-    // The next client's connection, set up now (not when the spare was taken, where it would
-    // compete with this connection's handshake); none when this was the last one.
-    if (connectionsLeft !== 0) this.#fillSpare(session);
     if (connectionsLeft === 0) {
       // Used up: the next connection authorizes a new session. Live connections go on.
       this.#log.debug(

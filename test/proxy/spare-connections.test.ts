@@ -38,6 +38,8 @@ describe('spare worker connections', () => {
     expect(bed.store.all()[0]?.connections).toEqual([]);
     expect(bed.store.all()[0]?.status).toBe('pending');
     for (const word of ['one', 'two', 'three']) {
+      // The next spare is set up shortly after each connection's first reply.
+      await spareHeld(bed);
       expect(String(await echoThrough(await bed.connect(port), Buffer.from(word)))).toBe(word);
     }
     expect(uses(bed)).toBe(3);
@@ -47,6 +49,20 @@ describe('spare worker connections', () => {
     expect(bed.sessions.current(UID, ALIAS)?.connectionsLeft).toBe(2);
     await spareHeld(bed);
     expect(bed.sessions.spareCounts().prepared).toBe(4);
+  });
+
+  it('sets up the next one for a connection that gets no reply, too (a little later)', async () => {
+    const b = await startProxyBed();
+    bed = b;
+    const port = await b.prepare();
+    await spareHeld(b);
+    const silent = await b.connect(port);
+    await vi.waitFor(() => {
+      expect(uses(b)).toBe(1);
+    });
+    await spareHeld(b);
+    expect(b.sessions.spareCounts().prepared).toBe(2);
+    silent.destroy();
   });
 
   it('sets up none after the last connection of a limited session, and the next session gets its own', async () => {
