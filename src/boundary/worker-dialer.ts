@@ -20,7 +20,13 @@ import type { SessionAuthorizationData } from './authz-token.js';
 import { sessionCredentials, type SessionCredentials } from './session-credentials.js';
 import { rawChunks, WebSocketStream } from './websocket-stream.js';
 import { step } from './abortable-step.js';
-import { clientSecureContext, connectTls, upgrade, type ConnectContext } from './worker-connect.js';
+import {
+  clientSecureContext,
+  connectTls,
+  TlsTickets,
+  upgrade,
+  type ConnectContext,
+} from './worker-connect.js';
 import { closeError, WorkerError } from './worker-errors.js';
 import {
   CLOSE,
@@ -58,6 +64,7 @@ interface SessionTls {
   readonly creds: SessionCredentials;
   readonly certificate: X509Certificate;
   readonly secureContext: tls.SecureContext;
+  readonly tickets: TlsTickets;
 }
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
@@ -85,6 +92,8 @@ export class PreparedWorkerConnection {
   readonly ws: WebSocket;
   /** The worker address that serves it (`host:port`). */
   readonly address: string;
+  /** TLS resumed an earlier connection of the session to this worker (no certificates sent). */
+  readonly tlsResumed: boolean;
   readonly #sessionId: string;
   readonly #context: (signal: AbortSignal) => ConnectContext;
   readonly #log: Logger;
@@ -94,13 +103,23 @@ export class PreparedWorkerConnection {
     ws: WebSocket,
     address: string,
     sessionId: string,
-    options: { context: (signal: AbortSignal) => ConnectContext; log: Logger },
+    options: {
+      context: (signal: AbortSignal) => ConnectContext;
+      log: Logger;
+      tlsResumed?: boolean;
+    },
   ) {
     this.ws = ws;
     this.address = address;
+    this.tlsResumed = options.tlsResumed ?? false;
     this.#sessionId = sessionId;
     this.#context = options.context;
     this.#log = options.log;
+  }
+
+  /** Not used yet and the connection still open: a handshake may be sent on it. */
+  get isOpen(): boolean {
+    return !this.#used && this.ws.readyState === WebSocket.OPEN;
   }
 
   /** Sends the ClientHandshake with the session's tofu token and waits for the HandshakeResult. */
@@ -238,6 +257,7 @@ export class WorkerDialer {
       material.certificate,
       ctx,
       material.secureContext,
+      material.tickets,
     );
     const ws = await upgrade(socket, address, ctx);
     if (signal.aborted) {
@@ -247,6 +267,7 @@ export class WorkerDialer {
     return new PreparedWorkerConnection(ws, address, auth.sessionId, {
       context: (s) => this.#context(s, this.#connectTimeoutMs),
       log: this.#log,
+      tlsResumed: socket.isSessionReused(),
     });
   }
 
@@ -312,6 +333,7 @@ export class WorkerDialer {
         creds,
         certificate: new X509Certificate(creds.certificate),
         secureContext: clientSecureContext(creds),
+        tickets: new TlsTickets(),
       };
       this.#tls.set(auth, material);
     }

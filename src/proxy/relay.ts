@@ -9,6 +9,7 @@
 import type net from 'node:net';
 import { pipeline, Transform } from 'node:stream';
 import type { Duplex } from 'node:stream';
+import { STREAM_HIGH_WATER_MARK } from '../boundary/websocket-stream.js';
 
 /** After the client ended its side: how long a reply may keep the worker connection open. */
 export const DEFAULT_HALF_CLOSE_MS = 2_000;
@@ -39,6 +40,8 @@ export function relay(
     halfCloseTimer = setTimeout(endUpstream, halfCloseMs);
   };
   const holdEnd = new Transform({
+    // As the worker stream: a client read (up to 64 KiB) passes without backpressure.
+    highWaterMark: STREAM_HIGH_WATER_MARK,
     transform(chunk: Buffer, _encoding, callback) {
       callback(null, chunk);
     },

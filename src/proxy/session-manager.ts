@@ -20,7 +20,8 @@ import type { Clock, TimerHandle } from '../lib/clock.js';
 import { AgentError } from '../lib/errors.js';
 import { SessionLedger, type LedgerEntry } from './session-ledger.js';
 import { RateLimiter, type RateLimit } from '../lib/rate-limiter.js';
-import type { SessionAuthorizer, WorkerConnector } from './types.js';
+import { SpareConnections } from './spare-connections.js';
+import type { PreparedConnection, SessionAuthorizer, WorkerConnector } from './types.js';
 
 export type SessionEndReason =
   'expired' | 'exhausted' | 'canceled' | 'token' | 'paused' | 'stopped' | 'worker';
@@ -55,6 +56,13 @@ export interface SessionManagerOptions {
   readonly cancelTimeoutMs?: number;
   /** New authorizations per OS user: default 20 at once, then 1 a second. */
   readonly authorizationRate?: RateLimit;
+  /**
+   * Keep one worker connection per proxy session set up ahead (TLS + WebSocket, no handshake),
+   * for the next client; default true. See spare-connections.ts.
+   */
+  readonly spareConnections?: boolean;
+  /** How long an unused spare is kept; default 60 s. */
+  readonly spareMaxAgeMs?: number;
 }
 
 /** A session as its owner reads it: the controller's record and what it was authorized for. */
@@ -92,10 +100,20 @@ export class SessionManager {
   readonly #expiry = new Map<ProxySession, TimerHandle>();
   readonly #ledger = new SessionLedger();
   readonly #rate: RateLimiter;
+  readonly #spares: SpareConnections | undefined;
 
   constructor(options: SessionManagerOptions) {
     this.#o = options;
     this.#log = options.log.child({ component: 'sessions' });
+    this.#spares =
+      options.spareConnections === false
+        ? undefined
+        : new SpareConnections({
+            worker: options.worker,
+            clock: options.clock,
+            log: this.#log,
+            ...(options.spareMaxAgeMs === undefined ? {} : { maxAgeMs: options.spareMaxAgeMs }),
+          });
     this.#rate = new RateLimiter({
       ...(options.authorizationRate ?? DEFAULT_AUTHORIZATION_RATE),
       clock: options.clock,
@@ -191,6 +209,32 @@ export class SessionManager {
     return { alias: entry.alias, session, canceled };
   }
 
+  /**
+   * The session's spare worker connection (set up ahead, nothing sent), taken: undefined when it
+   * has none that came up and is still open. Only the session's owner may be handed it.
+   */
+  takeSpare(session: ProxySession): Promise<PreparedConnection | undefined> {
+    return this.#spares?.take(session) ?? Promise.resolve(undefined);
+  }
+
+  /** Whether the session holds a spare worker connection (ready or being set up). */
+  hasSpare(session: ProxySession): boolean {
+    return this.#spares?.has(session) === true;
+  }
+
+  /**
+   * Sets up the session's next spare, unless it has one or no connection is left. The connection
+   * handler calls it once a new connection is under way (see there for when).
+   */
+  refillSpare(session: ProxySession): void {
+    if (session.connectionsLeft !== 0) this.#fillSpare(session);
+  }
+
+  /** Spare worker connections: sessions holding one, and how many were set up so far. */
+  spareCounts(): { held: number; prepared: number } {
+    return { held: this.#spares?.size ?? 0, prepared: this.#spares?.prepared ?? 0 };
+  }
+
   /** After a worker handshake: how many connections the session has left. */
   noteConnection(session: ProxySession, connectionsLeft: number): void {
     session.connections++;
@@ -248,6 +292,8 @@ export class SessionManager {
     };
     if (!explicit) this.#sessions.set(key(uid, alias), session);
     this.#ledger.add(session);
+    // The first client's worker connection gets under way at once (it is usually waiting).
+    this.#fillSpare(session);
     this.#expiry.set(
       session,
       this.#o.clock.setTimeout(() => {
@@ -268,12 +314,18 @@ export class SessionManager {
     return session;
   }
 
+  /** A spare for a live proxy session that has none (explicit sessions are relayed elsewhere). */
+  #fillSpare(session: ProxySession): void {
+    if (!session.explicit && this.#usable(session)) this.#spares?.fill(session);
+  }
+
   #usable(session: ProxySession): boolean {
     return session.ended === undefined && session.expiresAt > this.#o.clock.now();
   }
 
   /** Forgets the session: the next connection authorizes a new one. */
   #end(session: ProxySession, reason: SessionEndReason): void {
+    this.#spares?.drop(session);
     const k = key(session.uid, session.alias);
     if (this.#sessions.get(k) === session) this.#sessions.delete(k);
     this.#expiry.get(session)?.cancel();

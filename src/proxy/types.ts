@@ -18,6 +18,8 @@ export type WorkerConnection = Duplex & { readonly handshake: HandshakeResult };
 
 /** A worker connection set up (TLS, WebSocket) with nothing sent: the session counts nothing yet. */
 export interface PreparedConnection {
+  /** Not used yet and the connection still open: a handshake may be sent on it. */
+  readonly isOpen: boolean;
   handshake(tofuToken: string, signal: AbortSignal): Promise<WorkerConnection>;
   destroy(): void;
 }

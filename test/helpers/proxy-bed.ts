@@ -124,6 +124,9 @@ export interface AgentSideOptions {
   readonly maxConnections?: number;
   readonly authorizationRate?: RateLimit;
   readonly onError?: (message: string) => void;
+  /** Spare worker connections per session (default on, as in the agent). */
+  readonly spareConnections?: boolean;
+  readonly spareMaxAgeMs?: number;
 }
 
 /** The agent's proxy path, with alice's token for the current OS user, against a controller. */
@@ -152,6 +155,8 @@ export async function startAgentSide(o: AgentSideOptions): Promise<AgentSide> {
     clock,
     log,
     ...(o.authorizationRate === undefined ? {} : { authorizationRate: o.authorizationRate }),
+    ...(o.spareConnections === undefined ? {} : { spareConnections: o.spareConnections }),
+    ...(o.spareMaxAgeMs === undefined ? {} : { spareMaxAgeMs: o.spareMaxAgeMs }),
   });
   const handler = new ConnectionHandler({
     sessions,
@@ -196,6 +201,8 @@ export async function startProxyBed(
     idleTimeoutMs?: number;
     maxConnections?: number;
     authorizationRate?: RateLimit;
+    spareConnections?: boolean;
+    spareMaxAgeMs?: number;
   } = {},
 ): Promise<ProxyBed> {
   const logs: string[] = [];
@@ -222,6 +229,8 @@ export async function startProxyBed(
     ...(target.authorizationRate === undefined
       ? {}
       : { authorizationRate: target.authorizationRate }),
+    ...(target.spareConnections === undefined ? {} : { spareConnections: target.spareConnections }),
+    ...(target.spareMaxAgeMs === undefined ? {} : { spareMaxAgeMs: target.spareMaxAgeMs }),
   });
   return {
     clock,

@@ -167,14 +167,17 @@ describe('LinuxPeerCredentials', () => {
     }
   });
 
-  describe.runIf(process.platform === 'linux')('on this machine', () => {
+  describe.runIf(process.platform === 'linux').each([
+    ['over sock_diag netlink', true],
+    ['from /proc', false],
+  ])('on this machine, %s', (_how, sockDiag) => {
     let server: net.Server | undefined;
     afterEach(() => {
       server?.close();
     });
 
     it('names our own uid for a loopback connection we made', async () => {
-      const real = new LinuxPeerCredentials();
+      const real = new LinuxPeerCredentials({ sockDiag });
       const accepted = new Promise<net.Socket>((resolve) => {
         server = net.createServer(resolve);
       });
@@ -191,8 +194,48 @@ describe('LinuxPeerCredentials', () => {
       socket.destroy();
     });
 
+    it('names our own uid for an IPv6 loopback connection', async (context) => {
+      const real = new LinuxPeerCredentials({ sockDiag });
+      const accepted = new Promise<net.Socket>((resolve) => {
+        server = net.createServer(resolve);
+      });
+      const listening = await new Promise<boolean>((resolve) => {
+        server?.once('error', () => {
+          resolve(false);
+        });
+        server?.listen({ port: 0, host: '::1' }, () => {
+          resolve(true);
+        });
+      });
+      if (!listening) context.skip('no IPv6 on this machine');
+      const port = (server?.address() as net.AddressInfo).port;
+      const client = net.connect({ port, host: '::1' });
+      const socket = await accepted;
+      const { remoteAddress = '', remotePort = 0, localAddress = '', localPort = 0 } = socket;
+      expect(await uidOf(real, remoteAddress, remotePort, localAddress, localPort)).toBe(
+        os.userInfo().uid,
+      );
+      client.destroy();
+      socket.destroy();
+    });
+
+    it('uses the backend it was asked for', async () => {
+      const real = new LinuxPeerCredentials({ sockDiag });
+      expect(await real.usesSockDiag()).toBe(sockDiag);
+      await real.close();
+    });
+
+    it('finds nothing for a connection that does not exist', async () => {
+      const real = new LinuxPeerCredentials({ sockDiag });
+      server = net.createServer(() => undefined);
+      await new Promise<void>((r) => server?.listen(0, '127.0.0.1', r));
+      const port = (server.address() as net.AddressInfo).port;
+      expect(await uidOf(real, '127.0.0.1', 1, '127.0.0.1', port)).toBeUndefined();
+      expect(await uidOf(real, '::1', 1, '::1', port)).toBeUndefined();
+    });
+
     it('names our own uid for an IPv4 connection from an AF_INET6 socket (v4-mapped in tcp6)', async (context) => {
-      const real = new LinuxPeerCredentials();
+      const real = new LinuxPeerCredentials({ sockDiag });
       const accepted = new Promise<net.Socket>((resolve) => {
         server = net.createServer(resolve);
       });
@@ -221,7 +264,7 @@ describe('LinuxPeerCredentials', () => {
     it.skipIf(process.getuid?.() !== 0)(
       'names another uid for a connection made by a process running as nobody',
       async () => {
-        const real = new LinuxPeerCredentials();
+        const real = new LinuxPeerCredentials({ sockDiag });
         const accepted = new Promise<net.Socket>((resolve) => {
           server = net.createServer(resolve);
         });

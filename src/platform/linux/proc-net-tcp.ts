@@ -114,6 +114,14 @@ function kernelHex(bytes: readonly number[]): string {
   return hex;
 }
 
+/**
+ * An address's bytes in network order as a socket of `family` holds it (IPv4 in an IPv6 socket
+ * v4-mapped); undefined when it cannot be one.
+ */
+export function endpointBytes(address: string, family: 4 | 6): number[] | undefined {
+  return addressBytes(canonicalIp(address), family);
+}
+
 /** A canonical address as the table of `family` stores it, in network byte order. */
 function addressBytes(address: string, family: 4 | 6): number[] | undefined {
   if (net.isIPv4(address)) {
