@@ -7,7 +7,7 @@
  * queries per connection. For each: the highest QPS, and p50/p99 latency at a fixed 5,000 q/s.
  * Every load is bounded by dnsperf's -l (seconds); every process started here is killed by PID.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -166,6 +166,8 @@ async function main(): Promise<void> {
     process.exitCode = 1;
     return;
   }
+  // this process reads dnsperf's per-query lines: it belongs on the load core, not the servers'
+  spawnSync('taskset', ['-a', '-p', '-c', LOAD_CPU, String(process.pid)], { stdio: 'ignore' });
   const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'bench-dns-'));
   const ip = (i: number, net: number): string => `${net}.${Math.floor(i / 256) % 256}.${i % 256}.1`;
@@ -249,7 +251,7 @@ async function main(): Promise<void> {
       `bench:dns on ${cores} cores (${os.cpus()[0]?.model ?? '?'}); servers on CPU ${SERVER_CPU}, dnsperf and upstream on CPU ${LOAD_CPU}; ${MAX_SECONDS} s at full load, ${FIXED_SECONDS} s at ${FIXED_QPS} q/s; best of ${ROUNDS} alternating rounds\n`,
     );
     const header =
-      'scenario                     server     QPS      lost   p50 ms  p99 ms  QPS ratio (target)';
+      'scenario                     server     QPS      lost   p50 ms  p99 ms  QPS ratio (target); p99 target';
     console.log(header);
     let allMet = true;
     for (const scenario of scenarios) {
@@ -272,8 +274,9 @@ async function main(): Promise<void> {
         if (r === undefined || base === undefined) continue;
         const ratio = server.name === 'dnsmasq' ? undefined : r.qps / base.qps;
         const judged = server.name === 'agent';
-        const met = !judged || (ratio !== undefined && ratio >= scenario.target && r.p99 <= 1);
-        allMet &&= met;
+        const qpsMet = ratio !== undefined && ratio >= scenario.target;
+        const p99Met = r.p99 <= 1;
+        allMet &&= !judged || (qpsMet && p99Met);
         console.log(
           [
             scenario.name.padEnd(28),
@@ -285,7 +288,7 @@ async function main(): Promise<void> {
             ratio === undefined
               ? ''
               : judged
-                ? `  ${ratio.toFixed(2)}x (>= ${scenario.target}x, p99 <= 1 ms) ${met ? 'met' : 'NOT MET'}`
+                ? `  ${ratio.toFixed(2)}x (>= ${scenario.target}x) ${qpsMet ? 'met' : 'NOT MET'}; p99 <= 1 ms ${p99Met ? 'met' : 'NOT MET'} (dnsmasq's own: ${base.p99.toFixed(3)} ms)`
                 : `  ${ratio.toFixed(2)}x (reference: a bare Node dgram echo, no DNS work)`,
           ].join(' '),
         );
