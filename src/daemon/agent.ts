@@ -244,6 +244,11 @@ export class Agent implements AgentControl {
     });
     await this.#dns.start();
     if (this.#dns.udpFallback !== undefined) this.#warnings.unshift(this.#dns.udpFallback);
+    const slowPeers = await this.#o.peers.slowLookups?.();
+    if (slowPeers !== undefined) {
+      this.#log.warn({ component: 'proxy' }, slowPeers);
+      this.#warnings.unshift(slowPeers);
+    }
     this.#started = true;
     if (config.controllerTlsInsecure) {
       this.#log.warn(

@@ -12,4 +12,6 @@ export interface PeerCredentials {
    * or undefined when no socket on this machine matches: the peer is another host.
    */
   uidOf(peer: TcpEndpoint, local: TcpEndpoint): Promise<number | undefined>;
+  /** Why lookups take the slow way on this machine (for status warnings); undefined when they do not. */
+  slowLookups?(): Promise<string | undefined>;
 }

@@ -219,9 +219,20 @@ describe('LinuxPeerCredentials', () => {
       socket.destroy();
     });
 
+    it('says lookups are slow when sock_diag was wanted but the netlink package is missing', async () => {
+      const missing = new LinuxPeerCredentials({
+        sockDiag: true,
+        openSockDiag: () => Promise.resolve(undefined),
+      });
+      expect(await missing.usesSockDiag()).toBe(false);
+      expect(await missing.slowLookups()).toContain("'netlink' is missing");
+    });
+
     it('uses the backend it was asked for', async () => {
       const real = new LinuxPeerCredentials({ sockDiag });
       expect(await real.usesSockDiag()).toBe(sockDiag);
+      // asked for /proc only (as here without sock_diag): nothing to warn about
+      expect(await real.slowLookups()).toBeUndefined();
       await real.close();
     });
 

@@ -28,6 +28,8 @@ export interface LinuxPeerCredentialsOptions {
    * `/` and no `readFile`), since netlink sees the real tables.
    */
   readonly sockDiag?: boolean;
+  /** Opens the sock_diag socket (default SockDiag.open; tests stand in a missing package). */
+  readonly openSockDiag?: () => Promise<SockDiag | undefined>;
 }
 
 const DEFAULT_BUFFER_BYTES = 256 * 1024;
@@ -44,13 +46,23 @@ export class LinuxPeerCredentials implements PeerCredentials {
   readonly #spare: Buffer[] = [];
   /** Opened on the first lookup; undefined inside when netlink is not available. */
   #sockDiag: Promise<SockDiag | undefined> | undefined;
+  /** Whether sock_diag was meant to be used (the real machine, not a test's /proc tree). */
+  readonly #wantsSockDiag: boolean;
+  readonly #openSockDiag: () => Promise<SockDiag | undefined>;
 
   constructor(options: LinuxPeerCredentialsOptions = {}) {
     this.#root = options.root ?? '/';
     this.#readFile = options.readFile;
     this.#bufferBytes = options.bufferBytes ?? DEFAULT_BUFFER_BYTES;
     const real = path.resolve(this.#root) === '/' && options.readFile === undefined;
-    if (!(options.sockDiag ?? real)) this.#sockDiag = Promise.resolve(undefined);
+    this.#wantsSockDiag = options.sockDiag ?? real;
+    this.#openSockDiag = options.openSockDiag ?? (() => SockDiag.open());
+    if (!this.#wantsSockDiag) this.#sockDiag = Promise.resolve(undefined);
+  }
+
+  async slowLookups(): Promise<string | undefined> {
+    if (!this.#wantsSockDiag || (await this.usesSockDiag())) return undefined;
+    return "the proxy finds the user of each connection by reading /proc/net/tcp, because the optional npm package 'netlink' is missing (npm ci installs it): each new connection waits a few ms more, more with many sockets open";
   }
 
   /** Whether lookups go to the kernel over netlink (false: /proc only). */
@@ -78,7 +90,7 @@ export class LinuxPeerCredentials implements PeerCredentials {
   }
 
   #diag(): Promise<SockDiag | undefined> {
-    this.#sockDiag ??= SockDiag.open();
+    this.#sockDiag ??= this.#openSockDiag();
     return this.#sockDiag;
   }
 
