@@ -134,6 +134,10 @@ export class ControlServer {
     );
     server.maxConnections = this.#options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
     server.maxRequestsPerSocket = 100;
+    // A client that sends its request and then half-closes (`printf … | nc`) still gets its answer
+    // (Node drops such requests otherwise). Node has no documented option for it; the test in
+    // test/control/server.test.ts fails if this property ever stops working.
+    (server as http.Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
     return server;
   }
 

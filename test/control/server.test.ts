@@ -342,6 +342,27 @@ describe('ControlServer request checks', () => {
     expect(res.status).toBe(200);
   });
 
+  it('answers a client that half-closes after its request (printf ... | nc), then closes', async () => {
+    const net = await import('node:net');
+    const answer = await new Promise<string>((resolve) => {
+      const socket = net.connect(server.port, '127.0.0.1', () => {
+        // the request, then FIN on our side, as nc does at the end of its input
+        socket.end(`GET /v1/status HTTP/1.1\r\nHost: localhost:${server.port}\r\n\r\n`);
+      });
+      const data: Buffer[] = [];
+      socket.on('data', (c: Buffer) => data.push(c));
+      socket.on('close', () => {
+        resolve(Buffer.concat(data).toString());
+      });
+      socket.setTimeout(4_000, () => {
+        resolve('still open');
+        socket.destroy();
+      });
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 200/);
+    expect(answer).toContain('"status":"running"');
+  });
+
   it('closes connections that send headers too slowly', async () => {
     const slow = await startControlServer(agent, {
       hosts: ['127.0.0.1'],
