@@ -4,6 +4,7 @@
  * real /proc peer lookup. A ManualClock started at the real time drives expiry. The two halves
  * (`startStandIn`, `startAgentSide`) also run apart, in two processes (bench/proxy).
  */
+import { spawn } from 'node:child_process';
 import net from 'node:net';
 import os from 'node:os';
 import { Writable } from 'node:stream';
@@ -277,4 +278,27 @@ export function echoThrough(socket: net.Socket, data: Buffer): Promise<Buffer> {
     });
     socket.write(data);
   });
+}
+
+/**
+ * Connects to `port` on the proxy address as uid 65534 (nobody; needs root) and writes a few
+ * bytes: how the connection ended (`ECONNRESET` for a reset, null for a close) and how many
+ * bytes came back.
+ */
+export async function connectAsNobody(
+  port: number,
+): Promise<{ error: string | null; bytes: number }> {
+  const script = `const s = require('net').connect(${port}, '${PROXY_IP}', () => s.write('steal'));
+      let n = 0; s.on('data', (c) => n += c.length);
+      s.on('error', (e) => { console.log(JSON.stringify({ error: e.code, bytes: n })); process.exit(0); });
+      s.on('close', () => { console.log(JSON.stringify({ error: null, bytes: n })); process.exit(0); });`;
+  const child = spawn(process.execPath, ['-e', script], {
+    uid: 65534,
+    gid: 65534,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  await new Promise((resolve) => child.once('exit', resolve));
+  return JSON.parse(out) as { error: string | null; bytes: number };
 }

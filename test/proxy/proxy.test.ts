@@ -1,15 +1,15 @@
 /** The transparent proxy end to end on loopback: agent → stand-in worker → echo target. */
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   ALIAS,
+  connectAsNobody,
   echoThrough,
   PROXY_IP,
+  type ProxyBed,
   startProxyBed,
   UID,
-  type ProxyBed,
 } from '../helpers/proxy-bed.js';
 
 let bed: ProxyBed | undefined;
@@ -190,19 +190,7 @@ describe('transparent proxy', () => {
       // session would be used up.
       bed = await startProxyBed({ connectionLimit: 1, spareConnections: false });
       const port = await bed.prepare();
-      const script = `const s = require('net').connect(${port}, '${PROXY_IP}', () => s.write('steal'));
-      let n = 0; s.on('data', (c) => n += c.length);
-      s.on('error', (e) => { console.log(JSON.stringify({ error: e.code, bytes: n })); process.exit(0); });
-      s.on('close', () => { console.log(JSON.stringify({ error: null, bytes: n })); process.exit(0); });`;
-      const child = spawn(process.execPath, ['-e', script], {
-        uid: 65534,
-        gid: 65534,
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
-      let out = '';
-      child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-      await new Promise((resolve) => child.once('exit', resolve));
-      expect(JSON.parse(out)).toEqual({ error: 'ECONNRESET', bytes: 0 });
+      expect(await connectAsNobody(port)).toEqual({ error: 'ECONNRESET', bytes: 0 });
       expect(bed.logs.join('')).toContain('"uid":65534');
       // Dropped once up, or abandoned while still under way (the refusal closes the caller,
       // which aborts it): either way without a handshake.

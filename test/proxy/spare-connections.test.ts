@@ -3,12 +3,11 @@
  * set up ahead with nothing sent, taken by the session's owner only, never counted by the worker
  * until used, and closed with the session.
  */
-import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   ALIAS,
+  connectAsNobody,
   echoThrough,
-  PROXY_IP,
   startProxyBed,
   UID,
   type ProxyBed,
@@ -106,19 +105,7 @@ describe('spare worker connections', () => {
       bed = await startProxyBed({ connectionLimit: 1 });
       const port = await bed.prepare();
       await spareHeld(bed);
-      const script = `const s = require('net').connect(${port}, '${PROXY_IP}', () => s.write('steal'));
-      let n = 0; s.on('data', (c) => n += c.length);
-      s.on('error', (e) => { console.log(JSON.stringify({ error: e.code, bytes: n })); process.exit(0); });
-      s.on('close', () => { console.log(JSON.stringify({ error: null, bytes: n })); process.exit(0); });`;
-      const child = spawn(process.execPath, ['-e', script], {
-        uid: 65534,
-        gid: 65534,
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
-      let out = '';
-      child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-      await new Promise((resolve) => child.once('exit', resolve));
-      expect(JSON.parse(out)).toEqual({ error: 'ECONNRESET', bytes: 0 });
+      expect(await connectAsNobody(port)).toEqual({ error: 'ECONNRESET', bytes: 0 });
       expect(bed.logs.join('')).toContain('"uid":65534');
       expect(uses(bed)).toBe(0);
       expect(bed.sessions.spareCounts().held).toBe(1);
