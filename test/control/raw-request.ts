@@ -1,5 +1,6 @@
 /** One HTTP request to the control server with full control of the headers, for tests. */
 import http from 'node:http';
+import net from 'node:net';
 
 export interface RawAnswer {
   readonly status: number;
@@ -47,5 +48,26 @@ export function rawRequest(port: number, request: RawRequest): Promise<RawAnswer
     );
     req.on('error', reject);
     req.end(request.body);
+  });
+}
+
+/**
+ * A raw TCP exchange with the control server: `send` writes on the connected socket; resolves
+ * with all the server sent once it closed the connection, or 'still open' after 4 s.
+ */
+export function rawExchange(port: number, send: (socket: net.Socket) => void): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1', () => {
+      send(socket);
+    });
+    const data: Buffer[] = [];
+    socket.on('data', (c: Buffer) => data.push(c));
+    socket.on('close', () => {
+      resolve(Buffer.concat(data).toString());
+    });
+    socket.setTimeout(4_000, () => {
+      resolve('still open');
+      socket.destroy();
+    });
   });
 }

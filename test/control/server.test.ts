@@ -3,7 +3,7 @@ import { ControlServer } from '../../src/control/server.js';
 import { LinuxPeerCredentials } from '../../src/platform/linux/peer-credentials.js';
 import type { PeerCredentials } from '../../src/platform/types.js';
 import { dbSession, FakeAgent, TOKEN } from './fake-agent.js';
-import { rawRequest } from './raw-request.js';
+import { rawExchange, rawRequest } from './raw-request.js';
 import { startControlServer } from './start-server.js';
 
 const myUid = process.getuid?.() ?? -1;
@@ -343,21 +343,9 @@ describe('ControlServer request checks', () => {
   });
 
   it('answers a client that half-closes after its request (printf ... | nc), then closes', async () => {
-    const net = await import('node:net');
-    const answer = await new Promise<string>((resolve) => {
-      const socket = net.connect(server.port, '127.0.0.1', () => {
-        // the request, then FIN on our side, as nc does at the end of its input
-        socket.end(`GET /v1/status HTTP/1.1\r\nHost: localhost:${server.port}\r\n\r\n`);
-      });
-      const data: Buffer[] = [];
-      socket.on('data', (c: Buffer) => data.push(c));
-      socket.on('close', () => {
-        resolve(Buffer.concat(data).toString());
-      });
-      socket.setTimeout(4_000, () => {
-        resolve('still open');
-        socket.destroy();
-      });
+    const answer = await rawExchange(server.port, (socket) => {
+      // the request, then FIN on our side, as nc does at the end of its input
+      socket.end(`GET /v1/status HTTP/1.1\r\nHost: localhost:${server.port}\r\n\r\n`);
     });
     expect(answer).toMatch(/^HTTP\/1\.1 200/);
     expect(answer).toContain('"status":"running"');
@@ -369,20 +357,8 @@ describe('ControlServer request checks', () => {
       timeouts: { headersMs: 200, requestMs: 300 },
     });
     try {
-      const net = await import('node:net');
-      const closed = await new Promise<string>((resolve) => {
-        const socket = net.connect(slow.port, '127.0.0.1', () => {
-          socket.write('GET /v1/status HTTP/1.1\r\nHost: localhost\r\n');
-        });
-        const data: Buffer[] = [];
-        socket.on('data', (c: Buffer) => data.push(c));
-        socket.on('close', () => {
-          resolve(Buffer.concat(data).toString());
-        });
-        socket.setTimeout(4_000, () => {
-          resolve('still open');
-          socket.destroy();
-        });
+      const closed = await rawExchange(slow.port, (socket) => {
+        socket.write('GET /v1/status HTTP/1.1\r\nHost: localhost\r\n');
       });
       expect(closed).toMatch(/^HTTP\/1\.1 408/);
     } finally {
