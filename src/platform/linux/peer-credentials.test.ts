@@ -176,6 +176,26 @@ describe('LinuxPeerCredentials', () => {
       server?.close();
     });
 
+    /** Listens as asked (an IPv6 address); skips the test where this machine has no IPv6. */
+    async function listenOrSkip(
+      options: net.ListenOptions,
+      context: { skip: (note: string) => never },
+    ): Promise<{ accepted: Promise<net.Socket>; port: number }> {
+      const accepted = new Promise<net.Socket>((resolve) => {
+        server = net.createServer(resolve);
+      });
+      const listening = await new Promise<boolean>((resolve) => {
+        server?.once('error', () => {
+          resolve(false);
+        });
+        server?.listen(options, () => {
+          resolve(true);
+        });
+      });
+      if (!listening) context.skip('no IPv6 on this machine');
+      return { accepted, port: (server?.address() as net.AddressInfo).port };
+    }
+
     it('names our own uid for a loopback connection we made', async () => {
       const real = new LinuxPeerCredentials({ sockDiag });
       const accepted = new Promise<net.Socket>((resolve) => {
@@ -196,19 +216,7 @@ describe('LinuxPeerCredentials', () => {
 
     it('names our own uid for an IPv6 loopback connection', async (context) => {
       const real = new LinuxPeerCredentials({ sockDiag });
-      const accepted = new Promise<net.Socket>((resolve) => {
-        server = net.createServer(resolve);
-      });
-      const listening = await new Promise<boolean>((resolve) => {
-        server?.once('error', () => {
-          resolve(false);
-        });
-        server?.listen({ port: 0, host: '::1' }, () => {
-          resolve(true);
-        });
-      });
-      if (!listening) context.skip('no IPv6 on this machine');
-      const port = (server?.address() as net.AddressInfo).port;
+      const { accepted, port } = await listenOrSkip({ port: 0, host: '::1' }, context);
       const client = net.connect({ port, host: '::1' });
       const socket = await accepted;
       const { remoteAddress = '', remotePort = 0, localAddress = '', localPort = 0 } = socket;
@@ -247,19 +255,10 @@ describe('LinuxPeerCredentials', () => {
 
     it('names our own uid for an IPv4 connection from an AF_INET6 socket (v4-mapped in tcp6)', async (context) => {
       const real = new LinuxPeerCredentials({ sockDiag });
-      const accepted = new Promise<net.Socket>((resolve) => {
-        server = net.createServer(resolve);
-      });
-      const listening = await new Promise<boolean>((resolve) => {
-        server?.once('error', () => {
-          resolve(false);
-        });
-        server?.listen({ port: 0, host: '::', ipv6Only: false }, () => {
-          resolve(true);
-        });
-      });
-      if (!listening) context.skip('no IPv6 on this machine');
-      const port = (server?.address() as net.AddressInfo).port;
+      const { accepted, port } = await listenOrSkip(
+        { port: 0, host: '::', ipv6Only: false },
+        context,
+      );
       // An IPv6 socket connecting to a v4-mapped address: its row is in tcp6 only.
       const client = net.connect({ port, host: '::ffff:127.0.0.1', family: 6 });
       const socket = await accepted;
