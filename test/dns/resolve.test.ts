@@ -69,6 +69,36 @@ describe.skipIf(missing.length > 0).each(udpModes('test/dns/resolve.test.ts'))(
       family: 4,
     });
 
+    /** Runs `check` with the service forwarding to an upstream that answers `name` TXT with `texts`. */
+    const withTxtUpstream = async (
+      name: string,
+      texts: readonly string[],
+      check: () => Promise<void>,
+    ): Promise<void> => {
+      const upstreamWithTxt = await startFakeUpstream((q) =>
+        reply(
+          q,
+          0,
+          texts.map((data) => ({ name, type: 'TXT' as const, data })),
+        ),
+      );
+      service.reload({
+        dnsRequestTimeoutMs: 1500,
+        overrideUpstreamDnsServers: [
+          { address: upstreamWithTxt.address, port: upstreamWithTxt.port, family: 4 },
+        ],
+      });
+      try {
+        await check();
+      } finally {
+        service.reload({
+          dnsRequestTimeoutMs: 1500,
+          overrideUpstreamDnsServers: [upstreamServer()],
+        });
+        await upstreamWithTxt.close();
+      }
+    };
+
     beforeAll(async () => {
       upstream = await startDnsmasq({
         address: '127.0.0.2',
@@ -177,18 +207,7 @@ describe.skipIf(missing.length > 0).each(udpModes('test/dns/resolve.test.ts'))(
     });
 
     it('truncates an answer larger than the client allows itself (512 or its EDNS size)', async () => {
-      const careless = await startFakeUpstream((q) =>
-        reply(
-          q,
-          0,
-          BIG_TXT.map((data) => ({ name: 'big.test', type: 'TXT' as const, data })),
-        ),
-      );
-      service.reload({
-        dnsRequestTimeoutMs: 1500,
-        overrideUpstreamDnsServers: [{ address: careless.address, port: careless.port, family: 4 }],
-      });
-      try {
+      await withTxtUpstream('big.test', BIG_TXT, async () => {
         const udpOnly = await dig('+ignore', '+noedns', 'big.test', 'TXT');
         expect(udpOnly).toMatch(/flags: qr[^;]* tc/);
         expect(udpOnly).toContain('ANSWER: 0');
@@ -201,13 +220,7 @@ describe.skipIf(missing.length > 0).each(udpModes('test/dns/resolve.test.ts'))(
         const retried = await dig('+noedns', 'big.test', 'TXT');
         expect(retried).toContain('(TCP)');
         expect(retried).toContain('ANSWER: 20');
-      } finally {
-        service.reload({
-          dnsRequestTimeoutMs: 1500,
-          overrideUpstreamDnsServers: [upstreamServer()],
-        });
-        await careless.close();
-      }
+      });
     });
 
     it('answers TC when the upstream sends more than 4 KiB over UDP; over TCP the client gets it all', async () => {
@@ -215,30 +228,13 @@ describe.skipIf(missing.length > 0).each(udpModes('test/dns/resolve.test.ts'))(
         { length: 40 },
         (_, i) => `${String(i).padStart(3, '0')}${'y'.repeat(200)}`,
       );
-      const huge = await startFakeUpstream((q) =>
-        reply(
-          q,
-          0,
-          HUGE_TXT.map((data) => ({ name: 'huge.test', type: 'TXT' as const, data })),
-        ),
-      );
-      service.reload({
-        dnsRequestTimeoutMs: 1500,
-        overrideUpstreamDnsServers: [{ address: huge.address, port: huge.port, family: 4 }],
-      });
-      try {
+      await withTxtUpstream('huge.test', HUGE_TXT, async () => {
         const udp = await dig('+ignore', '+bufsize=65000', 'huge.test', 'TXT');
         expect(udp).toContain('status: NOERROR');
         expect(udp).toMatch(/flags: qr[^;]* tc/);
         const tcp = await dig('+tcp', 'huge.test', 'TXT');
         expect(tcp).toContain('ANSWER: 40');
-      } finally {
-        service.reload({
-          dnsRequestTimeoutMs: 1500,
-          overrideUpstreamDnsServers: [upstreamServer()],
-        });
-        await huge.close();
-      }
+      });
     });
 
     it('forwards the query upstream and records the error when preparing an alias fails', async () => {
