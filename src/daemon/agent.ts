@@ -243,11 +243,11 @@ export class Agent implements AgentControl {
       },
     });
     await this.#dns.start();
-    if (this.#dns.udpFallback !== undefined) this.#warnings.unshift(this.#dns.udpFallback);
-    const slowPeers = await this.#o.peers.slowLookups?.();
-    if (slowPeers !== undefined) {
-      this.#log.warn({ component: 'proxy' }, slowPeers);
-      this.#warnings.unshift(slowPeers);
+    // Slower paths this machine is left with: in the log once, and in every status
+    for (const slower of [this.#dns.udpFallback, await this.#o.peers.slowLookups?.()]) {
+      if (slower === undefined) continue;
+      this.#log.warn(slower);
+      this.#warnings.unshift(slower);
     }
     this.#started = true;
     if (config.controllerTlsInsecure) {

@@ -45,14 +45,13 @@ export class DnsService {
   readonly server: DnsServer;
   readonly alias: AliasHandler;
   readonly forward: ForwardHandler;
-  /** Why UDP is not batched on Linux (the addon is not built), for status warnings. */
+  /** Why UDP is not batched on Linux (the addon is not built), for the owner to warn about. */
   readonly udpFallback: string | undefined;
 
   constructor(options: DnsServiceOptions) {
     const udp = resolveUdpIo(options.udpIo ?? 'auto');
     if (udp.fallback !== undefined) {
       this.udpFallback = `DNS over UDP uses Node's dgram, slower under heavy load: ${udp.fallback}`;
-      options.log.warn({ component: 'dns' }, this.udpFallback);
     }
     this.alias = new AliasHandler({
       snapshot: options.snapshot,
