@@ -1,7 +1,8 @@
 /**
- * Builds native/udp-batch (batched UDP for the DNS server) with node-gyp, on Linux only. Run by
- * `npm ci` (prepare) and `npm run build:native`. A machine without a C compiler still installs:
- * the DNS server then uses Node's dgram, and this says so. In CI a failed build fails.
+ * Builds the native addons with node-gyp, on Linux only: native/udp-batch (batched UDP for the DNS
+ * server) and native/sock-diag (the proxy's peer-uid lookup). Run by `npm ci` (prepare) and
+ * `npm run build:native`. A machine without a C compiler still installs: the DNS server then uses
+ * Node's dgram and the proxy reads /proc/net/tcp, and this says so. In CI a failed build fails.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -9,8 +10,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+/** Each addon, with what works instead where it is not built. */
+const ADDONS = [
+  ['udp-batch', "the DNS server uses Node's dgram, slower under load"],
+  ['sock-diag', 'the proxy reads /proc/net/tcp to find who connects, slower'],
+] as const;
+
 if (process.platform !== 'linux') {
-  console.log(`native/udp-batch: not built on ${process.platform} (the DNS server uses dgram)`);
+  console.log(`native addons: not built on ${process.platform} (not used there)`);
   process.exit(0);
 }
 // node-gyp: the one npm provides to scripts, else one on PATH
@@ -23,18 +30,21 @@ const dirArgs =
   existsSync(path.join(nodeDir, 'include', 'node', 'node_api.h'))
     ? [`--nodedir=${nodeDir}`]
     : [];
-const result = spawnSync(command, [...args, 'rebuild', '--loglevel=error', ...dirArgs], {
-  cwd: path.join(root, 'native', 'udp-batch'),
-  stdio: ['ignore', 'pipe', 'pipe'],
-  encoding: 'utf8',
-});
-if (result.status !== 0) {
+let failed = false;
+for (const [name, otherwise] of ADDONS) {
+  const result = spawnSync(command, [...args, 'rebuild', '--loglevel=error', ...dirArgs], {
+    cwd: path.join(root, 'native', name),
+    stdio: ['ignore', 'pipe', 'pipe'],
+    encoding: 'utf8',
+  });
+  if (result.status === 0) {
+    console.log(`native/${name}: built`);
+    continue;
+  }
+  failed = true;
   const why =
     result.error?.message ??
     (result.stderr || result.stdout).trim().split('\n').slice(-5).join('\n');
-  console.log(
-    `native/udp-batch: could not build (the DNS server uses Node's dgram, slower under load):\n${why}`,
-  );
-  process.exit(process.env.CI === 'true' ? 1 : 0);
+  console.log(`native/${name}: could not build (${otherwise}):\n${why}`);
 }
-console.log('native/udp-batch: built');
+process.exit(failed && process.env.CI === 'true' ? 1 : 0);

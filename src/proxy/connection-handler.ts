@@ -103,6 +103,9 @@ export class ConnectionHandler {
       );
       return;
     }
+    // The caller may use the alias: its first bytes are read (up to the socket's buffer, not
+    // relayed) while the worker connection opens, instead of after.
+    socket.read(0);
     const mine = early?.uid === uid ? early : undefined;
     if (mine === undefined) drop(early);
     let session: ProxySession | undefined;

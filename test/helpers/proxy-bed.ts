@@ -45,6 +45,11 @@ export interface ProxyBed {
   /** Authorizes (as the DNS hook would) and listens; returns the proxy port. */
   prepare(): Promise<number>;
   connect(port: number): Promise<net.Socket>;
+  /**
+   * A connection to `port` on the proxy address, not waited for: one the proxy refuses may be
+   * reset before the connect callback would run (the refusal takes microseconds).
+   */
+  dial(port: number): net.Socket;
   close(): Promise<void>;
 }
 
@@ -244,6 +249,9 @@ export async function startProxyBed(
     logs,
     errors,
     prepare: () => agent.prepare(),
+    dial(port) {
+      return net.connect({ host: PROXY_IP, port });
+    },
     connect(port) {
       return new Promise((resolve, reject) => {
         const socket = net.connect({ host: PROXY_IP, port }, () => {

@@ -97,7 +97,7 @@ describe('transparent proxy', () => {
     if (first === undefined) throw new Error('no record');
     bed.store.activate(first.id, session.tofu);
     bed.store.authorizeConnection(first.id, { address: '127.0.0.1', port: 1 });
-    const refused = await bed.connect(port);
+    const refused = bed.dial(port);
     refused.write('hello');
     expect(await closed(refused)).toMatchObject({ error: 'ECONNRESET', bytes: 0 });
     expect(bed.errors.join('\n')).toContain('connection limit');
@@ -152,7 +152,7 @@ describe('transparent proxy', () => {
     bed = await startProxyBed();
     const port = await bed.prepare();
     bed.cache.removeToken(UID);
-    const socket = await bed.connect(port);
+    const socket = bed.dial(port);
     socket.write('secret');
     expect(await closed(socket)).toMatchObject({ error: 'ECONNRESET', bytes: 0 });
     expect(bed.store.all()[0]?.connections).toEqual([]);

@@ -53,7 +53,7 @@ describe('session limits', () => {
       );
     }
     expect(bed.store.all()).toHaveLength(3);
-    const refused = await bed.connect(port);
+    const refused = bed.dial(port);
     expect(await closedWith(refused)).toBe('ECONNRESET');
     expect(bed.store.all()).toHaveLength(3);
     expect(bed.errors.join('\n')).toContain('too many new sessions for OS user');

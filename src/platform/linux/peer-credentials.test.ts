@@ -4,6 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { loopbackPair } from '../../../test/helpers/loopback-pair.js';
 import { LinuxPeerCredentials } from './peer-credentials.js';
 import { canonicalIp, parseProcNetTcp, procRowKey } from './proc-net-tcp.js';
 
@@ -198,20 +199,14 @@ describe('LinuxPeerCredentials', () => {
 
     it('names our own uid for a loopback connection we made', async () => {
       const real = new LinuxPeerCredentials({ sockDiag });
-      const accepted = new Promise<net.Socket>((resolve) => {
-        server = net.createServer(resolve);
-      });
-      await new Promise<void>((r) => server?.listen(0, '127.0.0.1', r));
-      const port = (server?.address() as net.AddressInfo).port;
-      const client = net.connect(port, '127.0.0.1');
-      const socket = await accepted;
+      const pair = await loopbackPair();
+      const { socket } = pair;
       const uid = await real.uidOf(
         { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 },
         { address: socket.localAddress ?? '', port: socket.localPort ?? 0 },
       );
       expect(uid).toBe(os.userInfo().uid);
-      client.destroy();
-      socket.destroy();
+      pair.close();
     });
 
     it('names our own uid for an IPv6 loopback connection', async (context) => {
@@ -227,18 +222,18 @@ describe('LinuxPeerCredentials', () => {
       socket.destroy();
     });
 
-    it('says lookups are slow when sock_diag was wanted but the netlink package is missing', async () => {
+    it('says lookups are slow when sock_diag was wanted but the addon is not built', async () => {
       const missing = new LinuxPeerCredentials({
         sockDiag: true,
-        openSockDiag: () => Promise.resolve(undefined),
+        openSockDiag: () => undefined,
       });
-      expect(await missing.usesSockDiag()).toBe(false);
-      expect(await missing.slowLookups()).toContain("'netlink' is missing");
+      expect(missing.usesSockDiag()).toBe(false);
+      expect(await missing.slowLookups()).toContain('native/sock-diag is not built');
     });
 
     it('uses the backend it was asked for', async () => {
       const real = new LinuxPeerCredentials({ sockDiag });
-      expect(await real.usesSockDiag()).toBe(sockDiag);
+      expect(real.usesSockDiag()).toBe(sockDiag);
       // asked for /proc only (as here without sock_diag): nothing to warn about
       expect(await real.slowLookups()).toBeUndefined();
       await real.close();

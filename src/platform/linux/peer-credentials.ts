@@ -1,8 +1,8 @@
 /**
  * Linux: the uid owning the other end of a local TCP connection. Asked of the kernel by the
  * connection's exact four-tuple over sock_diag netlink (sock-diag.ts) where that is available: a
- * hash lookup, a fraction of a millisecond whatever the number of sockets. Otherwise, or when
- * netlink fails, from /proc/net/tcp{,6}.
+ * hash lookup, tens of microseconds whatever the number of sockets. Otherwise, or when the
+ * kernel could not be asked, from /proc/net/tcp{,6}.
  *
  * The tables hold every socket of the network namespace (TIME_WAIT ones too, thousands on a busy
  * machine), and the kernel makes them 4 KiB per read, walking its whole connection hash. So the
@@ -28,8 +28,8 @@ export interface LinuxPeerCredentialsOptions {
    * `/` and no `readFile`), since netlink sees the real tables.
    */
   readonly sockDiag?: boolean;
-  /** Opens the sock_diag socket (default SockDiag.open; tests stand in a missing package). */
-  readonly openSockDiag?: () => Promise<SockDiag | undefined>;
+  /** Opens the sock_diag socket (default SockDiag.open; tests stand in a missing addon). */
+  readonly openSockDiag?: () => SockDiag | undefined;
 }
 
 const DEFAULT_BUFFER_BYTES = 256 * 1024;
@@ -44,11 +44,11 @@ export class LinuxPeerCredentials implements PeerCredentials {
   readonly #readFile: ((file: string) => Promise<string>) | undefined;
   readonly #bufferBytes: number;
   readonly #spare: Buffer[] = [];
-  /** Opened on the first lookup; undefined inside when netlink is not available. */
-  #sockDiag: Promise<SockDiag | undefined> | undefined;
+  /** Opened on the first lookup (null: not available, or closed). */
+  #sockDiag: SockDiag | null | undefined;
   /** Whether sock_diag was meant to be used (the real machine, not a test's /proc tree). */
   readonly #wantsSockDiag: boolean;
-  readonly #openSockDiag: () => Promise<SockDiag | undefined>;
+  readonly #openSockDiag: () => SockDiag | undefined;
 
   constructor(options: LinuxPeerCredentialsOptions = {}) {
     this.#root = options.root ?? '/';
@@ -57,41 +57,44 @@ export class LinuxPeerCredentials implements PeerCredentials {
     const real = path.resolve(this.#root) === '/' && options.readFile === undefined;
     this.#wantsSockDiag = options.sockDiag ?? real;
     this.#openSockDiag = options.openSockDiag ?? (() => SockDiag.open());
-    if (!this.#wantsSockDiag) this.#sockDiag = Promise.resolve(undefined);
   }
 
-  async slowLookups(): Promise<string | undefined> {
-    if (!this.#wantsSockDiag || (await this.usesSockDiag())) return undefined;
-    return "the proxy finds the user of each connection by reading /proc/net/tcp, because the optional npm package 'netlink' is missing (npm ci installs it): each new connection waits a few ms more, more with many sockets open";
+  slowLookups(): Promise<string | undefined> {
+    if (!this.#wantsSockDiag || this.usesSockDiag()) return Promise.resolve(undefined);
+    return Promise.resolve(
+      'the proxy finds the user of each connection by reading /proc/net/tcp, because native/sock-diag is not built (npm ci builds it; it needs a C compiler and make): each new connection waits a few ms more, more with many sockets open',
+    );
   }
 
-  /** Whether lookups go to the kernel over netlink (false: /proc only). */
-  async usesSockDiag(): Promise<boolean> {
-    return (await this.#diag()) !== undefined;
+  /** Whether lookups go to the kernel over sock_diag netlink (false: /proc only). */
+  usesSockDiag(): boolean {
+    return this.#diag() !== undefined;
   }
 
   async uidOf(peer: TcpEndpoint, local: TcpEndpoint): Promise<number | undefined> {
-    const diag = await this.#diag();
+    const diag = this.#diag();
     if (diag !== undefined) {
-      // The peer's socket: its local end is the peer, its remote end our side.
-      const uid = await diag.uidOf(peer, local).then(
-        (found) => ({ found }),
-        () => undefined,
-      );
-      if (uid !== undefined) return uid.found;
+      try {
+        // The peer's socket: its local end is the peer, its remote end our side.
+        return diag.uidOf(peer, local);
+      } catch {
+        // The kernel could not be asked: /proc still can be.
+      }
     }
     return this.#fromProc(peer, local);
   }
 
   /** Closes the netlink socket, if one was opened. */
-  async close(): Promise<void> {
-    (await this.#sockDiag)?.close();
-    this.#sockDiag = Promise.resolve(undefined);
+  close(): Promise<void> {
+    this.#sockDiag?.close();
+    this.#sockDiag = null;
+    return Promise.resolve();
   }
 
-  #diag(): Promise<SockDiag | undefined> {
-    this.#sockDiag ??= this.#openSockDiag();
-    return this.#sockDiag;
+  #diag(): SockDiag | undefined {
+    if (!this.#wantsSockDiag) return undefined;
+    if (this.#sockDiag === undefined) this.#sockDiag = this.#openSockDiag() ?? null;
+    return this.#sockDiag ?? undefined;
   }
 
   async #fromProc(peer: TcpEndpoint, local: TcpEndpoint): Promise<number | undefined> {

@@ -1,5 +1,7 @@
+import os from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { inetDiagRequest } from './sock-diag.js';
+import { loopbackPair } from '../../../test/helpers/loopback-pair.js';
+import { inetDiagRequest, loadSockDiag, SockDiag, type SockDiagAddon } from './sock-diag.js';
 
 describe('inetDiagRequest', () => {
   it('asks for one IPv4 TCP socket by its exact four-tuple, any state, no cookie', () => {
@@ -46,5 +48,85 @@ describe('inetDiagRequest', () => {
     expect(
       inetDiagRequest({ address: '::1', port: 70000 }, { address: '::1', port: 2 }),
     ).toBeUndefined();
+  });
+});
+
+describe('SockDiag', () => {
+  const addonAnswering = (answer: number | Error): SockDiagAddon => ({
+    open: () => ({}),
+    query: () => {
+      if (answer instanceof Error) throw answer;
+      return answer;
+    },
+    close: () => undefined,
+  });
+  const here = { address: '127.0.0.1', port: 50000 };
+  const there = { address: '127.77.0.10', port: 8080 };
+
+  it('gives the uid, nothing for ENOENT, and throws on any other error', () => {
+    expect(SockDiag.open(() => addonAnswering(1000))?.uidOf(here, there)).toBe(1000);
+    expect(SockDiag.open(() => addonAnswering(0))?.uidOf(here, there)).toBe(0);
+    expect(SockDiag.open(() => addonAnswering(-2))?.uidOf(here, there)).toBeUndefined();
+    expect(() => SockDiag.open(() => addonAnswering(-13))?.uidOf(here, there)).toThrow('errno 13');
+    expect(() =>
+      SockDiag.open(() => addonAnswering(new Error('no answer')))?.uidOf(here, there),
+    ).toThrow('no answer');
+  });
+
+  it('is not there without the addon, or when its socket cannot be opened', () => {
+    expect(SockDiag.open(() => undefined)).toBeUndefined();
+    const failing: SockDiagAddon = {
+      ...addonAnswering(0),
+      open: () => {
+        throw new Error('EPERM');
+      },
+    };
+    expect(SockDiag.open(() => failing)).toBeUndefined();
+  });
+
+  it('does not ask the kernel about what cannot be a socket', () => {
+    expect(
+      SockDiag.open(() => addonAnswering(1000))?.uidOf({ address: 'x', port: 1 }, there),
+    ).toBeUndefined();
+  });
+});
+
+describe.runIf(process.platform === 'linux')('the native/sock-diag addon', () => {
+  const addon = loadSockDiag();
+
+  it('is built (npm ci builds it)', () => {
+    expect(addon).toBeDefined();
+  });
+
+  it.runIf(addon !== undefined)(
+    'names the owner of a connection, and answers -ENOENT for none, many times over',
+    async () => {
+      if (addon === undefined) return;
+      const pair = await loopbackPair();
+      const { socket } = pair;
+      const port = socket.localPort ?? 0;
+      const handle = addon.open();
+      const peer = { address: '127.0.0.1', port: socket.remotePort ?? 0 };
+      const local = { address: '127.0.0.1', port };
+      const request = inetDiagRequest(peer, local);
+      const missing = inetDiagRequest({ address: '127.0.0.1', port: 1 }, local);
+      if (request === undefined || missing === undefined) throw new Error('no request');
+      for (let i = 0; i < 1000; i++) {
+        expect(addon.query(handle, request)).toBe(os.userInfo().uid);
+        expect(addon.query(handle, missing)).toBe(-2);
+      }
+      addon.close(handle);
+      pair.close();
+    },
+  );
+
+  it.runIf(addon !== undefined)('refuses a bad request or a closed handle with an error', () => {
+    if (addon === undefined) return;
+    const handle = addon.open();
+    expect(() => addon.query(handle, Buffer.alloc(10))).toThrow('56-byte');
+    expect(() => addon.query({}, Buffer.alloc(56))).toThrow('not a handle');
+    addon.close(handle);
+    addon.close(handle);
+    expect(() => addon.query(handle, Buffer.alloc(56))).toThrow('closed');
   });
 });

@@ -3,64 +3,57 @@
  * NETLINK_SOCK_DIAG (sock_diag(7)): a request without NLM_F_DUMP makes the kernel look the socket
  * up in its connection hash, so the answer costs the same however many sockets (TIME_WAIT ones
  * included) the machine holds — unlike /proc/net/tcp, which the kernel prints by walking every
- * bucket of that hash. Netlink sockets come from the optional `netlink` package (a native addon
- * with prebuilt binaries); without it `SockDiag.open()` resolves to undefined and callers read
- * /proc instead.
+ * bucket of that hash. The kernel answers while handling the request, so the addon in
+ * native/sock-diag asks and reads the answer in one synchronous call (tens of microseconds, no
+ * turn of the event loop). Where the addon is not built `SockDiag.open()` gives undefined and
+ * callers read /proc instead.
  */
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import type { TcpEndpoint } from '../types.js';
 import { canonicalIp, endpointBytes } from './proc-net-tcp.js';
 
-const NETLINK_SOCK_DIAG = 4;
-const SOCK_DIAG_BY_FAMILY = 20;
-const NLMSG_ERROR = 2;
 const AF_INET = 2;
 const AF_INET6 = 10;
 const IPPROTO_TCP = 6;
 const ENOENT = 2;
 /** struct inet_diag_req_v2: family, protocol, ext, pad, states, then struct inet_diag_sockid. */
 const REQUEST_BYTES = 56;
-/** struct inet_diag_msg: family, state, timer, retrans, sockid (48), expires, rqueue, wqueue, uid. */
-const UID_OFFSET = 64;
-const REQUEST_TIMEOUT_MS = 2_000;
+const ADDON_PATH = '../../../native/sock-diag/build/Release/sock_diag.node';
 
-/** What this module uses of the `netlink` package. */
-interface NetlinkMessage {
-  readonly type: number;
-  readonly data: Buffer;
+/** The addon's exports (native/sock-diag/src/sock_diag.c). */
+export interface SockDiagAddon {
+  open(): unknown;
+  /** The socket's uid, or a negative errno the kernel answered with (-ENOENT: no such socket). */
+  query(handle: unknown, request: Buffer): number;
+  close(handle: unknown): void;
 }
-interface NetlinkSocket {
-  request(
-    type: number,
-    data: Uint8Array,
-    options: { timeout?: number; checkError?: boolean },
-  ): Promise<[NetlinkMessage[], unknown]>;
-  close(): void;
-}
-interface NetlinkModule {
-  readonly createNetlink?: (protocol: number, options?: { ref?: boolean }) => NetlinkSocket;
+
+/** The addon, or undefined where it is not built (not Linux, or `npm ci` had no C compiler). */
+export function loadSockDiag(): SockDiagAddon | undefined {
+  if (process.platform !== 'linux') return undefined;
+  try {
+    return createRequire(import.meta.url)(ADDON_PATH) as SockDiagAddon;
+  } catch {
+    return undefined;
+  }
 }
 
 export class SockDiag {
-  readonly #socket: NetlinkSocket;
+  readonly #addon: SockDiagAddon;
+  readonly #handle: unknown;
 
-  private constructor(socket: NetlinkSocket) {
-    this.#socket = socket;
+  private constructor(addon: SockDiagAddon, handle: unknown) {
+    this.#addon = addon;
+    this.#handle = handle;
   }
 
-  /** A sock_diag netlink socket, or undefined where the package or the kernel cannot give one. */
-  static async open(): Promise<SockDiag | undefined> {
-    if (process.platform !== 'linux') return undefined;
-    // A specifier in a variable: the package is optional, and its typings are not needed.
-    const specifier = 'netlink';
+  /** A sock_diag socket, or undefined where the addon or the kernel cannot give one. */
+  static open(load: () => SockDiagAddon | undefined = loadSockDiag): SockDiag | undefined {
+    const addon = load();
+    if (addon === undefined) return undefined;
     try {
-      const module = (await import(specifier)) as NetlinkModule & {
-        readonly default?: NetlinkModule;
-      };
-      const create = module.createNetlink ?? module.default?.createNetlink;
-      if (typeof create !== 'function') return undefined;
-      // Unreferenced: an idle lookup socket does not keep the process alive.
-      return new SockDiag(create(NETLINK_SOCK_DIAG, { ref: false }));
+      return new SockDiag(addon, addon.open());
     } catch {
       return undefined;
     }
@@ -70,28 +63,17 @@ export class SockDiag {
    * The uid of the TCP socket whose local end is `local` and remote end `remote`; undefined when
    * the kernel has no such socket. Throws when the kernel could not be asked.
    */
-  async uidOf(local: TcpEndpoint, remote: TcpEndpoint): Promise<number | undefined> {
+  uidOf(local: TcpEndpoint, remote: TcpEndpoint): number | undefined {
     const request = inetDiagRequest(local, remote);
     if (request === undefined) return undefined;
-    const [messages] = await this.#socket.request(SOCK_DIAG_BY_FAMILY, request, {
-      timeout: REQUEST_TIMEOUT_MS,
-      checkError: false,
-    });
-    const reply = messages[0];
-    if (reply === undefined) throw new Error('sock_diag gave no answer');
-    if (reply.type === NLMSG_ERROR) {
-      const errno = -reply.data.readInt32LE(0);
-      if (errno === ENOENT) return undefined;
-      throw new Error(`sock_diag refused the lookup (errno ${errno})`);
-    }
-    if (reply.type !== SOCK_DIAG_BY_FAMILY || reply.data.length < UID_OFFSET + 4) {
-      throw new Error(`sock_diag answered with message type ${reply.type}`);
-    }
-    return reply.data.readUInt32LE(UID_OFFSET);
+    const answer = this.#addon.query(this.#handle, request);
+    if (answer >= 0) return answer;
+    if (answer === -ENOENT) return undefined;
+    throw new Error(`sock_diag refused the lookup (errno ${-answer})`);
   }
 
   close(): void {
-    this.#socket.close();
+    this.#addon.close(this.#handle);
   }
 }
 

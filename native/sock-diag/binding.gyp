@@ -1,0 +1,11 @@
+{
+  "targets": [
+    {
+      "target_name": "sock_diag",
+      "conditions": [
+        ["OS=='linux'", { "sources": ["src/sock_diag.c"] }]
+      ],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"]
+    }
+  ]
+}
