@@ -12,6 +12,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { pino } from 'pino';
@@ -203,6 +204,7 @@ try {
     dLat: number[];
     pLat: number[];
     spaced: number[];
+    dSpaced: number[];
     lookup: number[];
     agentCpu: number;
     standInCpu: number | undefined;
@@ -232,8 +234,16 @@ try {
       SPACED_ROUNDS,
       SPACED_PAUSE_MS,
     );
+    // The same pause before direct connections: what waking idle processes costs on this machine.
+    const dSpaced = await firstByteLatencies(
+      echo.host,
+      echo.port,
+      true,
+      SPACED_ROUNDS,
+      SPACED_PAUSE_MS,
+    );
     const lookup = await peerLookupLatencies(LATENCY_ROUNDS);
-    rows.push({ direct, proxied, dLat, pLat, spaced, lookup, ...cpu });
+    rows.push({ direct, proxied, dLat, pLat, spaced, dSpaced, lookup, ...cpu });
   }
   const rowsAfter = tcpRows();
   const f = (n: number) => n.toFixed(2);
@@ -254,8 +264,13 @@ try {
       1,
     )} MiB/s`,
     `  first byte through the agent, connections back to back: p50 ${spread(rows.map((r) => pct(r.pLat, 50)))} ms, p99 ${spread(rows.map((r) => pct(r.pLat, 99)))} ms (target p50 <= 2 ms); direct p50 ${spread(rows.map((r) => pct(r.dLat, 50)))} ms, p99 ${spread(rows.map((r) => pct(r.dLat, 99)))} ms`,
-    `  first byte through the agent, connections ${SPACED_PAUSE_MS} ms apart (${SPACED_ROUNDS} a round; the session's spare worker connection is up): p50 ${spread(rows.map((r) => pct(r.spaced, 50)))} ms, p99 ${spread(rows.map((r) => pct(r.spaced, 99)))} ms`,
+    `  first byte through the agent, connections ${SPACED_PAUSE_MS} ms apart (${SPACED_ROUNDS} a round; the session's spare worker connection is up): p50 ${spread(rows.map((r) => pct(r.spaced, 50)))} ms, p99 ${spread(rows.map((r) => pct(r.spaced, 99)))} ms; direct with the same pause p50 ${spread(rows.map((r) => pct(r.dSpaced, 50)))} ms`,
     `  peer-uid lookup alone (part of every agent connection): p50 ${spread(rows.map((r) => pct(r.lookup, 50)))} ms`,
+    `  cores busy during the agent's bulk echo (agent + stand-in process CPU / wall time, of ${os.cpus().length}): ${spread(
+      rows.flatMap((r) =>
+        r.standInCpu === undefined ? [] : [(r.agentCpu + r.standInCpu) / r.seconds],
+      ),
+    )}`,
     `  /proc/net/tcp rows: ${rowsBefore ?? '?'} before the rounds, ${rowsAfter ?? '?'} after`,
     '',
   );
