@@ -53,10 +53,15 @@ export interface SessionCertificateOptions {
 }
 
 export function createSessionCertificate(options: SessionCertificateOptions): SessionCertificate {
-  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
-  const jwk = privateKey.export({ format: 'jwk' });
-  const seed = Buffer.from(jwk.d ?? '', 'base64url');
-  const pub = Buffer.from(jwk.x ?? '', 'base64url');
+  // Encoded by the key generation itself: exporting a freshly generated KeyObject (as JWK or
+  // DER) can deadlock Node 20 when a garbage collection during the export destroys the key's
+  // generation job (~140,000 certificates into a loop here). The DER forms end in the raw keys.
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519', {
+    publicKeyEncoding: { type: 'spki', format: 'der' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'der' },
+  });
+  const seed = privateKey.subarray(privateKey.length - 32);
+  const pub = publicKey.subarray(publicKey.length - 32);
 
   const hosts = options.workerHosts ?? [];
   const names = [
@@ -89,10 +94,7 @@ export function createSessionCertificate(options: SessionCertificateOptions): Se
       notBefore: options.notBefore,
       notAfter: options.notAfter,
     }),
-    subjectPublicKeyInfo: AsnConvert.parse(
-      publicKey.export({ type: 'spki', format: 'der' }),
-      SubjectPublicKeyInfo,
-    ),
+    subjectPublicKeyInfo: AsnConvert.parse(publicKey, SubjectPublicKeyInfo),
     extensions: new Extensions([
       extension(
         id_ce_keyUsage,
@@ -114,7 +116,7 @@ export function createSessionCertificate(options: SessionCertificateOptions): Se
     ]),
   });
   const tbsDer = Buffer.from(AsnConvert.serialize(tbs));
-  const signature = sign(null, tbsDer, privateKey);
+  const signature = sign(null, tbsDer, { key: privateKey, format: 'der', type: 'pkcs8' });
   const cert = new Certificate({
     tbsCertificate: tbs,
     signatureAlgorithm: algorithm,
