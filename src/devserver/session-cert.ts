@@ -53,9 +53,10 @@ export interface SessionCertificateOptions {
 }
 
 export function createSessionCertificate(options: SessionCertificateOptions): SessionCertificate {
-  // Encoded by the key generation itself: exporting a freshly generated KeyObject (as JWK or
-  // DER) can deadlock Node 20 when a garbage collection during the export destroys the key's
-  // generation job (~140,000 certificates into a loop here). The DER forms end in the raw keys.
+  // Encoded by the key generation itself: exporting the fresh KeyObject (as JWK, as this did)
+  // can deadlock Node 20: the export holds the key's lock while allocating, and a garbage
+  // collection then destroying the key's generation job waits for that lock (this hung within
+  // 20,000 certificates in a loop). The DER forms end in the raw keys.
   const { publicKey, privateKey } = generateKeyPairSync('ed25519', {
     publicKeyEncoding: { type: 'spki', format: 'der' },
     privateKeyEncoding: { type: 'pkcs8', format: 'der' },
