@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { AuthToken } from '../boundary/api-types.js';
 import type { AliasListing, ControllerClient } from '../boundary/controller-client.js';
 import { tokenId } from '../boundary/controller-client.js';
+import { normalizeControllerAddress } from '../boundary/controller-address.js';
 import { ControllerError, INVALID_LIST_TOKEN_KIND } from '../boundary/errors.js';
 import type { Clock, TimerHandle } from '../lib/clock.js';
 import { isValidAliasValue } from './alias-value.js';
@@ -26,6 +27,12 @@ export interface TokenInfo {
   readonly userId: string;
   /** Milliseconds since the epoch; undefined when the controller did not say. */
   readonly expiration: number | undefined;
+}
+
+export interface AddTokenOptions {
+  readonly signal?: AbortSignal | undefined;
+  /** Return only once the user's aliases are listed (default); false: list them in the background. */
+  readonly waitForAliases?: boolean | undefined;
 }
 
 export type TokenRemovalReason = 'expired' | 'replaced' | 'removed';
@@ -69,7 +76,7 @@ export interface AliasCacheOptions {
 }
 
 interface UserState {
-  readonly info: TokenInfo;
+  info: TokenInfo;
   readonly aliases: Map<string, UserAlias>;
   readonly addedAt: number;
   readonly abort: AbortController;
@@ -140,64 +147,99 @@ export class AliasCache extends EventEmitter<AliasCacheEvents> {
 
   /**
    * Stores `token` for `uid` after reading it back from the controller (which proves it and
-   * tells the Boundary user and expiry), then lists that user's aliases at once. A token for
-   * another controller replaces every token held.
+   * tells the Boundary user and expiry). Boundary's CLI hands the agent its token after every
+   * successful command (internal/cmd/wrapper/command_wrapper.go), so this is the common case and
+   * must cost nothing: the same token at the same controller changes nothing and reads nothing;
+   * a new token of the same Boundary user at the same controller is swapped in place (aliases,
+   * list token and sessions kept); only another Boundary user or controller starts over, and a
+   * token for another controller replaces every token held. The aliases are listed at once; with
+   * `waitForAliases: false` in the background, so that the caller is answered first.
    */
   async addToken(
     uid: number,
     controllerAddress: string,
     token: string,
-    signal?: AbortSignal,
+    options: AddTokenOptions = {},
   ): Promise<TokenInfo> {
+    const address = normalizeControllerAddress(controllerAddress);
     const id = tokenId(token);
-    const client = this.#o.clientFor(controllerAddress);
-    const record: AuthToken = await client.readAuthToken(token, signal);
+    const held = this.#users.get(uid);
+    if (held?.info.token === token && held.info.controllerAddress === address) {
+      if (options.waitForAliases !== false) await this.refresh(uid);
+      return held.info;
+    }
+    const client = this.#o.clientFor(address);
+    const record: AuthToken = await client.readAuthToken(token, options.signal);
     const info: TokenInfo = {
       uid,
-      controllerAddress,
+      controllerAddress: address,
       token,
       tokenId: id,
       userId: record.user_id,
       expiration:
         record.expiration_time === undefined ? undefined : Date.parse(record.expiration_time),
     };
-    const current = this.controllerAddress();
-    if (current !== undefined && current !== controllerAddress) {
-      this.#log.warn(
-        { from: current, to: controllerAddress },
-        'A token for another controller replaces every token held.',
-      );
-      for (const other of [...this.#users.keys()]) this.#remove(other, 'replaced');
-    }
-    this.#remove(uid, 'replaced');
     const now = this.#o.clock.now();
-    const state: UserState = {
-      info,
-      aliases: new Map(),
-      addedAt: now,
-      abort: new AbortController(),
-      listToken: undefined,
-      timer: undefined,
-      expiryTimer: undefined,
-      inFlight: undefined,
-      lastStart: 0,
-      failures: 0,
-      lastRefresh: undefined,
-      lastFailure: undefined,
-    };
-    if (info.expiration !== undefined) {
-      state.expiryTimer = this.#o.clock.setTimeout(() => {
-        this.#log.info({ uid, tokenId: id }, 'The Boundary token expired.');
-        this.#remove(uid, 'expired');
-      }, info.expiration - now);
+    // Looked up again: another hand-off may have finished while the token was being read.
+    const current = this.#users.get(uid);
+    if (
+      current !== undefined &&
+      current.info.controllerAddress === address &&
+      current.info.userId === info.userId
+    ) {
+      current.info = info;
+      this.#armExpiry(current, now);
+      this.#log.info(
+        { uid, tokenId: id, userId: info.userId },
+        'A new token of the same Boundary user: swapped in place, sessions kept.',
+      );
+    } else {
+      const controller = this.controllerAddress();
+      if (controller !== undefined && controller !== address) {
+        this.#log.warn(
+          { from: controller, to: address },
+          'A token for another controller replaces every token held.',
+        );
+        for (const other of [...this.#users.keys()]) this.#remove(other, 'replaced');
+      }
+      this.#remove(uid, 'replaced');
+      const state: UserState = {
+        info,
+        aliases: new Map(),
+        addedAt: now,
+        abort: new AbortController(),
+        listToken: undefined,
+        timer: undefined,
+        expiryTimer: undefined,
+        inFlight: undefined,
+        lastStart: 0,
+        failures: 0,
+        lastRefresh: undefined,
+        lastFailure: undefined,
+      };
+      this.#armExpiry(state, now);
+      this.#users.set(uid, state);
+      this.#log.info(
+        { uid, tokenId: id, userId: info.userId, controller: address },
+        'Token added.',
+      );
     }
-    this.#users.set(uid, state);
-    this.#log.info(
-      { uid, tokenId: id, userId: info.userId, controller: controllerAddress },
-      'Token added.',
-    );
-    await this.refresh(uid);
+    const listed = this.refresh(uid);
+    if (options.waitForAliases !== false) await listed;
     return info;
+  }
+
+  /** Drops the user's token when it expires (re-armed when the token is swapped). */
+  #armExpiry(state: UserState, now: number): void {
+    state.expiryTimer?.cancel();
+    state.expiryTimer = undefined;
+    const { expiration, uid, tokenId: id } = state.info;
+    if (expiration === undefined) return;
+    state.expiryTimer = this.#o.clock.setTimeout(() => {
+      if (this.#users.get(uid) !== state) return;
+      this.#log.info({ uid, tokenId: id }, 'The Boundary token expired.');
+      this.#remove(uid, 'expired');
+    }, expiration - now);
   }
 
   /** The user's last refresh and last failure; both undefined for a user without a token. */

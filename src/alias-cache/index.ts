@@ -6,6 +6,7 @@ export {
   type AliasSourceClient,
   type ErrorRecord,
   type RefreshRecord,
+  type AddTokenOptions,
   type TokenInfo,
   type TokenRemovalReason,
   type UserRefreshStatus,

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { packageVersion } from '../lib/version.js';
 import { createSessionCertificate } from '../devserver/session-cert.js';
 import { ControllerClient, PlainHttpError, sendsInClear, tokenId } from './controller-client.js';
 import { ed25519KeyFromGo } from './session-credentials.js';
@@ -60,6 +61,7 @@ describe('ControllerClient', () => {
     client = new ControllerClient({ address: `${address}/` });
     expect(await client.readAuthToken(TOKEN)).toEqual({ id: 'at_1234567890', user_id: 'u_1' });
     expect(seen.authorization).toBe(`Bearer ${TOKEN}`);
+    expect(seen['user-agent']).toBe(`client-agent/${packageVersion()}`);
     expect(client.address).toBe(address);
   });
 

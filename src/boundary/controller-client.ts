@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import type { Dispatcher } from 'undici';
 import { AgentError } from '../lib/errors.js';
+import { packageVersion } from '../lib/version.js';
 import type {
   ApiErrorBody,
   AuthenticateResponse,
@@ -16,6 +17,7 @@ import type {
   Session,
   SessionAuthorization,
 } from './api-types.js';
+import { normalizeControllerAddress } from './controller-address.js';
 import { ControllerError, type RequestField } from './errors.js';
 
 export interface ControllerClientOptions {
@@ -32,6 +34,11 @@ export interface ControllerClientOptions {
   readonly allowPlainHttp?: boolean | undefined;
   /** Per request, default 30 s. */
   readonly timeoutMs?: number | undefined;
+  /**
+   * Sent as `User-Agent`, default `client-agent/<version>`: the controller's operators can tell
+   * the agent's requests from the CLI's and Desktop's.
+   */
+  readonly userAgent?: string | undefined;
 }
 
 export interface AliasListing {
@@ -55,7 +62,7 @@ export class ControllerClient {
   #dispatcher: Promise<Dispatcher> | undefined;
 
   constructor(options: ControllerClientOptions) {
-    this.address = normalizeAddress(options.address);
+    this.address = normalizeControllerAddress(options.address);
     if (options.allowPlainHttp !== true && sendsInClear(this.address)) {
       throw new PlainHttpError(this.address);
     }
@@ -187,7 +194,10 @@ export class ControllerClient {
     const timeout = AbortSignal.timeout(timeoutMs);
     const signal =
       options.signal === undefined ? timeout : AbortSignal.any([options.signal, timeout]);
-    const headers: Record<string, string> = { accept: 'application/json' };
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      'user-agent': this.#options.userAgent ?? `client-agent/${packageVersion()}`,
+    };
     if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
     if (options.body !== undefined) headers['content-type'] = 'application/json';
     const url = `${this.address}${path}`;
@@ -288,24 +298,6 @@ export function tokenId(token: string): string {
     });
   }
   return `${parts[0]}_${parts[1]}`;
-}
-
-function normalizeAddress(address: string): string {
-  let url: URL;
-  try {
-    url = new URL(address);
-  } catch (cause) {
-    throw new AgentError('boundary.address', `"${address}" is not a controller address`, {
-      hint: 'Give the controller URL, like https://boundary.example.com or http://127.0.0.1:9200.',
-      cause,
-    });
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new AgentError('boundary.address', `"${address}" is not an http or https URL`, {
-      hint: 'Give the controller URL, like https://boundary.example.com.',
-    });
-  }
-  return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
 }
 
 function readCa(file: string): string {

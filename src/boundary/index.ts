@@ -7,6 +7,7 @@ export {
   type SessionAuthorizationData,
   type WorkerInfo,
 } from './authz-token.js';
+export { normalizeControllerAddress } from './controller-address.js';
 export {
   ControllerClient,
   isTokenShape,

@@ -80,9 +80,10 @@ export function table(header: readonly string[], rows: readonly (readonly string
 }
 
 /** "6h59m", "3m10s", "expired 5m ago": how far `iso` is from now. */
-export function untilExpiry(iso: string, now: number): string {
+export function untilExpiry(iso: string | null | undefined, now: number): string {
+  if (iso === null || iso === undefined || iso === '') return '';
   const at = Date.parse(iso);
-  if (iso === '' || Number.isNaN(at)) return '';
+  if (Number.isNaN(at)) return '';
   const ms = at - now;
   return ms <= 0 ? `expired ${roughDuration(-ms)} ago` : roughDuration(ms);
 }

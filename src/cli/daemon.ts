@@ -85,7 +85,9 @@ export function registerDaemonCommand(program: Command, io: CliIo): void {
               cwd: io.cwd,
               platform: io.platform,
             })
-              .then((next) => daemon.agent.reload(next.config))
+              .then((next) => {
+                daemon.reload(next.config);
+              })
               .catch((err: unknown) => {
                 log.error(
                   { err: (err as Error).message },

@@ -30,6 +30,8 @@ export interface AgentConfig {
   readonly controllerCaFile: string | null;
   /** Do not verify the controller's TLS certificate (development only; warned about loudly). */
   readonly controllerTlsInsecure: boolean;
+  /** Set worker connections up ahead of the clients that will use them (off: as `boundary connect`). */
+  readonly preOpenWorkerConnections: boolean;
 }
 
 export type ConfigField = keyof AgentConfig;
@@ -197,7 +199,7 @@ export const FIELDS: { readonly [F in ConfigField]: FieldSpec<AgentConfig[F]> } 
     key: 'state_file',
     description:
       'What the running agent changed on the machine, so that a restart after a crash can undo it.',
-    reloadable: false,
+    reloadable: true,
     fallback: (ctx) => ctx.defaults.stateFile,
     parse: filePath,
     show: quote,
@@ -253,6 +255,15 @@ export const FIELDS: { readonly [F in ConfigField]: FieldSpec<AgentConfig[F]> } 
     key: 'controller_tls_insecure',
     description:
       "Do not verify the controller's TLS certificate: development only, anyone on the path can read tokens.",
+    reloadable: false,
+    fallback: () => false,
+    parse: boolean,
+    show: String,
+  },
+  preOpenWorkerConnections: {
+    key: 'pre_open_worker_connections',
+    description:
+      'Keep a worker connection (TLS and WebSocket) set up ahead for the next client of each session: faster first bytes, but each one costs the worker a controller lookup, and one never used a worker error.',
     reloadable: false,
     fallback: () => false,
     parse: boolean,

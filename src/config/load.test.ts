@@ -49,6 +49,7 @@ describe('defaults', () => {
       listenPort: 9300,
       controllerCaFile: null,
       controllerTlsInsecure: false,
+      preOpenWorkerConnections: false,
     });
     expect(new Set(Object.values(sources))).toEqual(new Set(['default']));
   });

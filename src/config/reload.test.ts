@@ -14,6 +14,7 @@ describe('planReload', () => {
         'logLevel',
         'logToStdout',
         'overrideUpstreamDnsServers',
+        'stateFile',
         'v4Prefix',
       ].sort(),
     );

@@ -14,8 +14,13 @@ export interface AgentStatus {
   /** The controller address of the caller's token ('' when the caller has none). */
   readonly boundary_addr: string;
   readonly auth_token_id: string;
-  /** RFC 3339, '' when unknown. */
-  readonly auth_token_expiry: string;
+  /**
+   * RFC 3339, or null when the caller has no token or its expiry is unknown. Never '': the
+   * Boundary CLI decodes this field into a Go `*time.Time`
+   * (internal/cmd/commands/clientagentcmd/status.go `GetStatusResponse`), which takes an RFC 3339
+   * string or null but fails on "", and Boundary Desktop runs that command with -format=json.
+   */
+  readonly auth_token_expiry: string | null;
   readonly version: string;
   readonly status: AgentRunState;
   /** Newest first. */
@@ -111,13 +116,16 @@ export interface AgentControl {
   /**
    * Stores a token for `uid` after the controller confirmed it. Rejects with an AgentError
    * (ControllerError for the controller's answer) when it cannot, and with a PlainHttpError for
-   * an `http://` address that is not loopback unless `allowPlainHttp`.
+   * an `http://` address that is not loopback unless `allowPlainHttp`. The address is
+   * normalised as Boundary's client does; the same token again is a no-op, a new token of the
+   * same Boundary user is swapped in place (sessions kept). Resolves before the alias listing
+   * unless `waitForAliases`.
    */
   addToken(
     uid: number,
     boundaryAddr: string,
     token: string,
-    options?: { allowPlainHttp?: boolean },
+    options?: { allowPlainHttp?: boolean; waitForAliases?: boolean },
   ): Promise<void>;
   /** Walks the session checklist for `alias` as `uid` (with uid's own token only). */
   diagnoseAlias(uid: number, alias: string): Promise<AliasDiagnosis>;

@@ -116,7 +116,11 @@ export class ControlClient {
     return this.#call<AliasDiagnosis>('POST', '/v1/diag/alias', { alias }, signal);
   }
 
-  /** `allowPlainHttp`: the controller address may be `http://` off this machine (sent only when true). */
+  /**
+   * `allowPlainHttp`: the controller address may be `http://` off this machine (sent only when
+   * true). Ours also asks the agent to answer once the aliases are listed (`wait_for_aliases`),
+   * so that `login` and `add-token` report a working state; Boundary's CLI does not wait.
+   */
   async addToken(
     boundaryAddr: string,
     token: string,
@@ -125,6 +129,7 @@ export class ControlClient {
     const body = {
       boundary_addr: boundaryAddr,
       token,
+      wait_for_aliases: true,
       ...(options.allowPlainHttp === true ? { allow_plain_http: true } : {}),
     };
     await this.#call('POST', '/v1/tokens', body, options.signal);

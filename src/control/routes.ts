@@ -59,10 +59,10 @@ export const ROUTES: readonly Route[] = [
     path: '/v1/tokens',
     method: 'POST',
     handle: async ({ agent, uid, req }) => {
-      const { boundaryAddr, token, allowPlainHttp } = parseTokenRequest(
+      const { boundaryAddr, token, allowPlainHttp, waitForAliases } = parseTokenRequest(
         parseJsonObject(req, await readBody(req)),
       );
-      await agent.addToken(uid, boundaryAddr, token, { allowPlainHttp });
+      await agent.addToken(uid, boundaryAddr, token, { allowPlainHttp, waitForAliases });
       return {};
     },
   },

@@ -7,6 +7,11 @@ export interface TokenRequest {
   readonly token: string;
   /** Ours (`allow_plain_http`): the owner allows an `http://` controller that is not loopback. */
   readonly allowPlainHttp: boolean;
+  /**
+   * Ours (`wait_for_aliases`): answer once the aliases are listed. Boundary's CLI sends its token
+   * after every command and waits for the answer, so without it the answer comes first.
+   */
+  readonly waitForAliases: boolean;
 }
 
 /** An http(s) URL with a host: the controller's API address. */
@@ -38,13 +43,18 @@ export function parseTokenRequest(body: Record<string, unknown>): TokenRequest {
   if (typeof allow !== 'boolean') {
     fields.push({ name: 'allow_plain_http', description: 'Must be true or false.' });
   }
+  const wait = body.wait_for_aliases ?? false;
+  if (typeof wait !== 'boolean') {
+    fields.push({ name: 'wait_for_aliases', description: 'Must be true or false.' });
+  }
   if (
     fields.length > 0 ||
     typeof addr !== 'string' ||
     typeof token !== 'string' ||
-    typeof allow !== 'boolean'
+    typeof allow !== 'boolean' ||
+    typeof wait !== 'boolean'
   ) {
     throw invalidArgument('Error in provided request.', fields);
   }
-  return { boundaryAddr: addr, token, allowPlainHttp: allow };
+  return { boundaryAddr: addr, token, allowPlainHttp: allow, waitForAliases: wait };
 }

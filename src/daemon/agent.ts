@@ -8,6 +8,7 @@ import os from 'node:os';
 import type { Logger } from 'pino';
 import { AliasCache, EMPTY_SNAPSHOT, normalizeName } from '../alias-cache/index.js';
 import { ControllerClient, PlainHttpError, sendsInClear } from '../boundary/controller-client.js';
+import { normalizeControllerAddress } from '../boundary/controller-address.js';
 import type { SessionAuthorization } from '../boundary/api-types.js';
 import { WorkerDialer } from '../boundary/worker-dialer.js';
 import {
@@ -143,6 +144,7 @@ export class Agent implements AgentControl {
       worker,
       clock: options.clock,
       log: options.log,
+      spareConnections: options.config.preOpenWorkerConnections,
     });
     const handler = new ConnectionHandler({
       sessions: this.sessionManager,
@@ -153,7 +155,9 @@ export class Agent implements AgentControl {
         const entry = this.#snapshot().lookup(alias);
         return entry?.uids.includes(uid) === true ? entry : undefined;
       },
-      aliasEntry: (alias) => this.#snapshot().lookup(alias),
+      ...(options.config.preOpenWorkerConnections
+        ? { aliasEntry: (alias: string) => this.#snapshot().lookup(alias) }
+        : {}),
       log: options.log,
       onError: (message) => {
         this.errors.record(new AgentError('proxy.connection', message));
@@ -280,12 +284,14 @@ export class Agent implements AgentControl {
 
   /** SIGHUP: applies what can change now; the rest is reported as needing a restart. */
   reload(next: AgentConfig): { applied: ConfigField[]; needsRestart: ConfigField[] } {
-    const plan = planReload(this.#config, next);
+    const previous = this.#config;
+    const plan = planReload(previous, next);
     this.#config = plan.config;
     for (const field of plan.apply) {
       if (field === 'aliasRefreshIntervalMs')
         this.cache.setRefreshInterval(plan.config.aliasRefreshIntervalMs);
       if (field === 'v4Prefix') this.#allocator?.setV4Prefix(plan.config.v4Prefix);
+      if (field === 'stateFile') void this.#moveStateFile(previous.stateFile);
     }
     this.#dns?.reload(plan.config);
     if (plan.apply.some((f) => f === 'logLevel' || f === 'logFile' || f === 'logToStdout')) {
@@ -324,7 +330,7 @@ export class Agent implements AgentControl {
       boundary_addr: token?.controllerAddress ?? '',
       auth_token_id: token?.tokenId ?? '',
       auth_token_expiry:
-        token?.expiration === undefined ? '' : new Date(token.expiration).toISOString(),
+        token?.expiration === undefined ? null : new Date(token.expiration).toISOString(),
       version: this.#o.version,
       status: this.#state.status,
       errors: [...this.errors.list()].reverse().map((e) => e.message),
@@ -437,17 +443,22 @@ export class Agent implements AgentControl {
     uid: number,
     boundaryAddr: string,
     token: string,
-    options: { allowPlainHttp?: boolean } = {},
+    options: { allowPlainHttp?: boolean; waitForAliases?: boolean } = {},
   ): Promise<void> {
-    if (sendsInClear(boundaryAddr)) {
-      if (options.allowPlainHttp !== true) throw new PlainHttpError(boundaryAddr);
-      this.#log.warn(
-        { uid, controller: boundaryAddr },
-        'A token was allowed over plain HTTP by its owner: it can be read on the network path.',
-      );
-      this.#plainHttpAllowed.add(boundaryAddr);
+    const address = normalizeControllerAddress(boundaryAddr);
+    if (sendsInClear(address)) {
+      if (options.allowPlainHttp !== true) throw new PlainHttpError(address);
+      if (!this.#plainHttpAllowed.has(address)) {
+        this.#log.warn(
+          { uid, controller: address },
+          'A token was allowed over plain HTTP by its owner: it can be read on the network path.',
+        );
+      }
+      this.#plainHttpAllowed.add(address);
     }
-    await this.cache.addToken(uid, boundaryAddr, token);
+    await this.cache.addToken(uid, address, token, {
+      waitForAliases: options.waitForAliases !== false,
+    });
   }
 
   async diagnoseAlias(uid: number, alias: string): Promise<AliasDiagnosis> {
@@ -533,6 +544,20 @@ export class Agent implements AgentControl {
       this.#clients.set(address, client);
     }
     return client;
+  }
+
+  /** state_file changed on reload: the run state is written at the new path, the old one goes. */
+  async #moveStateFile(from: string): Promise<void> {
+    try {
+      await this.#saveRunState();
+      await removeFile(from);
+      this.#log.info({ from, to: this.#config.stateFile }, 'The state file moved.');
+    } catch (err) {
+      this.#log.error(
+        { err: (err as Error).message, to: this.#config.stateFile },
+        'Could not move the state file; the old one stays.',
+      );
+    }
   }
 
   async #saveRunState(): Promise<void> {

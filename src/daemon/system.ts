@@ -40,6 +40,8 @@ export interface SystemDaemonOptions {
 export interface SystemDaemon {
   readonly agent: Agent;
   readonly control: ControlServer;
+  /** SIGHUP: the agent applies what it can; a moved state_file takes the platform state along. */
+  reload(next: AgentConfig): void;
   close(): Promise<void>;
 }
 
@@ -48,15 +50,17 @@ function platformFor(options: {
   clock: Clock;
   log: Logger;
   platform?: string;
+  /** The config in force (state_file reloads); default the one given. */
+  current?: () => AgentConfig;
 }): Platform {
-  const file = platformStateFile(options.config);
+  const file = () => platformStateFile(options.current?.() ?? options.config);
   return createPlatform({
     platform: options.platform ?? process.platform,
     runner: new ExecFileRunner(),
     fs: rootFs(),
     clock: options.clock,
     log: options.log,
-    onChange: (state: PlatformState) => writeJson(file, state),
+    onChange: (state: PlatformState) => writeJson(file(), state),
   });
 }
 
@@ -88,7 +92,8 @@ export async function cleanup(
 
 export async function startSystemDaemon(options: SystemDaemonOptions): Promise<SystemDaemon> {
   const { config, log } = options;
-  const platform = platformFor(options);
+  let current = config;
+  const platform = platformFor({ ...options, current: () => current });
   await recoverPrevious(platform, config, log);
   const profile = await prepareSystemProfile({ platform, config });
   let agent: Agent | undefined;
@@ -121,11 +126,23 @@ export async function startSystemDaemon(options: SystemDaemonOptions): Promise<S
   return {
     agent: running,
     control: controlServer,
+    reload(next) {
+      const before = platformStateFile(current);
+      running.reload(next);
+      current = running.config;
+      const after = platformStateFile(current);
+      if (after === before) return;
+      void writeJson(after, platform.state())
+        .then(() => removeFile(before))
+        .catch((err: unknown) => {
+          log.error({ err: (err as Error).message }, 'Could not move the platform state file.');
+        });
+    },
     async close() {
       await controlServer.close();
       await running.close();
       await profile.close();
-      await removeFile(platformStateFile(config));
+      await removeFile(platformStateFile(current));
     },
   };
 }

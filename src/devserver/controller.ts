@@ -48,11 +48,13 @@ const unauthenticated = () =>
 const forbidden = () => new ApiError(403, 'PermissionDenied', 'Forbidden.');
 const notFound = () => new ApiError(404, 'NotFound', 'Resource not found.');
 const MAX_BODY = 64 * 1024;
+const LISTING_PATH = /^\/v1\/users\/[^/?]+:list-resolvable-aliases(\?|$)/;
 
 export class StandInController {
   readonly #o: StandInControllerOptions;
   readonly #listings: AliasListings;
   readonly #log: Logger;
+  #listingGate: Promise<void> | undefined;
   #server: http.Server | undefined;
   #port: number;
 
@@ -122,10 +124,34 @@ export class StandInController {
       if (size <= MAX_BODY) chunks.push(c);
     });
     req.on('end', () => {
+      const held = LISTING_PATH.test(req.url ?? '') ? this.#listingGate : undefined;
+      if (held === undefined) this.#reply(req, res, Buffer.concat(chunks), size);
+      else void held.then(() => this.#reply(req, res, Buffer.concat(chunks), size));
+    });
+  }
+
+  /**
+   * Holds every alias listing answer until the returned function is called: a controller whose
+   * listing is slow (many aliases, a loaded database), for tests of what must not wait for one.
+   */
+  holdListings(): () => void {
+    let release = (): void => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    this.#listingGate = gate;
+    return () => {
+      if (this.#listingGate === gate) this.#listingGate = undefined;
+      release();
+    };
+  }
+
+  #reply(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer, size: number): void {
+    {
       let reply: Reply;
       try {
         if (size > MAX_BODY) throw new ApiError(400, 'InvalidArgument', 'Request body too large.');
-        reply = this.#route(req, Buffer.concat(chunks).toString('utf8'));
+        reply = this.#route(req, body.toString('utf8'));
       } catch (err) {
         reply =
           err instanceof ApiError
@@ -136,7 +162,7 @@ export class StandInController {
       }
       const path = (req.url ?? '').split('?')[0];
       this.#log.info(
-        { method: req.method, path, status: reply.status },
+        { method: req.method, path, status: reply.status, userAgent: req.headers['user-agent'] },
         'Served a controller request.',
       );
       if (reply.body === undefined) {
@@ -149,7 +175,7 @@ export class StandInController {
         'content-length': Buffer.byteLength(text),
       });
       res.end(text);
-    });
+    }
   }
 
   #route(req: http.IncomingMessage, text: string): Reply {

@@ -36,7 +36,7 @@ export class FakeAgent implements AgentControl {
     return {
       boundary_addr: held?.boundaryAddr ?? '',
       auth_token_id: held === undefined ? '' : held.token.split('_').slice(0, 2).join('_'),
-      auth_token_expiry: held === undefined ? '' : '2026-11-28T09:00:00Z',
+      auth_token_expiry: held === undefined ? null : '2026-11-28T09:00:00Z',
       version: '0.1.0',
       status: this.state,
       errors: this.errors,

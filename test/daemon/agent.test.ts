@@ -201,6 +201,24 @@ describe('Agent', () => {
     expect(agent?.cache.snapshot().lookup('new.boundary.dev')).toBeDefined();
   });
 
+  it('moves the state file on a reload of state_file, keeping the sessions', async () => {
+    const resolver = await startAgent();
+    const [address] = await resolver.resolve4('echo.boundary.dev');
+    expect(await echo(address ?? '', 'x')).toBe('x');
+    const moved = path.join(dir, 'moved', 'state.json');
+    const result = agent?.reload({ ...config, stateFile: moved });
+    expect(result?.applied).toEqual(['stateFile']);
+    await vi.waitFor(() => {
+      expect(existsSync(moved)).toBe(true);
+      expect(existsSync(config.stateFile)).toBe(false);
+    });
+    expect(JSON.parse(await fs.readFile(moved, 'utf8'))).toHaveProperty('addresses');
+    expect(agent?.sessions(UID)).toHaveLength(1);
+    await agent?.close();
+    agent = undefined;
+    expect(existsSync(moved)).toBe(false);
+  });
+
   it('keeps the alias addresses in the state file while running and removes it on a clean stop', async () => {
     const resolver = await startAgent();
     const [address] = await resolver.resolve4('echo.boundary.dev');
