@@ -14,7 +14,14 @@ import { ControllerError, INVALID_LIST_TOKEN_KIND } from '../boundary/errors.js'
 import type { Clock, TimerHandle } from '../lib/clock.js';
 import { isValidAliasValue } from './alias-value.js';
 import { backoffDelay, DEFAULT_MAX_BACKOFF_MS, nextRefreshDelay } from './refresh-schedule.js';
-import { buildSnapshot, EMPTY_SNAPSHOT, type AliasSnapshot, type UserAlias } from './snapshot.js';
+import {
+  buildSnapshot,
+  EMPTY_SNAPSHOT,
+  normalizeName,
+  type AliasEntry,
+  type AliasSnapshot,
+  type UserAlias,
+} from './snapshot.js';
 
 /** What the cache needs of a controller client. */
 export type AliasSourceClient = Pick<ControllerClient, 'readAuthToken' | 'listResolvableAliases'>;
@@ -88,6 +95,8 @@ interface UserState {
   failures: number;
   lastRefresh: RefreshRecord | undefined;
   lastFailure: { readonly time: number; readonly error: unknown } | undefined;
+  /** The controller refused this user's listing (403): aliases are learned name by name. */
+  listingRefused: boolean;
 }
 
 /** One user's last alias refresh and last refresh failure. */
@@ -182,11 +191,7 @@ export class AliasCache extends EventEmitter<AliasCacheEvents> {
     const now = this.#o.clock.now();
     // Looked up again: another hand-off may have finished while the token was being read.
     const current = this.#users.get(uid);
-    if (
-      current !== undefined &&
-      current.info.controllerAddress === address &&
-      current.info.userId === info.userId
-    ) {
+    if (current?.info.controllerAddress === address && current.info.userId === info.userId) {
       current.info = info;
       this.#armExpiry(current, now);
       this.#log.info(
@@ -216,6 +221,7 @@ export class AliasCache extends EventEmitter<AliasCacheEvents> {
         failures: 0,
         lastRefresh: undefined,
         lastFailure: undefined,
+        listingRefused: false,
       };
       this.#armExpiry(state, now);
       this.#users.set(uid, state);
@@ -248,6 +254,39 @@ export class AliasCache extends EventEmitter<AliasCacheEvents> {
     return { last: state?.lastRefresh, error: state?.lastFailure };
   }
 
+  /**
+   * The users whose Boundary user may not list its resolvable aliases (the controller answered
+   * the listing 403): without the grant, alias names can only be tried one by one.
+   */
+  listingRefusedUids(): number[] {
+    return [...this.#users.values()].filter((s) => s.listingRefused).map((s) => s.info.uid);
+  }
+
+  listingRefused(uid: number): boolean {
+    return this.#users.get(uid)?.listingRefused === true;
+  }
+
+  /**
+   * An alias found by authorizing a session by its name, for a user whose listing is refused:
+   * kept with the user's aliases until the token changes or a listing succeeds (which replaces
+   * them all). Returns the entry as the new snapshot has it.
+   */
+  learnAlias(uid: number, value: string, destinationId: string): AliasEntry | undefined {
+    const state = this.#users.get(uid);
+    const name = normalizeName(value);
+    if (state === undefined || !isValidAliasValue(name)) return undefined;
+    const id = `learned:${name}`;
+    if (!state.aliases.has(id)) {
+      state.aliases.set(id, { id, value: name, destinationId });
+      this.#log.info(
+        { uid, alias: name },
+        'Learned an alias by authorizing a session by its name.',
+      );
+      this.#rebuild();
+    }
+    return this.#snapshot.lookup(name);
+  }
+
   removeToken(uid: number): void {
     this.#remove(uid, 'removed');
   }
@@ -260,6 +299,18 @@ export class AliasCache extends EventEmitter<AliasCacheEvents> {
       state.inFlight = undefined;
     });
     return state.inFlight;
+  }
+
+  /**
+   * While some user's first listing since their token was added is under way: resolves when it
+   * ends, so that a name looked up right after a hand-off is not taken for a non-alias.
+   */
+  firstListing(): Promise<void> | undefined {
+    const first = [...this.#users.values()].filter(
+      (s) => s.lastRefresh === undefined && s.inFlight !== undefined,
+    );
+    if (first.length === 0) return undefined;
+    return Promise.all(first.map((s) => s.inFlight ?? Promise.resolve())).then(() => undefined);
   }
 
   /** Resolves when no refresh is running (those running now have ended). */
@@ -300,6 +351,7 @@ export class AliasCache extends EventEmitter<AliasCacheEvents> {
       if (this.#users.get(uid) !== state) return;
       this.#apply(state, listing);
       state.failures = 0;
+      state.listingRefused = false;
       this.#schedule(state, nextRefreshDelay(this.#interval, this.#random));
     } catch (err) {
       if (this.#users.get(uid) !== state || state.abort.signal.aborted) return;
@@ -395,7 +447,15 @@ export class AliasCache extends EventEmitter<AliasCacheEvents> {
         backoffDelay(state.failures, this.#o.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS, this.#random),
       );
     } else {
-      this.#log.warn({ uid, err: message }, 'The controller refused the alias listing.');
+      if (error?.status === 403 && !state.listingRefused) {
+        state.listingRefused = true;
+        this.#log.warn(
+          { uid, err: message },
+          'The controller refused the alias listing: this user lacks the list-resolvable-aliases grant, so alias names are tried at the controller one by one.',
+        );
+      } else if (error?.status !== 403) {
+        this.#log.warn({ uid, err: message }, 'The controller refused the alias listing.');
+      }
       this.#schedule(state, nextRefreshDelay(this.#interval, this.#random));
     }
   }

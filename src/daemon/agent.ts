@@ -42,6 +42,7 @@ import {
   ProxyListeners,
   ProxyService,
   SessionManager,
+  UnlistedAliases,
 } from '../proxy/index.js';
 import { FailureWindow } from './failure-window.js';
 import {
@@ -52,6 +53,9 @@ import {
   type OperationalState,
   type RunState,
 } from './state-files.js';
+
+/** The grant a Boundary user needs for its aliases to be listed (Boundary's client-agent docs). */
+const LISTING_GRANT = 'type=user;ids=*;actions=list-resolvable-aliases';
 
 /** Bound on authorizing, reading or cancelling a session for a control API caller. */
 const CONTROLLER_CALL_MS = 30_000;
@@ -108,6 +112,7 @@ export class Agent implements AgentControl {
   readonly #local: LocalAddresses;
   readonly #warnings: string[] = [];
   readonly #worker: WorkerDialer;
+  readonly #unlisted: UnlistedAliases;
   #config: AgentConfig;
   #allocator: AddressAllocator | SharedAddressAllocator | undefined;
   #dns: DnsService | undefined;
@@ -164,6 +169,13 @@ export class Agent implements AgentControl {
       },
     });
     this.listeners = new ProxyListeners({ handler, log: options.log });
+    this.#unlisted = new UnlistedAliases({
+      candidates: () => (this.#state.status === 'paused' ? [] : this.cache.listingRefusedUids()),
+      acquire: (uid, alias, signal) => this.sessionManager.acquire(uid, alias, signal),
+      learn: (uid, value, destinationId) => this.cache.learnAlias(uid, value, destinationId),
+      clock: options.clock,
+      log: options.log,
+    });
     this.cache.on('failure', (error) => {
       this.#controllerFailed(error);
     });
@@ -237,6 +249,13 @@ export class Agent implements AgentControl {
       log: this.#o.log,
       errors: this.errors,
       alwaysForward: (name) => this.#isControllerName(name),
+      unlisted: (name, signal) => {
+        const first = this.cache.firstListing();
+        if (first === undefined) return this.#unlisted.lookup(name, signal);
+        return first.then(
+          () => this.#snapshot().lookup(name) ?? this.#unlisted.lookup(name, signal),
+        );
+      },
       config,
       addresses: this.#o.profile.dnsAddresses,
       port: this.#o.profile.dnsPort,
@@ -315,15 +334,20 @@ export class Agent implements AgentControl {
 
   status(uid: number): AgentStatus {
     const token = this.cache.tokenFor(uid);
-    const insecure: string[] = [];
+    const notices: string[] = [];
     if (this.#config.controllerTlsInsecure) {
-      insecure.push(
+      notices.push(
         "the controller's TLS certificate is not verified (controller_tls_insecure = true): tokens can be read on the network path",
       );
     }
     if (token !== undefined && sendsInClear(token.controllerAddress)) {
-      insecure.push(
+      notices.push(
         `your token goes to ${token.controllerAddress} over plain HTTP (allowed with --allow-plain-http): it can be read on the network path`,
+      );
+    }
+    if (this.cache.listingRefused(uid)) {
+      notices.push(
+        `your Boundary user may not list its aliases (it lacks the grant "${LISTING_GRANT}"): every name this machine looks up is tried at the controller as an alias (a name that is none is not tried again for a minute); ask your Boundary administrator for the grant`,
       );
     }
     return {
@@ -340,7 +364,7 @@ export class Agent implements AgentControl {
         this.#state.reason !== undefined
           ? [this.#state.reason]
           : []),
-        ...insecure,
+        ...notices,
         ...this.#warnings,
       ],
     };

@@ -126,7 +126,10 @@ export class StandInController {
     req.on('end', () => {
       const held = LISTING_PATH.test(req.url ?? '') ? this.#listingGate : undefined;
       if (held === undefined) this.#reply(req, res, Buffer.concat(chunks), size);
-      else void held.then(() => this.#reply(req, res, Buffer.concat(chunks), size));
+      else
+        void held.then(() => {
+          this.#reply(req, res, Buffer.concat(chunks), size);
+        });
     });
   }
 

@@ -19,7 +19,14 @@ export interface DnsServiceOptions
   extends
     Pick<
       AliasHandlerOptions,
-      'snapshot' | 'preparer' | 'clock' | 'log' | 'errors' | 'alwaysForward' | 'uidHint'
+      | 'snapshot'
+      | 'preparer'
+      | 'clock'
+      | 'log'
+      | 'errors'
+      | 'alwaysForward'
+      | 'uidHint'
+      | 'unlisted'
     >,
     Partial<Pick<ForwardHandlerOptions, 'tryTimeoutMs' | 'randomInt'>> {
   readonly config: DnsConfig;
@@ -62,6 +69,7 @@ export class DnsService {
       errors: options.errors,
       alwaysForward: options.alwaysForward,
       uidHint: options.uidHint,
+      unlisted: options.unlisted,
     });
     this.forward = new ForwardHandler({
       overrideUpstreams: options.config.overrideUpstreamDnsServers,

@@ -36,3 +36,4 @@ export {
   type SessionProxyOptions,
 } from './session-proxy.js';
 export type { SessionAuthorizer, WorkerConnection, WorkerConnector } from './types.js';
+export { UnlistedAliases, type UnlistedAliasesOptions } from './unlisted-aliases.js';

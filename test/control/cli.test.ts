@@ -262,7 +262,7 @@ describe('client-agent add-token', () => {
       },
     );
     expect(allowed.code).toBe(0);
-    expect(agent.lastAddOptions).toEqual({ allowPlainHttp: true });
+    expect(agent.lastAddOptions).toEqual({ allowPlainHttp: true, waitForAliases: true });
     expect(agent.tokens.get(uid)?.boundaryAddr).toBe('http://192.0.2.1:9200');
   });
 

@@ -115,13 +115,13 @@ export class FakeAgent implements AgentControl {
   }
 
   /** The options of the last addToken call. */
-  lastAddOptions: { allowPlainHttp?: boolean } | undefined;
+  lastAddOptions: { allowPlainHttp?: boolean; waitForAliases?: boolean } | undefined;
 
   async addToken(
     uid: number,
     boundaryAddr: string,
     token: string,
-    options?: { allowPlainHttp?: boolean },
+    options?: { allowPlainHttp?: boolean; waitForAliases?: boolean },
   ): Promise<void> {
     this.lastAddOptions = options;
     if (this.verify !== undefined) await this.verify(boundaryAddr, token);

@@ -282,7 +282,7 @@ describe('ControlServer errors', () => {
       JSON.stringify({ boundary_addr: 'http://192.0.2.1', token: TOKEN, allow_plain_http: true }),
     );
     expect(ok.status).toBe(200);
-    expect(agent.lastAddOptions).toEqual({ allowPlainHttp: true });
+    expect(agent.lastAddOptions).toEqual({ allowPlainHttp: true, waitForAliases: false });
     const bad = await post(
       '/v1/tokens',
       JSON.stringify({ boundary_addr: 'http://192.0.2.1', token: TOKEN, allow_plain_http: 'yes' }),

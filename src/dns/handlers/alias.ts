@@ -50,6 +50,15 @@ export interface AliasHandlerOptions {
   readonly errors?: ErrorRecorder | undefined;
   /** Names always forwarded, never answered as aliases (the controller's own host name). */
   readonly alwaysForward?: ((name: string) => boolean) | undefined;
+  /**
+   * For a name that is not in the snapshot: tries it as an alias the snapshot could not list
+   * (the user lacks the listing grant) and resolves to its entry, or undefined when it is none;
+   * returns undefined at once when there is nothing to try. `signal` aborts at
+   * dns_request_timeout.
+   */
+  readonly unlisted?:
+    | ((name: string, signal: AbortSignal) => Promise<AliasEntry | undefined> | undefined)
+    | undefined;
   /** The local OS user who asked, where the platform can tell. */
   readonly uidHint?: ((q: DnsQuery) => number | undefined) | undefined;
   /** TTL of alias answers, seconds (default 5). */
@@ -111,10 +120,44 @@ export class AliasHandler implements DnsHandler {
     let entry: AliasEntry | undefined = kept?.entry;
     if (entry === undefined) {
       // not answered before: a plain name of class IN that is an alias in this snapshot
-      if (q.qclass !== 'IN') return next(q, signal);
+      if (q.qclass !== 'IN' || !hasPlainName(q)) return next(q, signal);
       entry = snapshot.lookup(q.name);
-      if (entry === undefined || !hasPlainName(q)) return next(q, signal);
+      if (entry === undefined) return this.#unlisted(q, key, next, signal);
     }
+    return this.#answer(q, key, entry, next, signal);
+  }
+
+  /**
+   * A name not in the snapshot, for a user whose aliases cannot be listed: the `unlisted` option
+   * may try it at the controller (within dns_request_timeout); if it finds no alias, the query
+   * goes on as any other name.
+   */
+  #unlisted(q: DnsQuery, key: string, next: Next, signal: AbortSignal): MaybePromise<DnsAnswer> {
+    if ((q.type !== 'A' && q.type !== 'AAAA') || this.#options.alwaysForward?.(q.name) === true) {
+      return next(q, signal);
+    }
+    const timeoutMs = this.#requestTimeoutMs;
+    const found = this.#options.unlisted?.(
+      q.name,
+      this.#deadlines.signal(timeoutMs, () => tooSlow(undefined, timeoutMs)),
+    );
+    if (found === undefined) return next(q, signal);
+    return raceTimeout(found, timeoutMs, this.#options.clock, () =>
+      tooSlow(q.name, timeoutMs),
+    ).then(
+      (entry) =>
+        entry === undefined ? next(q, signal) : this.#answer(q, key, entry, next, signal),
+      () => next(q, signal),
+    );
+  }
+
+  #answer(
+    q: DnsQuery,
+    key: string,
+    entry: AliasEntry,
+    next: Next,
+    signal: AbortSignal,
+  ): MaybePromise<DnsAnswer> {
     if (this.#options.alwaysForward?.(entry.value) === true) return next(q, signal);
     if (q.type !== 'A' && q.type !== 'AAAA') return this.#reply(q, key, entry, undefined);
     const timeoutMs = this.#requestTimeoutMs;
