@@ -1,4 +1,4 @@
-/** The agent's DNS server: UDP+TCP listeners, the handler chain alias → forward, the upstream pool. */
+/** The agent's DNS server: UDP+TCP listeners, the handler chain probe → reverse → alias → forward, the upstream pool. */
 export {
   AliasPrepareError,
   DnsBindError,
@@ -17,6 +17,12 @@ export {
   type AliasPreparer,
   type PreparedAlias,
 } from './handlers/alias.js';
+export {
+  addressOfReverseName,
+  ReverseHandler,
+  type ProxyAddresses,
+  type ReverseHandlerOptions,
+} from './handlers/reverse.js';
 export {
   ForwardHandler,
   type ForwardHandlerOptions,
