@@ -5,7 +5,9 @@ export {
   DnsOptionsError,
   RecentErrors,
   UpstreamError,
+  type ErrorAudience,
   type ErrorRecorder,
+  type ErrorViewer,
   type RecordedError,
 } from './errors.js';
 export { encodeAnswer, OUR_EDNS_UDP_SIZE } from './answer.js';

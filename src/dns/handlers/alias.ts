@@ -166,7 +166,7 @@ export class AliasHandler implements DnsHandler {
       { alias: entry.value, err: error.message },
       'Preparing an alias failed; the query goes upstream.',
     );
-    this.#options.errors?.record(error);
+    this.#options.errors?.record(error, { uids: entry.uids });
     return next(q, signal);
   }
 
