@@ -86,10 +86,13 @@ export class ReverseHandler implements DnsHandler {
 }
 
 function endsWithArpa(name: string): boolean {
-  const end = name.endsWith('.') ? name.length - 1 : name.length;
-  return end >= 5 && name.slice(end - 5, end).toLowerCase() === '.arpa';
+  let end = name.length;
+  if (name.charCodeAt(end - 1) === DOT) end--;
+  if (end < 5 || name.charCodeAt(end - 5) !== DOT) return false;
+  return name.slice(end - 4, end).toLowerCase() === 'arpa';
 }
 
+const DOT = 0x2e;
 const OCTET = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
 const NIBBLE = /^[0-9a-f]$/;
 
