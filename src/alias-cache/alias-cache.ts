@@ -68,7 +68,8 @@ interface AliasCacheEvents {
   snapshot: [snapshot: AliasSnapshot];
   'token-removed': [info: TokenInfo, reason: TokenRemovalReason];
   /** A refresh failed for a reason worth counting toward the self-pause rule (no answer, 5xx). */
-  failure: [error: ControllerError];
+  /** A refresh with `uid`'s token got no answer. */
+  failure: [error: ControllerError, uid: number];
 }
 
 export interface AliasCacheOptions {
@@ -441,7 +442,7 @@ export class AliasCache extends EventEmitter<AliasCacheEvents> {
         { uid, failures: state.failures, err: message },
         'Alias refresh failed; serving the last known aliases.',
       );
-      this.emit('failure', error);
+      this.emit('failure', error, uid);
       this.#schedule(
         state,
         backoffDelay(state.failures, this.#o.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS, this.#random),

@@ -23,7 +23,7 @@ export interface AgentStatus {
   readonly auth_token_expiry: string | null;
   readonly version: string;
   readonly status: AgentRunState;
-  /** Newest first. */
+  /** Newest first, one per cause, for this caller (see AgentControl.status). */
   readonly errors: readonly string[];
   readonly warnings: readonly string[];
 }
@@ -96,7 +96,12 @@ export type AgentSessionRecord = Session & {
 };
 
 export interface AgentControl {
-  status(uid: number): AgentStatus;
+  /**
+   * `privileged` (root, the agent's own user) sees every recent error with its detail; others
+   * see the agent's own problems and the errors about their aliases and token, never the names
+   * other users looked up.
+   */
+  status(uid: number, privileged: boolean): AgentStatus;
   details(uid: number): AgentDetails;
   /** Whether `uid` holds a token (pause/resume need one, or root). */
   hasToken(uid: number): boolean;

@@ -31,7 +31,7 @@ export const ROUTES: readonly Route[] = [
   {
     path: '/v1/status',
     method: 'GET',
-    handle: ({ agent, uid }) => Promise.resolve(agent.status(uid)),
+    handle: ({ agent, uid, privileged }) => Promise.resolve(agent.status(uid, privileged)),
   },
   {
     path: '/v1/status/details',
@@ -130,7 +130,7 @@ function stateRoute(
       // No body is expected; one sent anyway is read (within the limit) and ignored.
       await readBody(req);
       await change(agent, uid);
-      return agent.status(uid);
+      return agent.status(uid, privileged);
     },
   };
 }

@@ -142,8 +142,8 @@ export class Agent implements AgentControl {
       authorizer: new ControllerAuthorizer({
         tokenFor: (uid) => this.cache.tokenFor(uid),
         clientFor: (address) => this.#client(address),
-        onControllerFailure: (error) => {
-          this.#controllerFailed(error);
+        onControllerFailure: (error, uid) => {
+          this.#controllerFailed(error, uid);
         },
       }),
       worker,
@@ -164,8 +164,8 @@ export class Agent implements AgentControl {
         ? { aliasEntry: (alias: string) => this.#snapshot().lookup(alias) }
         : {}),
       log: options.log,
-      onError: (message) => {
-        this.errors.record(new AgentError('proxy.connection', message));
+      onError: (message, uid) => {
+        this.errors.record(new AgentError('proxy.connection', message), { uids: [uid] });
       },
     });
     this.listeners = new ProxyListeners({ handler, log: options.log });
@@ -176,8 +176,8 @@ export class Agent implements AgentControl {
       clock: options.clock,
       log: options.log,
     });
-    this.cache.on('failure', (error) => {
-      this.#controllerFailed(error);
+    this.cache.on('failure', (error, uid) => {
+      this.#controllerFailed(error, uid);
     });
     this.cache.on('token-removed', (info, reason) => {
       this.#log.info({ uid: info.uid, reason }, 'Ending the sessions of a token that is gone.');
@@ -185,9 +185,10 @@ export class Agent implements AgentControl {
     });
   }
 
-  /** A refresh or an authorization that got no answer: a burst of them pauses the agent. */
-  #controllerFailed(error: AgentError): void {
-    this.errors.record(error);
+  /** A refresh or an authorization (with `uid`'s token) that got no answer: a burst pauses the agent. */
+  #controllerFailed(error: AgentError, uid: number): void {
+    // the path may name the user's alias (authorize-session): for that user and root only
+    this.errors.record(error, { uids: [uid] });
     if (this.#failures.record() && this.#state.status === 'running') {
       void this.#pause(
         'the agent paused itself after repeated network failures to the controller; run "client-agent resume" when the network is back',
@@ -245,6 +246,8 @@ export class Agent implements AgentControl {
     this.#dns = new DnsService({
       snapshot: () => this.#snapshot(),
       preparer: proxy,
+      proxyAddresses: this.#allocator,
+      paused: () => this.#state.status === 'paused',
       clock: this.#o.clock,
       log: this.#o.log,
       errors: this.errors,
@@ -332,7 +335,7 @@ export class Agent implements AgentControl {
 
   // --- AgentControl ---------------------------------------------------------------------------
 
-  status(uid: number): AgentStatus {
+  status(uid: number, privileged = false): AgentStatus {
     const token = this.cache.tokenFor(uid);
     const notices: string[] = [];
     if (this.#config.controllerTlsInsecure) {
@@ -357,7 +360,7 @@ export class Agent implements AgentControl {
         token?.expiration === undefined ? null : new Date(token.expiration).toISOString(),
       version: this.#o.version,
       status: this.#state.status,
-      errors: [...this.errors.list()].reverse().map((e) => e.message),
+      errors: this.errors.forStatus({ uid, privileged }),
       warnings: [
         ...(this.#state.status === 'paused' &&
         this.#state.reason !== 'user' &&

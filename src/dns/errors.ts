@@ -77,25 +77,57 @@ export class AliasPrepareError extends AgentError {
   }
 }
 
-/** Where handlers report errors worth showing in `status`. */
+/**
+ * Whom a recorded error is about. Root and the agent's own user see every error with its
+ * detail; any other user sees the errors about no one in particular and those about them.
+ */
+export interface ErrorAudience {
+  /**
+   * The local OS users the error is about (an alias's owners, the user whose token or
+   * connection failed); absent: an agent problem about no one user.
+   */
+  readonly uids?: readonly number[] | undefined;
+  /** Shown to root and the agent's user only: what names other users' lookups (a query name). */
+  readonly detail?: string | undefined;
+  /**
+   * The cause: errors with the same key are one entry, counted, with the latest message.
+   * Default: the code and the message.
+   */
+  readonly key?: string | undefined;
+}
+
+/** Where handlers report errors worth showing in `status`: agent problems, not the network's answers. */
 export interface ErrorRecorder {
-  record(error: AgentError): void;
+  record(error: AgentError, audience?: ErrorAudience): void;
 }
 
 export interface RecordedError {
+  /** The last time it happened. */
   readonly at: number;
+  readonly firstAt: number;
+  readonly count: number;
   readonly code: string;
   readonly message: string;
   readonly hint: string | undefined;
+  /** Absent: about no one user. */
+  readonly uids: readonly number[] | undefined;
+  readonly detail: string | undefined;
 }
 
-/** Keeps the last `limit` errors, newest last, for the status command. */
+/** Who asks for the errors: their uid, and whether they may see everyone's (root, the agent's user). */
+export interface ErrorViewer {
+  readonly uid: number;
+  readonly privileged: boolean;
+}
+
+/** Keeps the last `limit` causes, each counted, newest last, for the status command. */
 export class RecentErrors implements ErrorRecorder {
   readonly #clock: Clock;
   readonly #limit: number;
-  readonly #items: RecordedError[] = [];
+  /** By key, in the order they last happened. */
+  readonly #items = new Map<string, RecordedError>();
 
-  constructor(options: { clock: Clock; limit?: number }) {
+  constructor(options: { clock: Clock; limit?: number | undefined }) {
     this.#clock = options.clock;
     this.#limit = options.limit ?? 20;
     if (!Number.isInteger(this.#limit) || this.#limit < 1) {
@@ -103,17 +135,55 @@ export class RecentErrors implements ErrorRecorder {
     }
   }
 
-  record(error: AgentError): void {
-    this.#items.push({
-      at: this.#clock.now(),
+  record(error: AgentError, audience: ErrorAudience = {}): void {
+    const key = audience.key ?? `${error.code}\n${error.message}`;
+    const now = this.#clock.now();
+    const before = this.#items.get(key);
+    this.#items.delete(key);
+    this.#items.set(key, {
+      at: now,
+      firstAt: before?.firstAt ?? now,
+      count: (before?.count ?? 0) + 1,
       code: error.code,
       message: error.message,
       hint: error.hint,
+      uids: mergeUids(before, audience.uids),
+      detail: audience.detail,
     });
-    if (this.#items.length > this.#limit) this.#items.splice(0, this.#items.length - this.#limit);
+    if (this.#items.size > this.#limit) {
+      const oldest = this.#items.keys().next();
+      if (oldest.done !== true) this.#items.delete(oldest.value);
+    }
   }
 
-  list(): readonly RecordedError[] {
-    return [...this.#items];
+  /** Every entry (or those `viewer` may see, detail only for the privileged), newest last. */
+  list(viewer?: ErrorViewer): readonly RecordedError[] {
+    const all = [...this.#items.values()];
+    if (viewer === undefined || viewer.privileged) return all;
+    return all
+      .filter((e) => e.uids === undefined || e.uids.includes(viewer.uid))
+      .map((e) => ({ ...e, detail: undefined }));
   }
+
+  /** The lines of `status` for `viewer`, newest first: "message (3 times, last at …) (last: …)". */
+  forStatus(viewer: ErrorViewer): string[] {
+    return this.list(viewer)
+      .map((e) => {
+        const times =
+          e.count > 1 ? ` (${e.count} times, last at ${new Date(e.at).toISOString()})` : '';
+        const detail = e.detail === undefined ? '' : ` (last: ${e.detail})`;
+        return `${e.message}${times}${detail}`;
+      })
+      .reverse();
+  }
+}
+
+/** An entry about no one stays so; otherwise the users it is about add up. */
+function mergeUids(
+  before: RecordedError | undefined,
+  uids: readonly number[] | undefined,
+): readonly number[] | undefined {
+  if (uids === undefined || (before !== undefined && before.uids === undefined)) return undefined;
+  if (before?.uids === undefined) return [...uids];
+  return [...new Set([...before.uids, ...uids])].sort((a, b) => a - b);
 }

@@ -1,11 +1,13 @@
-/** The agent's DNS server: UDP+TCP listeners, the handler chain alias → forward, the upstream pool. */
+/** The agent's DNS server: UDP+TCP listeners, the handler chain probe → reverse → alias → forward, the upstream pool. */
 export {
   AliasPrepareError,
   DnsBindError,
   DnsOptionsError,
   RecentErrors,
   UpstreamError,
+  type ErrorAudience,
   type ErrorRecorder,
+  type ErrorViewer,
   type RecordedError,
 } from './errors.js';
 export { encodeAnswer, OUR_EDNS_UDP_SIZE } from './answer.js';
@@ -17,6 +19,12 @@ export {
   type AliasPreparer,
   type PreparedAlias,
 } from './handlers/alias.js';
+export {
+  addressOfReverseName,
+  ReverseHandler,
+  type ProxyAddresses,
+  type ReverseHandlerOptions,
+} from './handlers/reverse.js';
 export {
   ForwardHandler,
   type ForwardHandlerOptions,

@@ -22,11 +22,25 @@ export interface DecodedRecord {
   readonly class?: string;
   readonly udpPayloadSize?: number;
   readonly flags?: number;
+  /** OPT only: the EDNS version (the second byte of its TTL field). */
+  readonly ednsVersion?: number;
+}
+
+/** An OPT record to encode (RFC 6891 §6.1.2). */
+export interface OptRecord {
+  readonly udpPayloadSize: number;
+  /** The upper 8 bits of the 12-bit RCODE (BADVERS, 16, is 1 here and 0 in the header). */
+  readonly extendedRcode: number;
+  readonly ednsVersion: number;
+  readonly flags: number;
 }
 
 interface Internals {
   readonly question: { readonly decode: Decoder<Question> };
-  readonly answer: { readonly decode: Decoder<DecodedRecord> };
+  readonly answer: {
+    readonly decode: Decoder<DecodedRecord>;
+    readonly encode: (record: object) => Buffer;
+  };
   readonly name: {
     readonly encode: (name: string, buf?: Buffer, offset?: number) => Buffer;
     readonly encodingLength: (name: string) => number;
@@ -48,6 +62,11 @@ export function decodeQuestion(buf: Buffer, offset: number): { q: Question; byte
 export function decodeRecord(buf: Buffer, offset: number): { rr: DecodedRecord; bytes: number } {
   const rr = internals.answer.decode(buf, offset);
   return { rr, bytes: internals.answer.decode.bytes };
+}
+
+/** The wire form of an OPT record without options. */
+export function encodeOpt(opt: OptRecord): Buffer {
+  return internals.answer.encode({ name: '.', type: 'OPT', ...opt, options: [] });
 }
 
 /** The wire form of a name, as dns-packet encodes it (no compression). */

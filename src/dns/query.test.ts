@@ -30,7 +30,7 @@ describe('parseQuery', () => {
       type: 'AAAA',
       qclass: 'IN',
       questionEnd: 12 + 9 + 4,
-      edns: { udpSize: 1400, dnssecOk: false },
+      edns: { udpSize: 1400, dnssecOk: false, version: 0 },
       maxAnswerBytes: 1400,
     });
   });
@@ -95,6 +95,38 @@ describe('parseQuery', () => {
       Buffer.from([40, 97, 97, 97, 97]),
     ]);
     expect(replyOf(parse(cutName))).toMatchObject({ id: 14, rcode: 'FORMERR' });
+  });
+
+  it('answers BADVERS to an EDNS version above 0: OPT of version 0, extended RCODE 1, no answer', () => {
+    for (const version of [1, 255]) {
+      const query = makeQuery('Db.Corp', 'A', {
+        id: 21,
+        edns: 1400,
+        ednsVersion: version,
+        dnssecOk: true,
+      });
+      const parsed = parse(query);
+      if (parsed.kind !== 'reply') throw new Error(`expected a reply, got ${parsed.kind}`);
+      expect(parsed.reason).toBe(`EDNS version ${version} is not implemented`);
+      const bytes = parsed.bytes;
+      // header RCODE 0 (the lower 4 bits of 16), the question as sent, one additional record
+      expect(bytes.readUInt16BE(2) & 0x800f).toBe(0x8000);
+      expect(bytes.subarray(12, query.length - 11)).toEqual(query.subarray(12, query.length - 11));
+      const decoded = dnsPacket.decode(bytes);
+      expect(decoded).toMatchObject({ id: 21, answers: [], authorities: [] });
+      expect(decoded.additionals).toMatchObject([
+        {
+          type: 'OPT',
+          name: '.',
+          udpPayloadSize: 1232,
+          extendedRcode: 1,
+          ednsVersion: 0,
+          flag_do: true,
+        },
+      ]);
+    }
+    const zero = parse(makeQuery('db.corp', 'A', { edns: 1400, ednsVersion: 0 }));
+    expect(zero.kind).toBe('query');
   });
 
   it('marks names with dots or odd bytes inside a label as not plain (never alias-matched)', () => {

@@ -2,6 +2,7 @@
  * Turns the bytes a client sent into a DnsQuery, reading only the header, the one question and
  * the OPT record; or says to drop the message, or what error to answer it with.
  */
+import { badVersion } from './answer.js';
 import { decodeQuestion, decodeRecord, encodeName } from './packet.js';
 import {
   CLASSIC_UDP_BYTES,
@@ -27,6 +28,8 @@ export interface EdnsInfo {
   readonly udpSize: number;
   /** The DNSSEC OK bit. */
   readonly dnssecOk: boolean;
+  /** The EDNS version asked for; only 0 is answered (others get BADVERS). */
+  readonly version: number;
 }
 
 export interface DnsQuery {
@@ -87,6 +90,14 @@ export function parseQuery(
   } catch (e) {
     return formerr(bytes, `bad question: ${(e as Error).message}`);
   }
+  if (edns !== undefined && edns.version > 0) {
+    // RFC 6891 §6.1.3: before any handler, so that no name (alias, probe or forwarded) escapes it
+    return {
+      kind: 'reply',
+      bytes: badVersion(bytes, questionEnd, edns.dnssecOk),
+      reason: `EDNS version ${edns.version} is not implemented`,
+    };
+  }
   // dns-packet joins the labels without a trailing dot, and returns "." for the root
   const name = question.name;
   const maxAnswerBytes =
@@ -125,6 +136,7 @@ function readEdns(bytes: Buffer, offset: number, records: number): EdnsInfo | un
       edns = {
         udpSize: Math.max(CLASSIC_UDP_BYTES, rr.udpPayloadSize ?? 0),
         dnssecOk: ((rr.flags ?? 0) & 0x8000) !== 0,
+        version: rr.ednsVersion ?? 0,
       };
     }
   }

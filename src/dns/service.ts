@@ -1,12 +1,14 @@
 /**
  * The DNS side wired together: a server on the agent's addresses with the chain
- * probe → alias → forward, and the reload of its two reloadable settings.
+ * probe → reverse → alias → forward (BADVERS, FORMERR and NOTIMP come before it, from the
+ * parser), and the reload of its two reloadable settings.
  */
 import type { AgentConfig, UpstreamServer } from '../config/index.js';
 import { buildChain } from './handler.js';
 import { AliasHandler, type AliasHandlerOptions } from './handlers/alias.js';
 import { ForwardHandler, type ForwardHandlerOptions } from './handlers/forward.js';
 import { ProbeHandler } from './handlers/probe.js';
+import { ReverseHandler, type ProxyAddresses } from './handlers/reverse.js';
 import { pooledRandomInt } from './random.js';
 import { DnsServer, type DnsServerOptions } from './server.js';
 import { resolveUdpIo, type UdpIo } from './udp-batch.js';
@@ -30,6 +32,10 @@ export interface DnsServiceOptions
     >,
     Partial<Pick<ForwardHandlerOptions, 'tryTimeoutMs' | 'randomInt'>> {
   readonly config: DnsConfig;
+  /** The proxy addresses, whose reverse names the agent answers; without it, all are forwarded. */
+  readonly proxyAddresses?: ProxyAddresses | undefined;
+  /** While true (the agent is paused), reverse names of proxy addresses are forwarded too. */
+  readonly paused?: (() => boolean) | undefined;
   readonly addresses: readonly string[];
   readonly port: number;
   /** The resolvers configured before the agent took over (from the platform). */
@@ -83,13 +89,24 @@ export class DnsService {
       errors: options.errors,
       udpBatch: udp.addon,
     });
+    const ownAddresses = (): string[] => this.server.addresses().map((a) => a.address);
     this.server = new DnsServer({
       ...options.server,
       udpBatch: udp.addon,
       addresses: options.addresses,
       port: options.port,
       handle: buildChain([
-        new ProbeHandler({ addresses: () => this.server.addresses().map((a) => a.address) }),
+        new ProbeHandler({ addresses: ownAddresses }),
+        ...(options.proxyAddresses === undefined
+          ? []
+          : [
+              new ReverseHandler({
+                addresses: options.proxyAddresses,
+                snapshot: options.snapshot,
+                ownAddresses,
+                paused: options.paused,
+              }),
+            ]),
         this.alias,
         this.forward,
       ]),

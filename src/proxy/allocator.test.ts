@@ -41,6 +41,20 @@ describe('AddressAllocator', () => {
     expect(allocator.aliasFor('not an ip')).toBeUndefined();
   });
 
+  it('owns every address of its prefixes, assigned or not, and none outside', () => {
+    const allocator = make();
+    for (const ip of ['100.64.0.0', '100.64.0.9', '100.64.255.255', 'fd62:6f75:6e64:0::ffff']) {
+      expect(allocator.owns(ip)).toBe(true);
+    }
+    for (const ip of ['100.65.0.1', '100.63.255.255', '10.0.0.1', 'fd62:6f75:6e65::1', 'x']) {
+      expect(allocator.owns(ip)).toBe(false);
+    }
+    expect(make({ v6Prefix: null }).owns('fd62:6f75:6e64::1')).toBe(false);
+    allocator.setV4Prefix(prefix('10.0.0.0/8'));
+    expect(allocator.owns('100.64.0.9')).toBe(false);
+    expect(allocator.owns('10.1.2.3')).toBe(true);
+  });
+
   it('never hands out the network, broadcast, or taken addresses', () => {
     const taken = new Set(['100.64.0.1', '100.64.0.2', 'fd62:6f75:6e64::1']);
     const allocator = make({ random: sequence(0xffffn, 0n, 0n), isTaken: (ip) => taken.has(ip) });

@@ -21,6 +21,8 @@ export interface AssignedAddresses {
 export interface IpAllocator {
   assign(alias: string): AssignedAddresses;
   aliasFor(ip: string): string | undefined;
+  /** Whether `ip` is inside the ranges addresses are handed out from (v4_prefix, v6_prefix). */
+  owns(ip: string): boolean;
 }
 
 /** What the state file keeps: alias → address, per family. */
@@ -95,10 +97,19 @@ class Pool {
 
   /** Whether an address may be handed out at all: inside, not network, not broadcast. */
   usable(ip: string): boolean {
-    const n = this.#family === 4 ? v4ToBig(ip) : new Address6(ip).bigInt();
-    const offset = n - this.#network;
+    const offset = this.#offset(ip);
     if (offset <= 0n || offset >= this.#size) return false;
     return !(this.#family === 4 && offset === this.#size - 1n);
+  }
+
+  /** Whether a canonical address of this family is inside the prefix (network and broadcast too). */
+  contains(ip: string): boolean {
+    const offset = this.#offset(ip);
+    return offset >= 0n && offset < this.#size;
+  }
+
+  #offset(ip: string): bigint {
+    return (this.#family === 4 ? v4ToBig(ip) : new Address6(ip).bigInt()) - this.#network;
   }
 
   get capacity(): bigint {
@@ -165,6 +176,14 @@ export class AddressAllocator implements IpAllocator {
     return undefined;
   }
 
+  owns(ip: string): boolean {
+    for (const pool of [this.#v4, this.#v6]) {
+      const canonical = pool?.canonical(ip);
+      if (canonical !== undefined) return pool?.contains(canonical) === true;
+    }
+    return false;
+  }
+
   /** Every assignment, for the state file. */
   export(): SavedAddresses {
     return {
@@ -227,6 +246,11 @@ export class SharedAddressAllocator implements IpAllocator {
 
   aliasFor(): undefined {
     return undefined;
+  }
+
+  /** The shared address is told apart by port alone: no address names one alias. */
+  owns(): false {
+    return false;
   }
 
   /** Nothing to keep across a restart. */

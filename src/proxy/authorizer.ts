@@ -11,8 +11,8 @@ export interface ControllerAuthorizerOptions {
   readonly clientFor: (
     controllerAddress: string,
   ) => Pick<ControllerClient, 'authorizeSession' | 'readSession' | 'cancelSession'>;
-  /** Told of every call that failed for want of the controller (no answer, 5xx). */
-  readonly onControllerFailure?: (error: ControllerError) => void;
+  /** Told of every call that failed for want of the controller (no answer, 5xx), and for whom. */
+  readonly onControllerFailure?: (error: ControllerError, uid: number) => void;
 }
 
 export class ControllerAuthorizer implements SessionAuthorizer {
@@ -48,7 +48,7 @@ export class ControllerAuthorizer implements SessionAuthorizer {
     if (token === undefined) return Promise.reject(new NoTokenError(uid));
     return call(this.#o.clientFor(token.controllerAddress), token.token).catch((err: unknown) => {
       if (err instanceof ControllerError && err.transient && err.code !== 'controller.aborted') {
-        this.#o.onControllerFailure?.(err);
+        this.#o.onControllerFailure?.(err, uid);
       }
       throw err;
     });

@@ -35,8 +35,8 @@ export interface ConnectionHandlerOptions {
   readonly setupTimeoutMs?: number;
   /** A relayed connection with no byte either way for this long is closed; default 1 h. */
   readonly idleTimeoutMs?: number;
-  /** Told about failures worth showing in `status`. */
-  readonly onError?: (message: string) => void;
+  /** Told about failures worth showing in `status`, with the OS user they happened to. */
+  readonly onError?: (message: string, uid: number) => void;
 }
 
 /** A worker connection started before the caller's uid was known, for the alias's only user. */
@@ -120,7 +120,7 @@ export class ConnectionHandler {
         this.#o.sessions.invalidate(session, 'worker');
       }
       const message = `cannot connect ${alias} for uid ${uid}: ${(err as Error).message}`;
-      this.#o.onError?.(message);
+      this.#o.onError?.(message, uid);
       this.#refuse(
         socket,
         { alias, uid, err: (err as Error).message },

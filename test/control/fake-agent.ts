@@ -10,6 +10,8 @@ import type {
   AliasDiagnosis,
 } from '../../src/control/agent-api.js';
 import { ApiError } from '../../src/control/api-error.js';
+import { RecentErrors } from '../../src/dns/index.js';
+import { systemClock } from '../../src/lib/clock.js';
 
 export interface HeldToken {
   readonly boundaryAddr: string;
@@ -23,6 +25,8 @@ export class FakeAgent implements AgentControl {
   /** Sessions by id, each readable and cancelable by its owner only. */
   readonly records = new Map<string, { uid: number; record: AgentSessionRecord }>();
   readonly errors: string[] = [];
+  /** Recorded errors, shown after `errors` to each caller as the daemon shows them. */
+  recent = new RecentErrors({ clock: systemClock });
   readonly warnings: string[] = [];
   readonly calls: string[] = [];
   /** Checks a token before it is stored (e.g. against the stand-in controller); may reject. */
@@ -30,7 +34,7 @@ export class FakeAgent implements AgentControl {
   /** Thrown by status() when set, to exercise the server's 500 path. */
   failStatus: Error | undefined;
 
-  status(uid: number): AgentStatus {
+  status(uid: number, privileged: boolean): AgentStatus {
     if (this.failStatus !== undefined) throw this.failStatus;
     const held = this.tokens.get(uid);
     return {
@@ -39,7 +43,7 @@ export class FakeAgent implements AgentControl {
       auth_token_expiry: held === undefined ? null : '2026-11-28T09:00:00Z',
       version: '0.1.0',
       status: this.state,
-      errors: this.errors,
+      errors: [...this.errors, ...this.recent.forStatus({ uid, privileged })],
       warnings: this.warnings,
     };
   }

@@ -7,6 +7,8 @@ import { asNobody, NOBODY } from './as-nobody.js';
 import { dbSession, FakeAgent, TOKEN } from './fake-agent.js';
 import type { ControlServer } from '../../src/control/server.js';
 import { startControlServer } from './start-server.js';
+import { rawRequest } from './raw-request.js';
+import { AgentError } from '../../src/lib/errors.js';
 
 const isRoot = process.getuid?.() === 0 && process.platform === 'linux';
 if (!isRoot) {
@@ -50,5 +52,36 @@ describe.skipIf(!isRoot)('another local user (uid 65534)', () => {
     expect(agent.tokens.get(0)?.token).toBe(TOKEN);
     expect(paused?.[1]).toMatchObject({ status: 'paused', auth_token_id: 'at_nobody0001' });
     expect(agent.calls).toEqual([`pause:${NOBODY}`]);
+  });
+
+  it('sees the agent’s own problems and its own errors, never root’s or the names others looked up', async () => {
+    agent.recent.record(
+      new AgentError('dns.alias_prepare', 'could not make root-db.corp reachable'),
+      {
+        uids: [0],
+      },
+    );
+    agent.recent.record(new AgentError('dns.upstream', 'no upstream DNS server answered'), {
+      detail: 'private-lookup.example A',
+    });
+    agent.recent.record(
+      new AgentError('proxy.connection', `cannot connect nb.corp for uid ${NOBODY}`),
+      {
+        uids: [NOBODY],
+      },
+    );
+    const [[, status] = []] = await asNobody(server.port, [['GET', '/v1/status']]);
+    expect((status as { errors: string[] }).errors).toEqual([
+      `cannot connect nb.corp for uid ${NOBODY}`,
+      'no upstream DNS server answered',
+    ]);
+    const asRoot = (await rawRequest(server.port, { path: '/v1/status' })).json as {
+      errors: string[];
+    };
+    expect(asRoot.errors).toEqual([
+      `cannot connect nb.corp for uid ${NOBODY}`,
+      'no upstream DNS server answered (last: private-lookup.example A)',
+      'could not make root-db.corp reachable',
+    ]);
   });
 });

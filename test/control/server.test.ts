@@ -1,5 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ControlServer } from '../../src/control/server.js';
+import { RecentErrors } from '../../src/dns/index.js';
+import { systemClock } from '../../src/lib/clock.js';
+import { AgentError } from '../../src/lib/errors.js';
 import { LinuxPeerCredentials } from '../../src/platform/linux/peer-credentials.js';
 import type { PeerCredentials } from '../../src/platform/types.js';
 import { dbSession, FakeAgent, TOKEN } from './fake-agent.js';
@@ -31,6 +34,7 @@ afterEach(() => {
   agent.state = 'running';
   agent.failStatus = undefined;
   agent.verify = undefined;
+  agent.recent = new RecentErrors({ clock: systemClock });
 });
 
 const get = (path: string, headers: Record<string, string> = {}) =>
@@ -80,6 +84,45 @@ describe('ControlServer routes', () => {
       warnings: [],
     });
     agent.errors.splice(0);
+  });
+
+  it('GET /v1/status shows root and the agent’s own user every error and its detail, others theirs', async () => {
+    const other = myUid + 1000;
+    agent.recent.record(new AgentError('dns.alias_prepare', 'could not make db.corp reachable'), {
+      uids: [other],
+    });
+    agent.recent.record(new AgentError('dns.upstream', 'no upstream DNS server answered'), {
+      detail: 'secret.example A',
+    });
+    const self = await startServer({ selfUid: myUid });
+    try {
+      const asSelf = await rawRequest(self.port, { path: '/v1/status' });
+      expect((asSelf.json as { errors: string[] }).errors).toEqual([
+        'no upstream DNS server answered (last: secret.example A)',
+        'could not make db.corp reachable',
+      ]);
+    } finally {
+      await self.close();
+    }
+    // the main server's agent user is no one: the caller is privileged only as root
+    const errors = ((await get('/v1/status')).json as { errors: string[] }).errors;
+    expect(errors).toEqual(
+      myUid === 0
+        ? [
+            'no upstream DNS server answered (last: secret.example A)',
+            'could not make db.corp reachable',
+          ]
+        : ['no upstream DNS server answered'],
+    );
+    agent.recent.record(
+      new AgentError('proxy.connection', `cannot connect db.corp for uid ${myUid}`),
+      {
+        uids: [myUid],
+      },
+    );
+    expect(((await get('/v1/status')).json as { errors: string[] }).errors[0]).toBe(
+      `cannot connect db.corp for uid ${myUid}`,
+    );
   });
 
   it('GET /v1/status/details gives our details', async () => {

@@ -122,8 +122,10 @@ describe('Agent', () => {
     const resolver = await startAgent();
     const [address] = await resolver.resolve4('echo.boundary.dev');
     expect(await echo(address ?? '', 'before')).toBe('before');
+    expect(await resolver.reverse(address ?? '')).toEqual(['echo.boundary.dev']);
     expect(agent?.sessions(UID)).toHaveLength(1);
     await agent?.pause(UID);
+    await expect(resolver.reverse(address ?? '')).rejects.toThrow(); // forwarded to no upstream
     expect(agent?.status(UID).status).toBe('paused');
     expect(agent?.sessions(UID)).toEqual([]);
     expect(devserver.sessions.all()[0]).toMatchObject({
@@ -159,6 +161,10 @@ describe('Agent', () => {
     expect(status?.status).toBe('paused');
     expect(status?.warnings.join(' ')).toContain('paused itself after repeated network failures');
     expect(status?.errors[0]).toContain('cannot reach the controller');
+    expect(status?.errors[0]).toMatch(/\(\d+ times, last at /);
+    // about this user's token: another user sees none of it, root sees it
+    expect(agent?.status(UID + 1).errors).toEqual([]);
+    expect(agent?.status(UID + 1, true).errors).toEqual(status?.errors);
     await devserver.controller.start();
     await agent?.resume(UID);
     expect(agent?.status(UID).status).toBe('running');

@@ -46,6 +46,7 @@ describe.skipIf(missing.length > 0).each(udpModes('test/dns/resolve.test.ts'))(
     let silentServer: UpstreamServer;
     let allocator: AddressAllocator;
     let failPrepare = false;
+    let paused = false;
 
     const dig = async (...args: string[]): Promise<string> =>
       (
@@ -110,6 +111,10 @@ describe.skipIf(missing.length > 0).each(udpModes('test/dns/resolve.test.ts'))(
           '--host-record=boundary.corp,192.0.2.10',
           '--mx-host=mail.test,mx1.test,10',
           '--txt-record=txt.test,hello world',
+          '--ptr-record=200.2.0.192.in-addr.arpa,outside.test',
+          // were the agent to forward reverse names of its own range, these would come back
+          '--ptr-record=100.100.100.100.in-addr.arpa,leaked.test',
+          '--ptr-record=101.100.100.100.in-addr.arpa,leaked.test',
           ...BIG_TXT.map((t) => `--txt-record=big.test,${t}`),
         ],
       });
@@ -137,6 +142,8 @@ describe.skipIf(missing.length > 0).each(udpModes('test/dns/resolve.test.ts'))(
               : allocate.prepare(alias),
         },
         alwaysForward: (name) => name === 'boundary.corp',
+        proxyAddresses: allocator,
+        paused: () => paused,
         clock: systemClock,
         log: pino({ level: 'silent' }),
         errors,
@@ -176,6 +183,80 @@ describe.skipIf(missing.length > 0).each(udpModes('test/dns/resolve.test.ts'))(
     it('echoes EDNS when the query has it, and leaves it out when not', async () => {
       expect(await dig('db.corp', 'A')).toContain('; EDNS: version: 0');
       expect(await dig('+noedns', 'db.corp', 'A')).not.toContain('EDNS');
+    });
+
+    it('answers BADVERS to EDNS version 1 for any name: alias, probe or forwarded (dig)', async () => {
+      allocator.assign('db.corp');
+      for (const name of ['db.corp', 'probe.client-agent.test', 'www.test']) {
+        for (const transport of ['+notcp', '+tcp']) {
+          const out = await dig('+edns=1', '+noednsneg', transport, name, 'A');
+          expect(out).toContain('status: BADVERS');
+          expect(out).toContain('; EDNS: version: 0,');
+          expect(out).toContain('ANSWER: 0');
+        }
+      }
+      expect(await dig('+edns=0', 'db.corp', 'A')).toContain('status: NOERROR');
+    });
+
+    it('answers PTR for an alias’s proxy addresses with its name, NXDOMAIN for others of the ranges (dig)', async () => {
+      const { v4, v6 } = allocator.assign('db.corp');
+      const ptr = await dig('-x', v4, '+noall', '+answer', '+comments');
+      expect(ptr).toContain('status: NOERROR');
+      expect(ptr).toContain('flags: qr aa rd ra');
+      expect(ptr).toMatch(/in-addr\.arpa\.\s+5\s+IN\s+PTR\s+db\.corp\./);
+      expect((await dig('+short', '-x', v6 ?? '')).trim()).toBe('db.corp.');
+      expect((await dig('+short', '+tcp', '-x', v4)).trim()).toBe('db.corp.');
+      expect(await resolver().reverse(v4)).toEqual(['db.corp']);
+      const free = v4 === '100.100.100.100' ? '100.100.100.101' : '100.100.100.100';
+      const unassigned = await dig('-x', free);
+      expect(unassigned).toContain('status: NXDOMAIN');
+      expect(unassigned).toContain('AUTHORITY: 0');
+      expect(unassigned).not.toContain('leaked.test');
+      // outside the ranges: the upstream's answer
+      expect((await dig('+short', '-x', '192.0.2.200')).trim()).toBe('outside.test.');
+    });
+
+    it('forwards reverse names of proxy addresses while paused, as alias names are (dig)', async () => {
+      const { v4 } = allocator.assign('db.corp');
+      const other = await startFakeUpstream((q) => reply(q, 3));
+      service.reload({
+        dnsRequestTimeoutMs: 1500,
+        overrideUpstreamDnsServers: [{ address: other.address, port: other.port, family: 4 }],
+      });
+      paused = true;
+      try {
+        expect(await dig('-x', v4)).toContain('status: NXDOMAIN');
+        expect(other.seen.map((s) => s.name)).toEqual([
+          v4.split('.').reverse().join('.') + '.in-addr.arpa',
+        ]);
+      } finally {
+        paused = false;
+        service.reload({
+          dnsRequestTimeoutMs: 1500,
+          overrideUpstreamDnsServers: [upstreamServer()],
+        });
+        await other.close();
+      }
+      expect((await dig('+short', '-x', v4)).trim()).toBe('db.corp.');
+    });
+
+    it('relays an upstream’s REFUSED to the client, recording no error (dig)', async () => {
+      const refusing = await startFakeUpstream((q) => reply(q, 5));
+      const before = errors.list().length;
+      service.reload({
+        dnsRequestTimeoutMs: 1500,
+        overrideUpstreamDnsServers: [{ address: refusing.address, port: refusing.port, family: 4 }],
+      });
+      try {
+        expect(await dig('www.test', 'A')).toContain('status: REFUSED');
+        expect(errors.list()).toHaveLength(before);
+      } finally {
+        service.reload({
+          dnsRequestTimeoutMs: 1500,
+          overrideUpstreamDnsServers: [upstreamServer()],
+        });
+        await refusing.close();
+      }
     });
 
     it('forwards other names to the upstream: A, AAAA, MX, TXT (dig and Node resolver)', async () => {
@@ -244,6 +325,7 @@ describe.skipIf(missing.length > 0).each(udpModes('test/dns/resolve.test.ts'))(
         expect(errors.list().at(-1)).toMatchObject({
           code: 'dns.alias_prepare',
           message: 'could not make db.corp reachable: authorize-session: 403',
+          uids: [1000],
         });
       } finally {
         failPrepare = false;
@@ -274,7 +356,9 @@ describe.skipIf(missing.length > 0).each(udpModes('test/dns/resolve.test.ts'))(
         const took = Date.now() - started;
         expect(out).toContain('status: SERVFAIL');
         expect(took).toBeLessThan(1200);
-        expect(errors.list().at(-1)?.code).toBe('dns.upstream');
+        expect(errors.list().at(-1)).toMatchObject({ code: 'dns.upstream', detail: 'www.test A' });
+        await dig('other.test', 'A');
+        expect(errors.list().at(-1)).toMatchObject({ count: 2, detail: 'other.test A' });
       } finally {
         service.reload({
           dnsRequestTimeoutMs: 1500,

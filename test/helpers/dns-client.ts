@@ -6,11 +6,17 @@ import dnsPacket, { type DecodedPacket, type Packet } from 'dns-packet';
 export const decode = (buf: Buffer): DecodedPacket => dnsPacket.decode(buf);
 
 let nextId = 1;
-/** A query packet; `edns` adds an OPT record with that UDP size. */
+/** A query packet; `edns` adds an OPT record with that UDP size (of version `ednsVersion`, default 0). */
 export function makeQuery(
   name: string,
   type: NonNullable<Packet['questions']>[number]['type'],
-  options: { id?: number; edns?: number; rd?: boolean } = {},
+  options: {
+    id?: number;
+    edns?: number;
+    ednsVersion?: number;
+    dnssecOk?: boolean;
+    rd?: boolean;
+  } = {},
 ): Buffer {
   const id = options.id ?? (nextId = (nextId % 65_000) + 1);
   return dnsPacket.encode({
@@ -27,9 +33,9 @@ export function makeQuery(
               type: 'OPT',
               udpPayloadSize: options.edns,
               extendedRcode: 0,
-              ednsVersion: 0,
-              flags: 0,
-              flag_do: false,
+              ednsVersion: options.ednsVersion ?? 0,
+              flags: options.dnssecOk === true ? dnsPacket.DNSSEC_OK : 0,
+              flag_do: options.dnssecOk === true,
               options: [],
             },
           ],

@@ -100,7 +100,7 @@ describe('AliasHandler', () => {
     expect(forwarded).toEqual(['example.com A', 'Boundary.Corp A']);
   });
 
-  it('forwards and records the error when preparing fails', async () => {
+  it('forwards and records the error, for the alias’s owners, when preparing fails', async () => {
     const failing: AliasPreparer = {
       prepare: (alias: AliasEntry) => Promise.reject(new Error(`no session for ${alias.id}`)),
     };
@@ -111,8 +111,14 @@ describe('AliasHandler', () => {
       {
         code: 'dns.alias_prepare',
         message: 'could not make db.corp reachable: no session for alt_1',
+        uids: [1000],
+        count: 1,
       },
     ]);
+    await serve(makeQuery('DB.corp', 'A'));
+    expect(errors.list()).toMatchObject([{ count: 2 }]);
+    expect(errors.list({ uid: 1001, privileged: false })).toEqual([]);
+    expect(errors.list({ uid: 1000, privileged: false })).toHaveLength(1);
   });
 
   it('forwards when preparing runs past dns_request_timeout, and aborts the preparation', async () => {

@@ -19,6 +19,9 @@ import type { Answer } from '../packet.js';
 import { hasPlainName, type DnsQuery } from '../query.js';
 import { FLAG_RD, setId } from '../wire.js';
 
+/** The TTL of alias answers (and of their reverse names), seconds. */
+export const ALIAS_TTL_SECONDS = 5;
+
 export interface PreparedAlias {
   readonly v4: string;
   /** Absent when IPv6 is off. */
@@ -91,7 +94,7 @@ export class AliasHandler implements DnsHandler {
     checkTimeout(options.requestTimeoutMs);
     this.#options = options;
     this.#log = options.log.child({ component: 'dns', handler: 'alias' });
-    this.#ttl = options.ttlSeconds ?? 5;
+    this.#ttl = options.ttlSeconds ?? ALIAS_TTL_SECONDS;
     this.#cacheSize = options.answerCacheSize ?? 4096;
     this.#requestTimeoutMs = options.requestTimeoutMs;
     this.#deadlines = new SharedDeadlines(options.clock);
@@ -206,7 +209,7 @@ export class AliasHandler implements DnsHandler {
       { alias: entry.value, err: error.message },
       'Preparing an alias failed; the query goes upstream.',
     );
-    this.#options.errors?.record(error);
+    this.#options.errors?.record(error, { uids: entry.uids });
     return next(q, signal);
   }
 

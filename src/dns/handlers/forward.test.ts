@@ -112,8 +112,46 @@ describe('ForwardHandler', () => {
     expect(answer).toMatchObject({ id: 9, rcode: 'SERVFAIL', questions: [{ name: 'c.test' }] });
     expect(took).toBeLessThan(400);
     expect(took).toBeGreaterThanOrEqual(240);
-    expect(errors.list()[0]).toMatchObject({ code: 'dns.upstream' });
+    expect(errors.list()[0]).toMatchObject({ code: 'dns.upstream', detail: 'c.test A' });
     expect(errors.list()[0]?.message).toContain('did not answer within 200 ms');
+    expect(errors.list()[0]?.message).not.toContain('c.test');
+  });
+
+  it('passes on the upstreams’ own SERVFAIL or REFUSED as the network’s answer, recording nothing', async () => {
+    for (const rcode of [5, 2]) {
+      const silent = await upstream(() => 'drop');
+      const refusing = await upstream((q) => reply(q, rcode));
+      const { ask, errors } = forwarder([server(silent), server(refusing)], {
+        tryTimeoutMs: 100,
+      });
+      const answer = await ask(makeQuery('r.test', 'A', { id: 19 }));
+      expect(answer).toMatchObject({ id: 19, rcode: rcode === 5 ? 'REFUSED' : 'SERVFAIL' });
+      expect(refusing.seen).toHaveLength(1);
+      expect(errors.list()).toEqual([]);
+    }
+    // and NXDOMAIN, as ever
+    const nx = await upstream((q) => reply(q, 3));
+    const { ask, errors } = forwarder([server(nx)]);
+    expect(await ask(makeQuery('nothing.test', 'A'))).toMatchObject({ rcode: 'NXDOMAIN' });
+    expect(errors.list()).toEqual([]);
+  });
+
+  it('records one entry per set of dead upstreams, counted, whatever the names asked', async () => {
+    const silent = await upstream(() => 'drop');
+    const { ask, errors, handler } = forwarder([server(silent)], {
+      requestTimeoutMs: 100,
+      tryTimeoutMs: 100,
+    });
+    for (const name of ['one.test', 'two.test', 'three.test']) {
+      expect(await ask(makeQuery(name, 'A'))).toMatchObject({ rcode: 'SERVFAIL' });
+    }
+    expect(errors.list()).toMatchObject([{ count: 3, detail: 'three.test A' }]);
+    handler.update({ overrideUpstreams: [] });
+    await ask(makeQuery('four.test', 'AAAA'));
+    expect(errors.list().map((e) => [e.message, e.count])).toEqual([
+      [expect.stringContaining('no upstream DNS server answered'), 3],
+      ['no upstream DNS server to ask', 1],
+    ]);
   });
 
   it('asks again over TCP when a TCP client gets a truncated UDP answer', async () => {
@@ -200,7 +238,7 @@ describe('ForwardHandler', () => {
     expect((await ask(makeQuery('h.test', 'A'))).answers).toMatchObject([{ data: '10.0.0.8' }]);
   });
 
-  it('warns about failed forwarding at most once per 10 s, and records every failure', async () => {
+  it('warns about failed forwarding at most once per 10 s, and counts every failure', async () => {
     const clock = new ManualClock();
     const levels: number[] = [];
     const logger = pino(
@@ -228,7 +266,9 @@ describe('ForwardHandler', () => {
       expect(dnsPacket.decode(answer.bytes)).toMatchObject({ rcode: 'SERVFAIL' });
     }
     expect(levels).toEqual([40, 20, 20, 40]);
-    expect(errors.list()).toHaveLength(4);
-    expect(errors.list()[0]?.message).toBe('no upstream DNS server to ask for i.test');
+    expect(errors.list()).toMatchObject([
+      { message: 'no upstream DNS server to ask', count: 4, detail: 'i.test A' },
+    ]);
+    expect((errors.list()[0]?.at ?? 0) - (errors.list()[0]?.firstAt ?? 0)).toBe(10_000);
   });
 });

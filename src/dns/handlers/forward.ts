@@ -4,7 +4,13 @@
  * over, never our own addresses. The client's bytes go out unchanged except the id. Upstreams
  * are asked one after another with a per-try timeout, moving on after a timeout, SERVFAIL or
  * REFUSED, starting with the last one that answered; a truncated UDP answer to a TCP client is
- * asked again over TCP. All failed → SERVFAIL. The whole query is bounded by dns_request_timeout.
+ * asked again over TCP. The whole query is bounded by dns_request_timeout.
+ *
+ * When every upstream answered SERVFAIL or REFUSED, the last of those answers is the client's:
+ * it is the network's answer (it may carry an extended DNS error), as NXDOMAIN is, and no agent
+ * error. Only when no upstream answered at all (timeouts, unreachable, none configured) is the
+ * answer SERVFAIL and the failure recorded for `status`: one entry per set of upstreams, counted,
+ * without the query name, which only root and the agent's user see (it is another user's lookup).
  */
 import { Address6 } from 'ip-address';
 import type { Logger } from 'pino';
@@ -118,7 +124,7 @@ export class ForwardHandler implements DnsHandler {
     const target = upstreams[index];
     const left = deadline - this.#options.clock.now();
     if (i >= upstreams.length || target === undefined || left <= 0) {
-      return Promise.resolve(this.#allFailed(q, upstreams.length, failures));
+      return Promise.resolve(this.#allFailed(q, run));
     }
     const ask = this.#ask(target, q, Math.min(this.#settings.tryTimeoutMs, left), signal);
     return ask.then(
@@ -128,6 +134,7 @@ export class ForwardHandler implements DnsHandler {
           failures.push(
             `${describe(target)} answered ${rcode === RCODE.SERVFAIL ? 'SERVFAIL' : 'REFUSED'}`,
           );
+          run.refusal = answer;
           return this.#attempt(q, run, i + 1);
         }
         this.#preferred = index;
@@ -142,18 +149,27 @@ export class ForwardHandler implements DnsHandler {
     );
   }
 
-  #allFailed(q: DnsQuery, count: number, failures: string[]): DnsAnswer {
-    const error = new UpstreamError(
-      count === 0
-        ? `no upstream DNS server to ask for ${q.name}`
-        : `no upstream DNS server answered ${q.name} ${q.type}: ${failures.join('; ')}`,
-    );
+  #allFailed(q: DnsQuery, run: Attempt): DnsAnswer {
+    const { upstreams, failures, refusal } = run;
+    if (refusal !== undefined) {
+      this.#log.debug({ name: q.name, type: q.type, failures }, 'The upstreams refused a query.');
+      setId(refusal, q.id);
+      return { bytes: refusal, by: this.name };
+    }
     // at most one warning per 10 s (a dead upstream under load would flood the log); the rest at debug
     const now = this.#options.clock.now();
     const level = now - this.#lastWarning >= WARN_EVERY_MS ? 'warn' : 'debug';
     if (level === 'warn') this.#lastWarning = now;
     this.#log[level]({ name: q.name, type: q.type, failures }, 'Forwarding a query failed.');
-    this.#options.errors?.record(error);
+    const error = new UpstreamError(
+      upstreams.length === 0
+        ? 'no upstream DNS server to ask'
+        : `no upstream DNS server answered: ${failures.join('; ')}`,
+    );
+    this.#options.errors?.record(error, {
+      key: `${error.code}\n${upstreams.map(describe).join(' ')}`,
+      detail: `${q.name} ${q.type}`,
+    });
     return servfail(q, this.name);
   }
 
@@ -189,6 +205,8 @@ interface Attempt {
   readonly deadline: number;
   readonly failures: string[];
   readonly signal: AbortSignal;
+  /** The last SERVFAIL or REFUSED answer: the client's when no upstream answers better. */
+  refusal?: Buffer;
 }
 
 function key(address: string, port: number): string {
