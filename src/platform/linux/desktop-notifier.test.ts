@@ -32,7 +32,7 @@ async function runtimeRoot(withBus = true): Promise<{ root: string; dir: string 
   return { root, dir };
 }
 
-const NOTIFY_SEND = `notify-send --app-name=client-agent --expire-time=10000 -- "Boundary credentials for db.corp" ${JSON.stringify(NOTICE.body)}`;
+const NOTIFY_SEND = `notify-send --app-name=client-agent --expire-time=10000 -- "Boundary credentials for db.corp" ${JSON.stringify(NOTICE.body.replace("\\", "\\\\"))}`;
 const GDBUS =
   'gdbus call --session --dest=org.freedesktop.Notifications --object-path=/org/freedesktop/Notifications --method=org.freedesktop.Notifications.Notify ' +
   [

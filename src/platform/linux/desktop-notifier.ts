@@ -95,13 +95,14 @@ async function statOf(file: string): Promise<Stats | undefined> {
   }
 }
 
+/** notify-send reads C escapes in the body (g_strcompress), so its backslashes are doubled. */
 export function notifySendArgs(notice: UserNotice): string[] {
   return [
     `--app-name=${APP_NAME}`,
     `--expire-time=${EXPIRE_MS}`,
     '--',
     notice.title,
-    notice.body,
+    notice.body.replaceAll('\\', '\\\\'),
   ];
 }
 
