@@ -3,7 +3,7 @@
  * systemd-logind does (`ROOT/UID/bus`, owned by the user), with a notification service on it: a
  * real D-Bus peer (@homebridge/dbus-native) that owns org.freedesktop.Notifications and answers
  * Notify, recording each call. As root the bus belongs to nobody (65534), so the notifier really
- * switches user to reach it; otherwise to the current user.
+ * switches user to reach it; otherwise (or when asked) to the current user.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -66,15 +66,21 @@ interface DbusBus {
 const DO_NOT_QUEUE = 4;
 const PRIMARY_OWNER = 1;
 
-export async function startNotificationBus(): Promise<NotificationBus> {
-  const root = process.getuid?.() === 0;
-  const uid = root ? 65534 : os.userInfo().uid;
-  const gid = root ? 65534 : os.userInfo().gid;
+/**
+ * `currentUser`: the bus is the test process's own (the proxy tests, whose sessions belong to the
+ * current user); by default nobody's when root.
+ */
+export async function startNotificationBus(
+  options: { readonly currentUser?: boolean } = {},
+): Promise<NotificationBus> {
+  const asNobody = process.getuid?.() === 0 && options.currentUser !== true;
+  const uid = asNobody ? 65534 : os.userInfo().uid;
+  const gid = asNobody ? 65534 : os.userInfo().gid;
   const runtimeRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'cahC-runtime-'));
   fs.chmodSync(runtimeRoot, 0o755);
   const dir = path.join(runtimeRoot, String(uid));
   fs.mkdirSync(dir, { mode: 0o700 });
-  if (root) fs.chownSync(dir, uid, gid);
+  if (asNobody) fs.chownSync(dir, uid, gid);
   const socket = path.join(dir, 'bus');
   // The session bus's own policy, and any user may connect: the receiver runs as the test (root).
   const config = path.join(runtimeRoot, 'bus.conf');
@@ -96,7 +102,7 @@ export async function startNotificationBus(): Promise<NotificationBus> {
 `,
   );
   const daemon = spawn('dbus-daemon', [`--config-file=${config}`, '--print-address', '--nofork'], {
-    ...(root ? { uid, gid } : {}),
+    ...(asNobody ? { uid, gid } : {}),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const address = await firstLine(daemon);
