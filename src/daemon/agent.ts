@@ -151,7 +151,7 @@ export class Agent implements AgentControl {
       worker,
       clock: options.clock,
       log: options.log,
-      ...(notices === undefined ? {} : { onEstablished: (s) => notices.established(s) }),
+      onEstablished: notices?.established,
     });
     const handler = new ConnectionHandler({
       sessions: this.sessionManager,

@@ -35,11 +35,14 @@ export class CredentialsNotices {
     this.#log = options.log.child({ component: 'notices' });
   }
 
-  /** The session's first connection is through: tell its owner, when it has credentials. */
-  established(session: ProxySession): void {
+  /**
+   * The session's first connection is through: tell its owner, when it has credentials. Bound, for
+   * the session manager's onEstablished.
+   */
+  readonly established = (session: ProxySession): void => {
     if ((session.authorization.credentials ?? []).length === 0) return;
     void this.send(session);
-  }
+  };
 
   /** What `established` starts, awaited: for tests and the dev command. */
   async send(session: ProxySession): Promise<void> {

@@ -69,7 +69,7 @@ export interface SessionManagerOptions {
    * often for a client that never connects, and a session the worker refuses carries no usable
    * credentials. Must not throw or block (the desktop notice of brokered credentials).
    */
-  readonly onEstablished?: (session: ProxySession) => void;
+  readonly onEstablished?: ((session: ProxySession) => void) | undefined;
 }
 
 /** A session as its owner reads it: the controller's record and what it was authorized for. */

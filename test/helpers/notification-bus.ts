@@ -189,7 +189,9 @@ export async function startNotificationBus(
       await new Promise<void>((resolve) => {
         if (daemon.exitCode !== null) resolve();
         else {
-          daemon.once('exit', () => resolve());
+          daemon.once('exit', () => {
+            resolve();
+          });
           daemon.kill();
         }
       });

@@ -172,7 +172,7 @@ export async function startAgentSide(o: AgentSideOptions): Promise<AgentSide> {
     ...(o.authorizationRate === undefined ? {} : { authorizationRate: o.authorizationRate }),
     ...(o.spareConnections === undefined ? {} : { spareConnections: o.spareConnections }),
     ...(o.spareMaxAgeMs === undefined ? {} : { spareMaxAgeMs: o.spareMaxAgeMs }),
-    ...(notices === undefined ? {} : { onEstablished: (s) => notices.established(s) }),
+    onEstablished: notices?.established,
   });
   const handler = new ConnectionHandler({
     sessions,

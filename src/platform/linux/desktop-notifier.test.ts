@@ -32,7 +32,7 @@ async function runtimeRoot(withBus = true): Promise<{ root: string; dir: string 
   return { root, dir };
 }
 
-const NOTIFY_SEND = `notify-send --app-name=client-agent --expire-time=10000 -- "Boundary credentials for db.corp" ${JSON.stringify(NOTICE.body.replace("\\", "\\\\"))}`;
+const NOTIFY_SEND = `notify-send --app-name=client-agent --expire-time=10000 -- "Boundary credentials for db.corp" ${JSON.stringify(NOTICE.body.replace('\\', '\\\\'))}`;
 const GDBUS =
   'gdbus call --session --dest=org.freedesktop.Notifications --object-path=/org/freedesktop/Notifications --method=org.freedesktop.Notifications.Notify ' +
   [
@@ -122,6 +122,8 @@ describe('LinuxNotifier', () => {
     expect(await notifier.notify(ME, NOTICE)).toBe('sent');
     expect(runner.calls).toEqual([NOTIFY_SEND]);
     expect(runner.options[0]?.uid).toBeUndefined();
-    expect(runner.options[0]?.env).toEqual({ DBUS_SESSION_BUS_ADDRESS: 'unix:abstract=/tmp/dbus-x' });
+    expect(runner.options[0]?.env).toEqual({
+      DBUS_SESSION_BUS_ADDRESS: 'unix:abstract=/tmp/dbus-x',
+    });
   });
 });

@@ -127,4 +127,3 @@ export function gdbusArgs(notice: UserNotice): string[] {
     String(EXPIRE_MS),
   ];
 }
-
