@@ -39,6 +39,7 @@ export function notificationBusSkipReason(): string | undefined {
   for (const [program, pkg] of [
     ['dbus-daemon', 'dbus-daemon'],
     ['notify-send', 'libnotify-bin'],
+    ['gdbus', 'libglib2.0-bin'],
   ] as const) {
     try {
       execFileSync('sh', ['-c', `command -v ${program}`], { stdio: 'ignore' });
