@@ -197,7 +197,8 @@ async function startUnprivileged(
     log: options.log,
     peers,
     version: options.version,
-    // The demo runs as the user: notices go to their own desktop (the demo has a target with credentials).
+    // The demo runs as the user: the notice of brokered credentials (the demo PostgreSQL target
+    // has some) goes to their own desktop.
     notifier: options.notifier ?? platform.notifier,
   });
   await agent.start();
