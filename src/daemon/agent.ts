@@ -33,6 +33,8 @@ import type { AgentLogger } from '../lib/logger.js';
 import { AgentError } from '../lib/errors.js';
 import { LocalAddresses } from '../platform/local-addresses.js';
 import type { PeerCredentials } from '../platform/types.js';
+import type { UserNotifier } from '../platform/platform.js';
+import { CredentialsNotices } from '../proxy/credentials-notice.js';
 import {
   AddressAllocator,
   ConnectionHandler,
@@ -95,6 +97,8 @@ export interface AgentOptions {
   readonly diag?: AliasCheckOptions | undefined;
   /** The self-pause rule; default 10 failures in 60 s. */
   readonly selfPause?: { readonly limit: number; readonly windowMs: number };
+  /** Tells a token's owner on their desktop when a session has brokered credentials; none: no notice. */
+  readonly notifier?: UserNotifier | undefined;
 }
 
 export class Agent implements AgentControl {
@@ -138,6 +142,10 @@ export class Agent implements AgentControl {
     });
     const worker = new WorkerDialer({ clock: options.clock, log: options.log });
     this.#worker = worker;
+    const notices =
+      options.notifier === undefined
+        ? undefined
+        : new CredentialsNotices({ notifier: options.notifier, log: options.log });
     this.sessionManager = new SessionManager({
       authorizer: new ControllerAuthorizer({
         tokenFor: (uid) => this.cache.tokenFor(uid),
@@ -150,6 +158,7 @@ export class Agent implements AgentControl {
       clock: options.clock,
       log: options.log,
       spareConnections: options.config.preOpenWorkerConnections,
+      onEstablished: notices?.established,
     });
     const handler = new ConnectionHandler({
       sessions: this.sessionManager,

@@ -17,7 +17,13 @@ import { startDevserver, type Devserver } from '../devserver/index.js';
 import type { Clock } from '../lib/clock.js';
 import { AgentError, UnsupportedPlatformError } from '../lib/errors.js';
 import type { LogLevel } from '../lib/logger.js';
-import { createPlatform, ExecFileRunner, rootFs, type PeerCredentials } from '../platform/index.js';
+import {
+  createPlatform,
+  ExecFileRunner,
+  rootFs,
+  type PeerCredentials,
+  type UserNotifier,
+} from '../platform/index.js';
 import { ControlServer } from '../control/server.js';
 import { Agent } from './agent.js';
 import { startSystemDaemon } from './system.js';
@@ -50,6 +56,8 @@ export interface DevOptions {
   readonly proxyAddresses?: 'range' | 'shared' | undefined;
   /** Who is on the other end of a connection; the platform's by default (tests). */
   readonly peers?: PeerCredentials | undefined;
+  /** Shows the notice of brokered credentials; the platform's by default (tests). */
+  readonly notifier?: UserNotifier | undefined;
   /** As root: the full agent (addresses, port 53, resolver take-over) instead of the loopback one. */
   readonly system?: boolean;
   /** The uid of the user who ran sudo, whose token the demo adds in --system. */
@@ -189,6 +197,9 @@ async function startUnprivileged(
     log: options.log,
     peers,
     version: options.version,
+    // The demo runs as the user: the notice of brokered credentials (the demo PostgreSQL target
+    // has some) goes to their own desktop.
+    notifier: options.notifier ?? platform.notifier,
   });
   await agent.start();
   const control = new ControlServer({

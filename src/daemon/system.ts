@@ -110,6 +110,7 @@ export async function startSystemDaemon(options: SystemDaemonOptions): Promise<S
       logger: options.logger,
       peers: platform.peers,
       version: options.version,
+      notifier: platform.notifier,
     });
     await agent.start();
     control = new ControlServer({ agent, peers: platform.peers, port: config.listenPort, log });

@@ -36,6 +36,23 @@ describe('ExecFileRunner', () => {
     expect(slow.message).toContain('did not finish');
   });
 
+  it('runs a command in an environment of its own, leaving the daemon’s out', async () => {
+    process.env.CAHC_RUNNER_SECRET = 'daemon-only';
+    try {
+      const { stdout } = await runner.run('sh', ['-c', 'echo "$A|$CAHC_RUNNER_SECRET|$LC_ALL"'], {
+        env: { A: 'given' },
+      });
+      expect(stdout).toBe('given||C\n');
+    } finally {
+      delete process.env.CAHC_RUNNER_SECRET;
+    }
+  });
+
+  it.skipIf(process.getuid?.() !== 0)('runs a command as another user (needs root)', async () => {
+    const { stdout } = await runner.run('id', ['-u'], { uid: 65534, gid: 65534, env: {} });
+    expect(stdout).toBe('65534\n');
+  });
+
   it('stops on abort', async () => {
     const controller = new AbortController();
     const pending = runner.run('sleep', ['5'], { signal: controller.signal });

@@ -11,6 +11,14 @@ export interface RunOptions {
   readonly timeoutMs?: number | undefined;
   /** Exit statuses that are not failures (default only 0), e.g. lsof's 1 for "nothing found". */
   readonly okExitCodes?: readonly number[] | undefined;
+  /** Runs the command as this user and group (the daemon is root): a desktop notification. */
+  readonly uid?: number | undefined;
+  readonly gid?: number | undefined;
+  /**
+   * The command's whole environment besides PATH and LC_ALL=C: set for a command run as another
+   * user, so that nothing of the daemon's own environment reaches it. Default: the daemon's.
+   */
+  readonly env?: Readonly<Record<string, string>> | undefined;
 }
 
 export interface CommandResult {
@@ -44,7 +52,12 @@ export class ExecFileRunner implements CommandRunner {
           timeout: options.timeoutMs ?? this.#timeoutMs,
           maxBuffer: 16 * 1024 * 1024,
           ...(options.signal === undefined ? {} : { signal: options.signal }),
-          env: { ...process.env, LC_ALL: 'C' },
+          ...(options.uid === undefined ? {} : { uid: options.uid }),
+          ...(options.gid === undefined ? {} : { gid: options.gid }),
+          env:
+            options.env === undefined
+              ? { ...process.env, LC_ALL: 'C' }
+              : { PATH: process.env.PATH ?? '/usr/bin:/bin', ...options.env, LC_ALL: 'C' },
         },
         (error, stdout, stderr) => {
           if (error === null) {

@@ -11,6 +11,7 @@ export {
   type Empty,
   type InterfaceAddress,
   type InterfaceAddresses,
+  type NoticeResult,
   type OsDnsConfig,
   type OsResolver,
   type Platform,
@@ -19,6 +20,8 @@ export {
   type PortSocket,
   type RecoveryReport,
   type ServiceManager,
+  type UserNotice,
+  type UserNotifier,
 } from './platform.js';
 export {
   isPlatformState,

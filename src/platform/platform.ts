@@ -107,6 +107,21 @@ export interface ServiceManager {
   uninstall(signal?: AbortSignal): Promise<void>;
 }
 
+/** A desktop notification: plain text, nothing secret (it may show on a locked screen). */
+export interface UserNotice {
+  readonly title: string;
+  readonly body: string;
+}
+
+/** `sent`, or `no-session`: the user has no desktop session to show it in (nothing was run). */
+export type NoticeResult = 'sent' | 'no-session';
+
+/** Shows notices on an OS user's desktop (Linux: their D-Bus session bus; macOS: Notification Center). */
+export interface UserNotifier {
+  /** Throws a PlatformError when the user has a session but the notice could not be shown. */
+  notify(uid: number, notice: UserNotice, signal?: AbortSignal): Promise<NoticeResult>;
+}
+
 export interface RecoveryReport {
   /** What was undone, as sentences for the log. */
   readonly undone: readonly string[];
@@ -123,6 +138,7 @@ export interface Platform {
   readonly peers: PeerCredentials;
   readonly ports: PortOwners;
   readonly service: ServiceManager;
+  readonly notifier: UserNotifier;
   /** What this run has changed on the machine, as plain JSON for the state file. */
   state(): PlatformState;
   /**

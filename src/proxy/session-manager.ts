@@ -63,6 +63,13 @@ export interface SessionManagerOptions {
   readonly spareConnections?: boolean;
   /** How long an unused spare is kept; default 60 s. */
   readonly spareMaxAgeMs?: number;
+  /**
+   * Called once per proxy session, when it is established: at its first connection the worker
+   * accepted (the handshake done). Authorization alone is not it: the DNS lookup authorizes ahead,
+   * often for a client that never connects, and a session the worker refuses carries no usable
+   * credentials. Must not throw or block (the desktop notice of brokered credentials).
+   */
+  readonly onEstablished?: ((session: ProxySession) => void) | undefined;
 }
 
 /** A session as its owner reads it: the controller's record and what it was authorized for. */
@@ -239,6 +246,7 @@ export class SessionManager {
   noteConnection(session: ProxySession, connectionsLeft: number): void {
     session.connections++;
     session.connectionsLeft = connectionsLeft;
+    if (session.connections === 1) this.#o.onEstablished?.(session);
     if (connectionsLeft === 0) {
       // Used up: the next connection authorizes a new session. Live connections go on.
       this.#log.debug(

@@ -21,7 +21,9 @@ import { StandInWorker } from '../../src/devserver/worker.js';
 import { ManualClock, type Clock } from '../../src/lib/clock.js';
 import type { RateLimit } from '../../src/lib/rate-limiter.js';
 import { LinuxPeerCredentials } from '../../src/platform/linux/peer-credentials.js';
+import type { UserNotifier } from '../../src/platform/platform.js';
 import { ControllerAuthorizer } from '../../src/proxy/authorizer.js';
+import { CredentialsNotices } from '../../src/proxy/credentials-notice.js';
 import { ConnectionHandler } from '../../src/proxy/connection-handler.js';
 import { ProxyListeners } from '../../src/proxy/listeners.js';
 import { SessionManager } from '../../src/proxy/session-manager.js';
@@ -56,6 +58,8 @@ export interface ProxyBed {
 export interface StandInOptions {
   readonly connectionLimit?: number;
   readonly sessionMaxSeconds?: number;
+  /** Brokered credentials of the target (the stand-in sends them with each authorization). */
+  readonly credentials?: { readonly username: string; readonly password: string };
 }
 
 /** The Boundary side: stand-in controller and worker, an echo target, one user and one alias. */
@@ -91,6 +95,7 @@ export async function startStandIn(
           port: echo.address().port,
           connection_limit: target.connectionLimit ?? -1,
           session_max_seconds: target.sessionMaxSeconds ?? 3600,
+          ...(target.credentials === undefined ? {} : { credentials: target.credentials }),
         },
       ],
       aliases: [{ value: ALIAS, destination_id: 'ttcp_echo000001' }],
@@ -133,6 +138,8 @@ export interface AgentSideOptions {
   /** Spare worker connections per session (default on, as in the agent). */
   readonly spareConnections?: boolean;
   readonly spareMaxAgeMs?: number;
+  /** Shows the notice of brokered credentials, as the agent wires it; none: no notice. */
+  readonly notifier?: UserNotifier;
 }
 
 /** The agent's proxy path, with alice's token for the current OS user, against a controller. */
@@ -152,6 +159,8 @@ export async function startAgentSide(o: AgentSideOptions): Promise<AgentSide> {
   const { token } = await client.authenticate(o.authMethodId, LOGIN, PASSWORD);
   await cache.addToken(UID, o.controllerAddress, token);
   const dialer = new WorkerDialer({ clock, log, connectTimeoutMs: 5_000 });
+  const notices =
+    o.notifier === undefined ? undefined : new CredentialsNotices({ notifier: o.notifier, log });
   const sessions = new SessionManager({
     authorizer: new ControllerAuthorizer({
       tokenFor: (uid) => cache.tokenFor(uid),
@@ -163,6 +172,7 @@ export async function startAgentSide(o: AgentSideOptions): Promise<AgentSide> {
     ...(o.authorizationRate === undefined ? {} : { authorizationRate: o.authorizationRate }),
     ...(o.spareConnections === undefined ? {} : { spareConnections: o.spareConnections }),
     ...(o.spareMaxAgeMs === undefined ? {} : { spareMaxAgeMs: o.spareMaxAgeMs }),
+    onEstablished: notices?.established,
   });
   const handler = new ConnectionHandler({
     sessions,
@@ -209,6 +219,7 @@ export async function startProxyBed(
     authorizationRate?: RateLimit;
     spareConnections?: boolean;
     spareMaxAgeMs?: number;
+    notifier?: UserNotifier;
   } = {},
 ): Promise<ProxyBed> {
   const logs: string[] = [];
@@ -237,6 +248,7 @@ export async function startProxyBed(
       : { authorizationRate: target.authorizationRate }),
     ...(target.spareConnections === undefined ? {} : { spareConnections: target.spareConnections }),
     ...(target.spareMaxAgeMs === undefined ? {} : { spareMaxAgeMs: target.spareMaxAgeMs }),
+    ...(target.notifier === undefined ? {} : { notifier: target.notifier }),
   });
   return {
     clock,

@@ -13,6 +13,8 @@ type Answer =
 export class FakeRunner implements CommandRunner {
   /** Every command run, as one line (`ip addr add 100.64.0.1/32 dev eth0`). */
   readonly calls: string[] = [];
+  /** The run options of each call, in the same order (user, group, environment). */
+  readonly options: RunOptions[] = [];
   readonly #rules: { match: string | RegExp; answer: Answer | ((line: string) => Answer) }[] = [];
 
   /** Answers a command (exact line or pattern): its stdout, or a failure. Later rules win. */
@@ -29,6 +31,7 @@ export class FakeRunner implements CommandRunner {
   run(cmd: string, args: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
     const line = formatCommand(cmd, args);
     this.calls.push(line);
+    this.options.push(options);
     const rule = this.#rules.find((r) =>
       typeof r.match === 'string' ? r.match === line : r.match.test(line),
     );
@@ -50,6 +53,7 @@ export class FakeRunner implements CommandRunner {
 
   /** The calls so far, then forgets them. */
   take(): string[] {
+    this.options.splice(0);
     return this.calls.splice(0);
   }
 }

@@ -10,6 +10,7 @@ import { LaunchdService } from '../service/launchd-service.js';
 import type { ServiceFileOptions } from '../service/service-files.js';
 import { TakeoverResolver } from '../takeover-resolver.js';
 import { DarwinAddresses } from './darwin-addresses.js';
+import { DarwinNotifier } from './darwin-notifier.js';
 import { DarwinPortOwners } from './darwin-port-owners.js';
 import { NetworkSetupBackend } from './networksetup-backend.js';
 
@@ -44,6 +45,7 @@ export function createDarwinPlatform(o: DarwinPlatformOptions): Platform {
     peers: o.peers,
     ports: new DarwinPortOwners({ runner: o.runner }),
     service: new LaunchdService({ runner: o.runner, fs: o.fs, ...o.service }),
+    notifier: new DarwinNotifier({ runner: o.runner }),
     state: () => changes.state,
     // networksetup leaves no marker to find without a state.
     recover: recoveryFor({ backendFor, addresses, sweep: () => Promise.resolve(undefined), log }),

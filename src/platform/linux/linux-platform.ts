@@ -10,6 +10,7 @@ import { SystemdService } from '../service/systemd-service.js';
 import { TakeoverResolver, type ResolverBackend } from '../takeover-resolver.js';
 import { recoveryFor } from '../recover.js';
 import { DirectResolvConfBackend, RESOLV_CONF } from './direct-backend.js';
+import { LinuxNotifier } from './desktop-notifier.js';
 import { LinuxAddresses } from './linux-addresses.js';
 import { LinuxPeerCredentials } from './peer-credentials.js';
 import { LinuxPortOwners } from './port-owners.js';
@@ -30,6 +31,8 @@ export interface LinuxPlatformOptions {
   readonly watchIntervalMs?: number | undefined;
   /** The executable and config file the service definition runs. */
   readonly service?: Partial<ServiceFileOptions> | undefined;
+  /** Where the users' runtime directories (with their session bus) are; default `/run/user`. */
+  readonly runtimeRoot?: string | undefined;
 }
 
 /** /etc/resolv.conf a symlink into /run/systemd/resolve/: systemd-resolved manages it. */
@@ -63,6 +66,7 @@ export function createLinuxPlatform(o: LinuxPlatformOptions): Platform {
     peers: new LinuxPeerCredentials({ root: o.procRoot ?? '/' }),
     ports: new LinuxPortOwners({ runner: o.runner }),
     service: new SystemdService({ runner: o.runner, fs: o.fs, ...o.service }),
+    notifier: new LinuxNotifier({ runner: o.runner, runtimeRoot: o.runtimeRoot }),
     state: () => changes.state,
     recover: recoveryFor({
       backendFor,
