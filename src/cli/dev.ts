@@ -24,6 +24,7 @@ interface DevCliOptions {
   readonly stateDir?: string;
   readonly system?: boolean;
   readonly dnsMode: string;
+  readonly interface?: string;
 }
 
 export function registerDevCommand(program: Command, io: CliIo): void {
@@ -56,6 +57,10 @@ export function registerDevCommand(program: Command, io: CliIo): void {
       '--dns-mode <mode>',
       `with --system and systemd-resolved: ${DNS_MODES.join(', ')} (as dns_mode)`,
       'auto',
+    )
+    .option(
+      '--interface <name>',
+      'with --system: the interface for the agent (as interface_to_use)',
     )
     .action(async (options: DevCliOptions) => {
       if (options.system === true && process.getuid?.() !== 0) {
@@ -97,6 +102,7 @@ export function registerDevCommand(program: Command, io: CliIo): void {
           version: packageVersion(),
           system: options.system === true,
           dnsMode,
+          interfaceToUse: options.interface,
           sudoUid: io.env.SUDO_UID === undefined ? undefined : Number(io.env.SUDO_UID),
         });
       } catch (err) {

@@ -61,6 +61,8 @@ export interface DevOptions {
   readonly sudoUid?: number | undefined;
   /** --system with systemd-resolved: which names it sends to the agent (dns_mode). */
   readonly dnsMode?: DnsMode | undefined;
+  /** --system: the interface for the agent's addresses and resolver link (interface_to_use). */
+  readonly interfaceToUse?: string | undefined;
 }
 
 export interface DevRun {
@@ -94,6 +96,7 @@ export async function startDev(options: DevOptions): Promise<DevRun> {
     operationalStateFile: path.join(stateDir, 'dev-operational-state.json'),
     listenPort: options.controlPort,
     ...(options.dnsMode === undefined ? {} : { dnsMode: options.dnsMode }),
+    ...(options.interfaceToUse === undefined ? {} : { interfaceToUse: options.interfaceToUse }),
     // --system: the real addresses (v4_prefix, v6_prefix defaults); otherwise loopback only.
     ...(options.system === true ? {} : { v4Prefix: prefix, v6Prefix: null }),
   };
