@@ -14,6 +14,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ExecFileRunner, prefixedRunner } from '../../src/platform/command-runner.js';
+import {
+  parseResolvectlLists,
+  ResolvedBackend,
+} from '../../src/platform/linux/resolved-backend.js';
 import { writeDaemonConfig } from '../helpers/netns.js';
 import {
   resolvedSkipReason,
@@ -224,4 +229,43 @@ describe.skipIf(reason !== undefined)('the agent with the real systemd-resolved'
     expect(fs.existsSync(path.join(stateDir, 'platform-state.json'))).toBe(false);
     expect(digShort('after.corp.test')).toBe('192.0.2.99');
   }, 90_000);
+
+  it("10,000 aliases: routed by their parent domains within resolved's 256 per link, in one quick call", async () => {
+    const backend = new ResolvedBackend({
+      runner: prefixedRunner(new ExecFileRunner(), rs.prefix),
+    });
+    // The agent's DNS server, standing in: answers every name under prod.example.
+    rs.run('ip', 'addr', 'add', '100.64.0.1/32', 'dev', AGENT_LINK);
+    let agentLog = '';
+    const agent = rs.spawn('dnsmasq', [
+      '--keep-in-foreground',
+      '--listen-address=100.64.0.1',
+      '--bind-interfaces',
+      '--no-resolv',
+      '--no-hosts',
+      '--address=/prod.example/100.64.0.9',
+      '--log-queries',
+      '--log-facility=-',
+    ]);
+    agent.stderr?.on('data', (c: Buffer) => (agentLog += c.toString()));
+    const config = { interface: AGENT_LINK, servers: ['100.64.0.1'], dnsMode: 'split' as const };
+    const original = await backend.snapshot(config);
+    await backend.write(config, original);
+    const names = Array.from({ length: 10_000 }, (_, i) => `db${i}.team${i % 300}.prod.example`);
+    const started = Date.now();
+    await backend.reroute({ ...config, domains: names });
+    const took = Date.now() - started;
+    expect(parseResolvectlLists(rs.resolvectl('domain', AGENT_LINK))).toEqual([['~prod.example']]);
+    expect(took).toBeLessThan(2_000);
+    expect(digShort('db9999.team99.prod.example')).toBe('100.64.0.9');
+    // The parent domain catches the non-aliases under it too: the agent forwards those.
+    expect(digShort('other.prod.example')).toBe('100.64.0.9');
+    expect(digShort('www.corp.test')).toBe('192.0.2.99');
+    await waitFor('the stand-in agent log', () => agentLog.includes('query[A] other.prod.example'));
+    expect(agentLog).not.toContain('corp.test');
+    await backend.restore(original);
+    agent.kill('SIGKILL');
+    rs.run('ip', 'addr', 'del', '100.64.0.1/32', 'dev', AGENT_LINK);
+    expect(resolvedView()).toBe(before);
+  }, 60_000);
 });

@@ -90,6 +90,8 @@ export interface ResolvedNamespace {
   readonly pid: number;
   /** PATH for processes inside: the package's `resolvectl` first. */
   readonly path: string;
+  /** The command prefix that runs a command inside (for a CommandRunner: prefixedRunner). */
+  readonly prefix: readonly string[];
   /** Runs a command inside and returns its stdout (throws on a non-zero exit). */
   run(cmd: string, ...args: string[]): string;
   /** Runs a command inside: exit status, stdout and stderr, never throws. */
@@ -208,6 +210,7 @@ export async function startResolvedNamespace(prefix: string): Promise<ResolvedNa
     namespace,
     pid: holder.pid ?? 0,
     path: envPath,
+    prefix: ['nsenter', ...enter('', []).slice(0, -1)],
     run,
     try: tryRun,
     resolvectl: (...args) => run('resolvectl', ...args),
