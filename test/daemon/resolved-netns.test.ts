@@ -38,8 +38,10 @@ const ALIAS = 'echo.boundary.dev';
 
 const reason = resolvedSkipReason();
 if (reason !== undefined) console.log(`skipping the systemd-resolved test: ${reason}`);
+// CI runs as root with the packages fetched (.ci/run): there, a missing package is a failure.
+const skip = reason !== undefined && !(process.env.CI === 'true' && process.getuid?.() === 0);
 
-describe.skipIf(reason !== undefined)('the agent with the real systemd-resolved', () => {
+describe.skipIf(skip)('the agent with the real systemd-resolved', () => {
   let rs: ResolvedNamespace;
   let stopNamespace: (() => void) | undefined;
   let dir = '';
