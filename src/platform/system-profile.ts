@@ -18,6 +18,11 @@ export interface SystemProfileOptions {
   };
   /** 53 in production. */
   readonly dnsPort?: number;
+  /**
+   * Names split DNS routes to the agent besides the aliases: the diag probe name, so that
+   * `client-agent diag` can tell the OS resolver asks the agent.
+   */
+  readonly ownNames?: readonly string[];
   readonly signal?: AbortSignal;
 }
 
@@ -56,6 +61,8 @@ export async function prepareSystemProfile(o: SystemProfileOptions): Promise<Sys
     await platform.addresses.removeAll().catch((e: unknown) => (first ??= e));
     if (first !== undefined) throw asError(first);
   };
+  const ownNames = o.ownNames ?? [];
+  await platform.resolver.setDomains(ownNames);
   try {
     for (const ip of dnsAddresses) await platform.addresses.add(iface, ip, signal);
   } catch (error) {
@@ -77,7 +84,7 @@ export async function prepareSystemProfile(o: SystemProfileOptions): Promise<Sys
           dnsMode: config.dnsMode,
         }),
       restore: () => platform.resolver.apply(EMPTY),
-      setAliases: (names) => platform.resolver.setDomains(names),
+      setAliases: (names) => platform.resolver.setDomains([...ownNames, ...names]),
     },
     close,
   };

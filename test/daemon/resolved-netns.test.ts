@@ -87,6 +87,7 @@ describe.skipIf(skip)('the agent with the real systemd-resolved', () => {
       '0',
       ...extra,
     ]);
+    agents.push({ child, stateDir });
     let stderr = '';
     child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
     await waitFor(
@@ -176,6 +177,8 @@ describe.skipIf(skip)('the agent with the real systemd-resolved', () => {
     expect(link).toContain('-DefaultRoute');
     expect(rs.resolvectl('dns', 'ca0')).not.toContain('100.64.');
     expect(rs.resolvectl('domain', 'ca0')).not.toContain('~');
+    // diag's probe name is routed too: it can tell the OS resolver asks the agent.
+    expect(link).toContain('~probe.client-agent.test');
 
     const address = digShort(ALIAS);
     expect(address).toMatch(/^100\.(6[4-9]|[7-9]\d|1[01]\d|12[0-7])\.\d+\.\d+$/);
@@ -201,6 +204,11 @@ describe.skipIf(skip)('the agent with the real systemd-resolved', () => {
     rs.resolvectl('flush-caches');
     expect(digShort(ALIAS)).toBe(address);
     expect(forwarded()).toBe(0);
+
+    // (diag asks the upstream itself: after the count.)
+    expect(rs.try(process.execPath, BIN, 'diag').stdout).toMatch(
+      /The OS resolver asks the agent: OK/,
+    );
 
     expect(await stop(child, 'SIGINT')).toBe(0);
     expect(resolvedView()).toBe(before);
