@@ -5,6 +5,7 @@
  * `~.` and default route, every name goes to the agent. Restore reverts that link (one already
  * gone is fine: resolved dropped its settings with it) and gives back what it had before.
  */
+import type { Logger } from 'pino';
 import type { CommandRunner } from '../command-runner.js';
 import { commandFailed } from '../command-runner.js';
 import { PlatformError, formatCommand } from '../errors.js';
@@ -22,9 +23,11 @@ export class ResolvedBackend implements ResolverBackend {
   readonly kind = 'systemd-resolved' as const;
   readonly routesByName = true;
   readonly #runner: CommandRunner;
+  readonly #log: Logger | undefined;
 
-  constructor(options: { readonly runner: CommandRunner }) {
+  constructor(options: { readonly runner: CommandRunner; readonly log?: Logger }) {
     this.#runner = options.runner;
+    this.#log = options.log;
   }
 
   async snapshot(config: OsDnsConfig, signal?: AbortSignal): Promise<ResolverState> {
@@ -59,8 +62,17 @@ export class ResolvedBackend implements ResolverBackend {
 
   async #route(config: OsDnsConfig, signal?: AbortSignal): Promise<void> {
     const link = config.interface;
-    const domains =
-      config.dnsMode === 'full' ? ['.'] : routingDomains(config.domains ?? []).domains;
+    const routing =
+      config.dnsMode === 'full'
+        ? { domains: ['.'], collapsed: false }
+        : routingDomains(config.domains ?? []);
+    const domains = routing.domains;
+    if (routing.collapsed) {
+      this.#log?.info(
+        { aliases: config.domains?.length, domains },
+        'More aliases than systemd-resolved routes per link: routing their parent domains; other names under them reach the agent too, which forwards them.',
+      );
+    }
     // An empty argument clears the list (a link without domains would otherwise route nothing
     // explicitly, but with no domains resolved makes it a default route on its own).
     const args = domains.length === 0 ? [''] : domains.map((d) => `~${d}`);
