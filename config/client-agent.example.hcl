@@ -9,6 +9,12 @@ alias_refresh_interval = "1m"
 # How long handling one DNS request may take, session authorization and upstream queries included.
 dns_request_timeout = "300s"
 
+# Linux with systemd-resolved: "split" routes only the alias names to the agent (every other name
+# goes to the network's resolvers as before, untouched by the agent); "full" routes every name to
+# it. "auto" is split where systemd-resolved runs; with a plain /etc/resolv.conf and on macOS every
+# name goes to the agent. A change needs a restart.
+# dns_mode = "auto"
+
 # The network interface that gets the agent's addresses. Default: the interface of the default route.
 # interface_to_use = "eth0"
 

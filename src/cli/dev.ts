@@ -1,6 +1,7 @@
 /** `client-agent dev` (`npm start`): the demo — stand-in Boundary and the agent, no root needed. */
 import path from 'node:path';
 import type { Command } from 'commander';
+import { DNS_MODES } from '../config/index.js';
 import { parseUpstream, type UpstreamServer } from '../config/upstream.js';
 import { devStateDir, startDev } from '../daemon/dev.js';
 import { runUntilStopped } from '../daemon/lifecycle.js';
@@ -22,6 +23,8 @@ interface DevCliOptions {
   readonly logLevel: string;
   readonly stateDir?: string;
   readonly system?: boolean;
+  readonly dnsMode: string;
+  readonly interface?: string;
 }
 
 export function registerDevCommand(program: Command, io: CliIo): void {
@@ -50,6 +53,15 @@ export function registerDevCommand(program: Command, io: CliIo): void {
       '--system',
       'as root: the full agent (addresses, port 53, resolver take-over) against the stand-in',
     )
+    .option(
+      '--dns-mode <mode>',
+      `with --system and systemd-resolved: ${DNS_MODES.join(', ')} (as dns_mode)`,
+      'auto',
+    )
+    .option(
+      '--interface <name>',
+      'with --system: the interface for the agent (as interface_to_use)',
+    )
     .action(async (options: DevCliOptions) => {
       if (options.system === true && process.getuid?.() !== 0) {
         throw new AgentError(
@@ -61,6 +73,12 @@ export function registerDevCommand(program: Command, io: CliIo): void {
         );
       }
       const level = logLevelOption(options.logLevel);
+      const dnsMode = DNS_MODES.find((m) => m === options.dnsMode);
+      if (dnsMode === undefined) {
+        throw new UsageError(
+          `--dns-mode ${options.dnsMode}: must be one of ${DNS_MODES.join(', ')}`,
+        );
+      }
       const upstreams: UpstreamServer[] = options.upstream.map((text) => {
         const server = parseUpstream(text);
         if (typeof server === 'string') throw new UsageError(`--upstream ${text}: ${server}`);
@@ -83,6 +101,8 @@ export function registerDevCommand(program: Command, io: CliIo): void {
           log: logger.log,
           version: packageVersion(),
           system: options.system === true,
+          dnsMode,
+          interfaceToUse: options.interface,
           sudoUid: io.env.SUDO_UID === undefined ? undefined : Number(io.env.SUDO_UID),
         });
       } catch (err) {

@@ -13,6 +13,8 @@ import { formatUpstream, parseUpstream, type UpstreamServer } from './upstream.j
 export interface AgentConfig {
   readonly aliasRefreshIntervalMs: number;
   readonly dnsRequestTimeoutMs: number;
+  /** Which names systemd-resolved sends to the agent: only the aliases (split) or all (full). */
+  readonly dnsMode: DnsMode;
   /** null: the interface of the default route. */
   readonly interfaceToUse: string | null;
   readonly logFile: string;
@@ -35,6 +37,9 @@ export interface AgentConfig {
 }
 
 export type ConfigField = keyof AgentConfig;
+
+export const DNS_MODES = ['auto', 'split', 'full'] as const;
+export type DnsMode = (typeof DNS_MODES)[number];
 
 /** Thrown by a field parser: the value is wrong, and this says what is allowed. */
 export class InvalidValue extends Error {}
@@ -131,6 +136,21 @@ export const FIELDS: { readonly [F in ConfigField]: FieldSpec<AgentConfig[F]> } 
     fallback: () => 300_000,
     parse: duration(100, 3_600_000, '"300s" or "5m"'),
     show: (ms) => quote(formatDuration(ms)),
+  },
+  dnsMode: {
+    key: 'dns_mode',
+    description:
+      'Linux with systemd-resolved: "split" sends only alias names to the agent, "full" every name; "auto" is split there (resolv.conf and macOS: always full).',
+    // Which names reach the agent is set up with the take-over; changing it means redoing that.
+    reloadable: false,
+    fallback: () => 'auto',
+    parse: (raw) => {
+      const value = text(raw, '"auto"').trim().toLowerCase();
+      const mode = DNS_MODES.find((m) => m === value);
+      if (mode === undefined) throw new InvalidValue(`must be one of ${DNS_MODES.join(', ')}`);
+      return mode;
+    },
+    show: quote,
   },
   interfaceToUse: {
     key: 'interface_to_use',

@@ -3,6 +3,7 @@ export {
   CONFIG_FIELDS,
   CONFIG_KEYS,
   DEFAULT_LISTEN_PORT,
+  DNS_MODES,
   DEFAULT_V4_PREFIX,
   DEFAULT_V6_PREFIX,
   FIELDS,
@@ -11,6 +12,7 @@ export {
   showValue,
   type AgentConfig,
   type ConfigField,
+  type DnsMode,
 } from './fields.js';
 export {
   loadConfig,

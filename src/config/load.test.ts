@@ -37,6 +37,7 @@ describe('defaults', () => {
     expect(config).toEqual<AgentConfig>({
       aliasRefreshIntervalMs: 60_000,
       dnsRequestTimeoutMs: 300_000,
+      dnsMode: 'auto',
       interfaceToUse: null,
       logFile: '/var/log/client-agent/client-agent.log',
       logLevel: 'info',
@@ -106,6 +107,8 @@ describe('valid values, field by field', () => {
     ['alias_refresh_interval = "2h"', { aliasRefreshIntervalMs: 7_200_000 }],
     ['dns_request_timeout = "5s"', { dnsRequestTimeoutMs: 5_000 }],
     ['dns_request_timeout = "250ms"', { dnsRequestTimeoutMs: 250 }],
+    ['dns_mode = "Split"', { dnsMode: 'split' }],
+    ['dns_mode = "full"', { dnsMode: 'full' }],
     ['interface_to_use = "en1"', { interfaceToUse: 'en1' }],
     ['interface_to_use = "wlp0s20f3"', { interfaceToUse: 'wlp0s20f3' }],
     ['log_file = "/tmp/agent.log"', { logFile: '/tmp/agent.log' }],
@@ -173,6 +176,7 @@ describe('invalid values, field by field', () => {
     ['alias_refresh_interval = true', 'alias_refresh_interval = true: must be a duration'],
     ['dns_request_timeout = "-1s"', 'dns_request_timeout = "-1s": must be a duration'],
     ['dns_request_timeout = "2h"', 'dns_request_timeout = "2h": must be between 100ms and 1h0m0s'],
+    ['dns_mode = "half"', 'dns_mode = "half": must be one of auto, split, full'],
     ['interface_to_use = 5', 'interface_to_use = 5: must be a quoted string, like "eth0"'],
     [
       'interface_to_use = "eth 0"',

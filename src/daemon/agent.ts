@@ -80,8 +80,17 @@ export interface AgentProfile {
    * demo without root, where 127.0.0.1 is the only loopback address.
    */
   readonly sharedProxyAddress?: string | undefined;
-  /** Makes the OS use our DNS, and gives the previous resolvers back (none in the demo). */
-  readonly resolver?: { apply(): Promise<void>; restore(): Promise<void> } | undefined;
+  /**
+   * Makes the OS use our DNS, and gives the previous resolvers back (none in the demo);
+   * `setAliases` gets every alias snapshot (split DNS routes those names to the agent).
+   */
+  readonly resolver?:
+    | {
+        apply(): Promise<void>;
+        restore(): Promise<void>;
+        setAliases?(names: readonly string[]): Promise<void>;
+      }
+    | undefined;
 }
 
 export interface AgentOptions {
@@ -187,6 +196,9 @@ export class Agent implements AgentControl {
     });
     this.cache.on('failure', (error, uid) => {
       this.#controllerFailed(error, uid);
+    });
+    this.cache.on('snapshot', (snapshot) => {
+      void this.#o.profile.resolver?.setAliases?.([...snapshot.entries()].map((e) => e.value));
     });
     this.cache.on('token-removed', (info, reason) => {
       this.#log.info({ uid: info.uid, reason }, 'Ending the sessions of a token that is gone.');

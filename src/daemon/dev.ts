@@ -11,7 +11,12 @@ import path from 'node:path';
 import envPaths from 'env-paths';
 import type { Logger } from 'pino';
 import { ControllerClient } from '../boundary/controller-client.js';
-import { parseConfig, type AgentConfig, type UpstreamServer } from '../config/index.js';
+import {
+  parseConfig,
+  type AgentConfig,
+  type DnsMode,
+  type UpstreamServer,
+} from '../config/index.js';
 import { parseV4Prefix } from '../config/prefix.js';
 import { startDevserver, type Devserver } from '../devserver/index.js';
 import type { Clock } from '../lib/clock.js';
@@ -62,6 +67,10 @@ export interface DevOptions {
   readonly system?: boolean;
   /** The uid of the user who ran sudo, whose token the demo adds in --system. */
   readonly sudoUid?: number | undefined;
+  /** --system with systemd-resolved: which names it sends to the agent (dns_mode). */
+  readonly dnsMode?: DnsMode | undefined;
+  /** --system: the interface for the agent's addresses and resolver link (interface_to_use). */
+  readonly interfaceToUse?: string | undefined;
 }
 
 export interface DevRun {
@@ -94,6 +103,8 @@ export async function startDev(options: DevOptions): Promise<DevRun> {
     stateFile: path.join(stateDir, 'dev-state.json'),
     operationalStateFile: path.join(stateDir, 'dev-operational-state.json'),
     listenPort: options.controlPort,
+    ...(options.dnsMode === undefined ? {} : { dnsMode: options.dnsMode }),
+    ...(options.interfaceToUse === undefined ? {} : { interfaceToUse: options.interfaceToUse }),
     // --system: the real addresses (v4_prefix, v6_prefix defaults); otherwise loopback only.
     ...(options.system === true ? {} : { v4Prefix: prefix, v6Prefix: null }),
   };

@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { AgentConfig } from '../config/index.js';
 import { ControlServer } from '../control/server.js';
+import { PROBE_NAME } from '../dns/handlers/probe.js';
 import type { Clock } from '../lib/clock.js';
 import type { AgentLogger } from '../lib/logger.js';
 import {
@@ -95,7 +96,7 @@ export async function startSystemDaemon(options: SystemDaemonOptions): Promise<S
   let current = config;
   const platform = platformFor({ ...options, current: () => current });
   await recoverPrevious(platform, config, log);
-  const profile = await prepareSystemProfile({ platform, config });
+  const profile = await prepareSystemProfile({ platform, config, ownNames: [PROBE_NAME] });
   let agent: Agent | undefined;
   let control: ControlServer | undefined;
   try {

@@ -2,7 +2,7 @@
  * The platform interfaces: what the daemon asks of the operating system, one interface per
  * concern, with a Linux and a macOS implementation chosen once at start (createPlatform).
  */
-import type { IpPrefix, UpstreamServer } from '../config/index.js';
+import type { DnsMode, IpPrefix, UpstreamServer } from '../config/index.js';
 import type { PeerCredentials } from './types.js';
 import type { PlatformState } from './platform-state.js';
 
@@ -42,6 +42,13 @@ export interface InterfaceAddresses {
 export interface OsDnsConfig {
   readonly interface: string;
   readonly servers: readonly string[];
+  /**
+   * Which names go to the agent where the OS routes names per link (systemd-resolved): `split`
+   * only `domains`, `full` every name; `auto` (the default) is split there. Elsewhere every name.
+   */
+  readonly dnsMode?: DnsMode | undefined;
+  /** The names split mode routes to the agent: the aliases (set through `setDomains`). */
+  readonly domains?: readonly string[] | undefined;
 }
 
 /** The argument of `apply` that gives the OS resolver back as it was. */
@@ -59,6 +66,12 @@ export interface OsResolver {
   apply(config: OsDnsConfig | Empty, signal?: AbortSignal): Promise<void>;
   /** The nameserver addresses the OS uses now. */
   current(signal?: AbortSignal): Promise<string[]>;
+  /**
+   * The names to route to the agent in split mode (the alias values): applied at once while taken
+   * over (updates coming in meanwhile coalesce into one), kept for the next `apply` otherwise.
+   * Never throws: a failure is logged and listed in `warnings()`.
+   */
+  setDomains(names: Iterable<string>): Promise<void>;
   /**
    * The resolvers configured before take-over (the recorded originals while taken over), never
    * one of `own`: where the DNS server forwards other names.

@@ -3,7 +3,7 @@
  * the DNS server's addresses put on the primary interface, the resolvers from before, proxy
  * addresses added on demand, the resolver taken over and given back; `close()` undoes it all.
  */
-import type { IpPrefix, UpstreamServer } from '../config/index.js';
+import type { DnsMode, IpPrefix, UpstreamServer } from '../config/index.js';
 import { EMPTY, type Platform } from './platform.js';
 import { asError } from './linux/linux-addresses.js';
 import { dnsAddressesFor } from './prefix-overlap.js';
@@ -14,9 +14,15 @@ export interface SystemProfileOptions {
     readonly interfaceToUse: string | null;
     readonly v4Prefix: IpPrefix;
     readonly v6Prefix: IpPrefix | null;
+    readonly dnsMode?: DnsMode | undefined;
   };
   /** 53 in production. */
   readonly dnsPort?: number;
+  /**
+   * Names split DNS routes to the agent besides the aliases: the diag probe name, so that
+   * `client-agent diag` can tell the OS resolver asks the agent.
+   */
+  readonly ownNames?: readonly string[];
   readonly signal?: AbortSignal;
 }
 
@@ -27,7 +33,11 @@ export interface SystemProfile {
   readonly dnsPort: number;
   readonly systemUpstreams: readonly UpstreamServer[];
   addAddress(ip: string): Promise<void>;
-  readonly resolver: { apply(): Promise<void>; restore(): Promise<void> };
+  readonly resolver: {
+    apply(): Promise<void>;
+    restore(): Promise<void>;
+    setAliases(names: readonly string[]): Promise<void>;
+  };
   /** Restores the resolver and removes every address added; tries both, throws the first failure. */
   close(): Promise<void>;
 }
@@ -51,6 +61,8 @@ export async function prepareSystemProfile(o: SystemProfileOptions): Promise<Sys
     await platform.addresses.removeAll().catch((e: unknown) => (first ??= e));
     if (first !== undefined) throw asError(first);
   };
+  const ownNames = o.ownNames ?? [];
+  await platform.resolver.setDomains(ownNames);
   try {
     for (const ip of dnsAddresses) await platform.addresses.add(iface, ip, signal);
   } catch (error) {
@@ -65,8 +77,14 @@ export async function prepareSystemProfile(o: SystemProfileOptions): Promise<Sys
     systemUpstreams,
     addAddress: (ip) => platform.addresses.add(iface, ip),
     resolver: {
-      apply: () => platform.resolver.apply({ interface: iface, servers: dnsAddresses }),
+      apply: () =>
+        platform.resolver.apply({
+          interface: iface,
+          servers: dnsAddresses,
+          dnsMode: config.dnsMode,
+        }),
       restore: () => platform.resolver.apply(EMPTY),
+      setAliases: (names) => platform.resolver.setDomains([...ownNames, ...names]),
     },
     close,
   };

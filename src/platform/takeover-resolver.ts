@@ -19,6 +19,15 @@ export interface ResolverBackend {
   restore(original: ResolverState, signal?: AbortSignal): Promise<void>;
   /** The nameservers the OS uses now (all of them, not only our link's or service's). */
   current(signal?: AbortSignal): Promise<string[]>;
+  /** Whether the OS can send only some names to the agent (split mode); else every name comes. */
+  readonly routesByName?: boolean;
+  /** Changes which names reach the agent while taken over (the aliases changed). */
+  reroute?(config: OsDnsConfig, signal?: AbortSignal): Promise<void>;
+  /**
+   * The servers the OS uses besides the agent, read now (they follow the network while taken
+   * over); without it, the ones recorded at take-over.
+   */
+  liveUpstreams?(original: ResolverState, signal?: AbortSignal): Promise<string[]>;
   /**
    * Starts watching for another program undoing the take-over; `replace` records a new original
    * (what that program wrote) before the backend re-asserts. Returns the stop function.
@@ -46,8 +55,22 @@ export class TakeoverResolver implements OsResolver {
   readonly #o: TakeoverResolverOptions;
   readonly #log: Logger;
   readonly #warnings: string[] = [];
-  #applied: OsDnsConfig | undefined;
+  #applied:
+    | {
+        /** As asked for, to tell a repeated apply. */
+        readonly requested: OsDnsConfig;
+        /** As written: the effective mode, the domains routed. */
+        readonly config: OsDnsConfig;
+        readonly backend: ResolverBackend;
+      }
+    | undefined;
   #unwatch: (() => void) | undefined;
+  /** The alias names, sorted; what split mode routes to the agent. */
+  #domains: readonly string[] = [];
+  /** The names the applied configuration routes now. */
+  #routed: readonly string[] = [];
+  #rerouting: Promise<void> | undefined;
+  #rerouteAgain = false;
 
   constructor(options: TakeoverResolverOptions) {
     this.#o = options;
@@ -63,13 +86,21 @@ export class TakeoverResolver implements OsResolver {
       await this.#restore(signal);
       return;
     }
-    if (this.#applied !== undefined && sameConfig(this.#applied, config)) return;
+    if (this.#applied !== undefined && sameConfig(this.#applied.requested, config)) return;
     await this.#restore(signal);
     const backend = await this.#o.select(signal);
-    const original = await backend.snapshot(config, signal);
+    const split = config.dnsMode !== 'full' && backend.routesByName === true;
+    if (config.dnsMode === 'split' && !split) {
+      this.#warn(
+        `dns_mode "split" needs systemd-resolved; with ${backend.kind} every name goes to the agent.`,
+      );
+    }
+    const domains = this.#domains;
+    const effective: OsDnsConfig = { ...config, dnsMode: split ? 'split' : 'full', domains };
+    const original = await backend.snapshot(effective, signal);
     await this.#o.changes.setResolver(original);
     try {
-      await backend.write(config, original, signal);
+      await backend.write(effective, original, signal);
     } catch (error) {
       try {
         await backend.restore(original);
@@ -80,9 +111,10 @@ export class TakeoverResolver implements OsResolver {
       }
       throw error;
     }
-    this.#applied = config;
+    this.#applied = { requested: config, config: effective, backend };
+    this.#routed = domains;
     this.#unwatch = backend.watch?.(
-      config,
+      effective,
       original,
       (next) => this.#o.changes.setResolver(next),
       (message) => {
@@ -90,16 +122,64 @@ export class TakeoverResolver implements OsResolver {
       },
     );
     this.#log.info(
-      { mode: backend.kind, interface: config.interface, servers: config.servers },
+      {
+        mode: backend.kind,
+        dnsMode: effective.dnsMode,
+        interface: config.interface,
+        servers: config.servers,
+        ...(split ? { aliases: domains.length } : {}),
+      },
       'The system resolver now uses the agent.',
     );
+  }
+
+  setDomains(names: Iterable<string>): Promise<void> {
+    this.#domains = [...new Set([...names].map((n) => n.toLowerCase().replace(/\.$/, '')))].sort();
+    if (this.#rerouting !== undefined) {
+      this.#rerouteAgain = true;
+      return this.#rerouting;
+    }
+    const run = async (): Promise<void> => {
+      try {
+        // Names set while one update runs are routed by one more update after it.
+        for (let again = true; again; again = this.#rerouteAgain as boolean) {
+          this.#rerouteAgain = false;
+          await this.#reroute();
+        }
+      } finally {
+        this.#rerouting = undefined;
+      }
+    };
+    this.#rerouting = run();
+    return this.#rerouting;
+  }
+
+  async #reroute(): Promise<void> {
+    const applied = this.#applied;
+    const domains = this.#domains;
+    if (applied?.config.dnsMode !== 'split' || applied.backend.reroute === undefined) return;
+    if (domains.join(' ') === this.#routed.join(' ')) return;
+    const config = { ...applied.config, domains };
+    try {
+      await applied.backend.reroute(config);
+      this.#applied = { ...applied, config };
+      this.#routed = domains;
+      this.#log.info(
+        { aliases: domains.length },
+        'The system resolver routes the aliases to the agent.',
+      );
+    } catch (error) {
+      this.#warn(`Could not route the aliases to the agent: ${(error as Error).message}`);
+    }
   }
 
   async #restore(signal?: AbortSignal): Promise<void> {
     this.#unwatch?.();
     this.#unwatch = undefined;
-    const original = this.#o.changes.state.resolver;
     this.#applied = undefined;
+    // A routing update under way finishes first: it must not land after the restore.
+    await this.#rerouting;
+    const original = this.#o.changes.state.resolver;
     if (original === null) return;
     await this.#o.backendFor(original.kind).restore(original, signal);
     await this.#o.changes.setResolver(null);
@@ -112,7 +192,11 @@ export class TakeoverResolver implements OsResolver {
 
   async upstreams(own: readonly string[], signal?: AbortSignal): Promise<UpstreamServer[]> {
     const recorded = this.#o.changes.state.resolver;
-    const servers = recorded === null ? await this.current(signal) : recorded.upstreams;
+    if (recorded === null) return toUpstreams(await this.current(signal), own);
+    const backend = this.#o.backendFor(recorded.kind);
+    const servers =
+      (await backend.liveUpstreams?.(recorded, signal).catch(() => undefined)) ??
+      recorded.upstreams;
     return toUpstreams(servers, own);
   }
 
@@ -133,7 +217,11 @@ export class TakeoverResolver implements OsResolver {
 }
 
 function sameConfig(a: OsDnsConfig, b: OsDnsConfig): boolean {
-  return a.interface === b.interface && a.servers.join(' ') === b.servers.join(' ');
+  return (
+    a.interface === b.interface &&
+    a.servers.join(' ') === b.servers.join(' ') &&
+    (a.dnsMode ?? 'auto') === (b.dnsMode ?? 'auto')
+  );
 }
 
 /** Nameserver addresses → upstreams: unique, usable from Node (no zone), never one of `own`. */

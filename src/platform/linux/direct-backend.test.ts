@@ -35,6 +35,18 @@ function setup(checkRecordedFirst = true) {
 }
 
 describe('resolv.conf take-over (no systemd-resolved)', () => {
+  it('dns_mode "split" cannot split here: every name comes, and it says so', async () => {
+    const { platform, file } = setup();
+    await platform.resolver.setDomains(['db.corp']);
+    await platform.resolver.apply({ ...CONFIG, dnsMode: 'split' });
+    expect(fs.readFileSync(file, 'utf8')).toMatch(/^nameserver 100\.64\.0\.1$/m);
+    expect(platform.resolver.warnings()).toEqual([
+      'dns_mode "split" needs systemd-resolved; with resolv-conf every name goes to the agent.',
+    ]);
+    await platform.resolver.apply(EMPTY);
+    expect(fs.readFileSync(file, 'utf8')).toBe(ORIGINAL);
+  });
+
   it('records the original before rewriting, restores it exactly, and is idempotent', async () => {
     const { platform, file, states } = setup();
     expect(await platform.resolver.mode()).toBe('resolv-conf');

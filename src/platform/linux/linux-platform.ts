@@ -46,7 +46,7 @@ export function createLinuxPlatform(o: LinuxPlatformOptions): Platform {
     clock: o.clock,
     ...(o.watchIntervalMs === undefined ? {} : { watchIntervalMs: o.watchIntervalMs }),
   });
-  const resolved = new ResolvedBackend({ runner: o.runner });
+  const resolved = new ResolvedBackend({ runner: o.runner, log });
   const backendFor = (kind: string): ResolverBackend => {
     if (kind === 'systemd-resolved') return resolved;
     if (kind === 'resolv-conf') return direct;
