@@ -1,4 +1,4 @@
-/** The agent's DNS server: UDP+TCP listeners, the handler chain alias → forward, the upstream pool. */
+/** The agent's DNS server: UDP+TCP listeners, the handler chain probe → alias → forward, the upstream pool. */
 export {
   AliasPrepareError,
   DnsBindError,
