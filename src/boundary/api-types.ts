@@ -1,5 +1,6 @@
 /**
- * JSON shapes of the Boundary controller API (protocol notes §1–3, 6, 8). Zero and empty fields
+ * JSON shapes of the Boundary controller API (Boundary's `internal/proto/controller/api/resources/`
+ * protos, marshalled by `internal/daemon/controller/handlers/marshaler.go`). Zero and empty fields
  * are omitted on the wire, so almost everything is optional; int64 values arrive as strings.
  */
 

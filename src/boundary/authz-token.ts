@@ -1,7 +1,8 @@
 /**
  * Session authorization tokens: base58 (Bitcoin alphabet) of the protobuf message
  * `controller.api.resources.targets.v1.SessionAuthorizationData`. Field numbers are those of
- * Boundary's target.proto (protocol notes §4). The worker addresses, the session certificate and
+ * Boundary's `internal/proto/controller/api/resources/targets/v1/target.proto`. The worker
+ * addresses, the session certificate and
  * its private key exist only in here, never in the JSON of authorize-session.
  */
 import { BinaryReader, BinaryWriter, WireType } from '@bufbuild/protobuf/wire';

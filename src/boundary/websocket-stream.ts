@@ -20,7 +20,7 @@ export interface WebSocketStreamOptions {
 /**
  * Buffering each way. Node 20's default (16 KiB) is half a data message: every message would
  * pause the WebSocket and every read resume it (a stop and a restart of socket reads each time),
- * which cost a fifth of the relay's CPU in the proxy benchmark.
+ * a large share of the relay's CPU.
  */
 export const STREAM_HIGH_WATER_MARK = 256 * 1024;
 

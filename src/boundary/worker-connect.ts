@@ -1,5 +1,6 @@
 /**
- * The first two steps of every worker connection (protocol notes §5): mutual TLS 1.3 with the
+ * The first two steps of every worker connection (Boundary's `api/proxy/tls.go` and
+ * `api/proxy/proxy.go`): mutual TLS 1.3 with the
  * session's own certificate, trying the session's worker addresses in order, then the WebSocket
  * upgrade to `boundary-tcp-proxy-v1` on `/v1/proxy`. Every step honours the AbortSignal and a
  * deadline; failures become WorkerErrors that say which step failed.

@@ -1,5 +1,6 @@
 /**
- * The agent's side of Boundary's worker proxy protocol (protocol notes §5): one TLS 1.3 +
+ * The agent's side of Boundary's worker proxy protocol (client `api/proxy/`, worker
+ * `internal/daemon/worker/handler.go`): one TLS 1.3 +
  * WebSocket connection per proxied TCP connection, all with the session's one tofu token, and a
  * separate connection that cancels the session.
  *

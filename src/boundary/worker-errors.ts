@@ -1,6 +1,7 @@
 /**
  * What can go wrong between the agent and a Boundary worker, as typed errors with stable codes,
- * and the mapping from the worker's WebSocket close codes and reasons to them (protocol notes §5).
+ * and the mapping from the worker's WebSocket close codes and reasons to them (the codes and
+ * reasons Boundary's worker closes with, `internal/daemon/worker/handler.go`).
  */
 import { AgentError, type AgentErrorOptions } from '../lib/errors.js';
 

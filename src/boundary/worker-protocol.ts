@@ -1,6 +1,7 @@
 /**
  * The worker proxy protocol's constants and its two protobuf messages (package
- * `worker.proxy.v1`, protocol notes §5): the client's `ClientHandshake` and the worker's
+ * `worker.proxy.v1`, Boundary's `internal/proto/worker/proxy/v1/proxy.proto`): the client's
+ * `ClientHandshake` and the worker's
  * `HandshakeResult`, one message per binary WebSocket message.
  */
 import { BinaryReader, BinaryWriter, WireType } from '@bufbuild/protobuf/wire';

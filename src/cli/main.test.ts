@@ -119,7 +119,7 @@ describe('command line', () => {
     expect(out.trim()).toMatch(/^\d+\.\d+\.\d+$/);
   });
 
-  it('prints help listing every command of the design, exit 0', async () => {
+  it('prints help listing every command, exit 0', async () => {
     const { code, out } = await cli(['--help']);
     expect(code).toBe(0);
     for (const name of [

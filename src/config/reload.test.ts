@@ -5,7 +5,7 @@ const load = async (text: string) =>
   (await parseConfig(text, '/etc/client-agent/c.hcl', { platform: 'linux', env: {} })).config;
 
 describe('planReload', () => {
-  it('lists the fields a SIGHUP may change (design §3)', () => {
+  it('lists the fields a SIGHUP may change', () => {
     expect([...RELOADABLE_FIELDS].sort()).toEqual(
       [
         'aliasRefreshIntervalMs',

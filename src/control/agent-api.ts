@@ -1,7 +1,8 @@
 /**
  * What the control API needs from the running agent. The daemon implements it; the control
  * server only identifies the caller (OS uid), checks permissions and shapes the JSON.
- * Field names follow the Boundary CLI's client-agent routes (protocol notes §7).
+ * Field names follow the Boundary CLI's client-agent commands
+ * (Boundary's `internal/cmd/commands/clientagentcmd/`).
  */
 import type { Session, SessionAuthorization } from '../boundary/api-types.js';
 import type { DiagStep } from '../diag/report.js';

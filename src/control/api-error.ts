@@ -1,5 +1,6 @@
 /**
- * The control API's error answers, in the controller's error JSON shape (protocol notes §8):
+ * The control API's error answers, in the controller's error JSON shape (Boundary's
+ * `internal/proto/controller/api/v1/error.proto`, decoded by the CLI with `api/error.gen.go`):
  * `{kind, message, details?}` with the meaning carried by the HTTP status.
  */
 import { ControllerError } from '../boundary/errors.js';

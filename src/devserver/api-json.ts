@@ -86,7 +86,10 @@ export function sessionJson(s: SessionRecord): Record<string, unknown> {
   });
 }
 
-/** An alias as `list-resolvable-aliases` lists it: only the thin fields (protocol notes §2). */
+/**
+ * An alias as `list-resolvable-aliases` lists it: only the thin fields (Boundary's
+ * `internal/daemon/controller/handlers/users/user_service.go`).
+ */
 export function aliasJson(alias: DevAlias): Record<string, unknown> {
   const json: Record<string, unknown> = {
     id: alias.id,

@@ -1,7 +1,7 @@
 /**
  * The stand-in Boundary controller: the HTTP API the agent uses, with Boundary's JSON shapes,
- * status codes and error bodies (protocol notes §1–3, 6, 8). It can go down and come back on the
- * same port, and logs every request it serves (never a token).
+ * status codes and error bodies (Boundary's `internal/daemon/controller/handlers/`). It can go
+ * down and come back on the same port, and logs every request it serves (never a token).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';

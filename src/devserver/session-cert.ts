@@ -55,8 +55,8 @@ export interface SessionCertificateOptions {
 export function createSessionCertificate(options: SessionCertificateOptions): SessionCertificate {
   // Encoded by the key generation itself: exporting the fresh KeyObject (as JWK, as this did)
   // can deadlock Node 20: the export holds the key's lock while allocating, and a garbage
-  // collection then destroying the key's generation job waits for that lock (this hung within
-  // 20,000 certificates in a loop). The DER forms end in the raw keys.
+  // collection then destroying the key's generation job waits for that lock, so a long-running
+  // stand-in hangs sooner or later. The DER forms end in the raw keys.
   const { publicKey, privateKey } = generateKeyPairSync('ed25519', {
     publicKeyEncoding: { type: 'spki', format: 'der' },
     privateKeyEncoding: { type: 'pkcs8', format: 'der' },

@@ -1,5 +1,6 @@
 /**
- * The stand-in Boundary worker: its proxy listener speaks the real protocol (protocol notes §5).
+ * The stand-in Boundary worker: its proxy listener speaks the real protocol (Boundary's
+ * `internal/daemon/worker/worker.go` and `handler.go`).
  * TLS 1.3 where the session is found from SNI (when it starts `s_`) or else from the first ALPN
  * entry starting `s_`, served with the session's own certificate; the client must present that
  * same certificate. Then `GET /v1/proxy` upgrades to the `boundary-tcp-proxy-v1` WebSocket, one

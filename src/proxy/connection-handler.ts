@@ -162,8 +162,8 @@ export class ConnectionHandler {
   /**
    * The session's next spare worker connection gets set up shortly after this connection's
    * first reply came back (or when it ended, or after REFILL_DELAY_MS): setting it up costs both
-   * processes a TLS handshake and WebSocket upgrade (~3-5 ms of CPU each on the benchmark
-   * machine), which would otherwise land on this connection's first exchange. Returns the trigger
+   * processes a TLS handshake and WebSocket upgrade (several ms of CPU each), which would
+   * otherwise land on this connection's first exchange. Returns the trigger
    * for the connection's end.
    */
   #refillLater(session: ProxySession, stream: WorkerConnection): () => void {

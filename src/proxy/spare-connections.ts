@@ -1,7 +1,7 @@
 /**
  * At most one spare worker connection per proxy session: TLS and the WebSocket upgrade done ahead
- * of need, nothing sent on it, so the worker counts no connection for it (protocol notes §5: a
- * connection is counted at its ClientHandshake). A client that arrives takes the spare and only
+ * of need, nothing sent on it, so the worker counts no connection for it (Boundary's worker counts
+ * a connection at its ClientHandshake, `internal/daemon/worker/handler.go`). A client that arrives takes the spare and only
  * the handshake is left to do; the session manager then prepares the next one. A spare lives at
  * most `maxAgeMs` (a long-idle TCP connection may have been dropped on the way without a word),
  * and is closed when its session ends.

@@ -1,6 +1,6 @@
 /**
  * The stand-in controller through the real client over HTTP on loopback: the shapes, statuses
- * and error bodies of Boundary's API (protocol notes §1–3, 6, 8).
+ * and error bodies of Boundary's API (`internal/daemon/controller/handlers/` in Boundary).
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { decodeAuthorizationToken } from '../../src/boundary/authz-token.js';
