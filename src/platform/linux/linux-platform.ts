@@ -13,6 +13,8 @@ import { DirectResolvConfBackend, RESOLV_CONF } from './direct-backend.js';
 import { LinuxAddresses } from './linux-addresses.js';
 import { LinuxPeerCredentials } from './peer-credentials.js';
 import { LinuxPortOwners } from './port-owners.js';
+import type { NetLinkAddon } from './net-link-addon.js';
+import { removeLink, TunLink } from './own-link.js';
 import { ResolvedBackend } from './resolved-backend.js';
 import { isTakenOver, stripTakeover } from './resolv-conf-takeover.js';
 
@@ -28,6 +30,11 @@ export interface LinuxPlatformOptions {
   readonly procRoot?: string | undefined;
   /** How often /etc/resolv.conf is checked while taken over (default 2 s). */
   readonly watchIntervalMs?: number | undefined;
+  /**
+   * The tun/watch addon (`loadNetLink()`), used in this process's network namespace; absent:
+   * the addresses go on loopback and the network is checked on a timer.
+   */
+  readonly netLink?: NetLinkAddon | null | undefined;
   /** The executable and config file the service definition runs. */
   readonly service?: Partial<ServiceFileOptions> | undefined;
 }
@@ -50,6 +57,7 @@ export function createLinuxPlatform(o: LinuxPlatformOptions): Platform {
     throw new Error(`a Linux platform cannot restore a "${kind}" resolver state`);
   };
   const addresses = new LinuxAddresses({ runner: o.runner, changes, log });
+  const addon = o.netLink ?? undefined;
   return {
     name: 'linux',
     addresses,
@@ -60,6 +68,7 @@ export function createLinuxPlatform(o: LinuxPlatformOptions): Platform {
       changes,
       log,
     }),
+    link: new TunLink({ runner: o.runner, changes, log, addon }),
     peers: new LinuxPeerCredentials({ root: o.procRoot ?? '/' }),
     ports: new LinuxPortOwners({ runner: o.runner }),
     service: new SystemdService({ runner: o.runner, fs: o.fs, ...o.service }),
@@ -67,6 +76,7 @@ export function createLinuxPlatform(o: LinuxPlatformOptions): Platform {
     recover: recoveryFor({
       backendFor,
       addresses,
+      removeLink: (name) => removeLink(o.runner, name),
       sweep: async () => {
         const text = await o.fs.readIfExists(RESOLV_CONF);
         if (text === undefined || !isTakenOver(text)) return undefined;
