@@ -75,7 +75,7 @@ describe.skipIf(reason !== undefined)('client-agent daemon in a network namespac
     const taken = fs.readFileSync(resolvConf, 'utf8');
     expect(taken).toMatch(/nameserver 100\.64\.0\.1/);
     expect(taken.indexOf('100.64.0.1')).toBeLessThan(taken.indexOf('192.0.2.53'));
-    expect(inNs('ip', '-o', 'addr', 'show', 'dev', 'ca0')).toContain('100.64.0.1/32');
+    expect(inNs('ip', '-o', 'addr', 'show', 'dev', 'client-agent')).toContain('100.64.0.1/32');
     const status = JSON.parse(inNs(process.execPath, BIN, 'status', '-format=json')) as {
       item: { status: string };
     };
