@@ -9,7 +9,7 @@ import type { Clock, TimerHandle } from '../lib/clock.js';
 import type { NetworkChange, Platform } from './platform.js';
 
 export interface AddressKeeperOptions {
-  readonly platform: Pick<Platform, 'addresses' | 'resolver' | 'link'>;
+  readonly platform: Pick<Platform, 'addresses' | 'resolver' | 'link' | 'state'>;
   /** Where the addresses go: the own link, loopback, or interface_to_use. */
   readonly iface: string;
   /** True when `iface` is the agent's own link (made again when gone). */
@@ -23,7 +23,7 @@ export interface AddressKeeperOptions {
   readonly upstreams: readonly UpstreamServer[];
   /** Addresses and link checked this often without events (default 2 s; 30 s with events). */
   readonly pollMs?: number;
-  /** Upstreams re-read this often (default 2 s: cheap, from the recorded state). */
+  /** Upstreams re-read this often (default 2 s; with systemd-resolved only on events and full checks). */
   readonly upstreamMs?: number;
   /** Events coalesced for this long (default 100 ms). */
   readonly debounceMs?: number;
@@ -149,6 +149,10 @@ export class AddressKeeper {
         for (const ip of missing) await platform.addresses.add(iface, ip);
       }
     }
+    // systemd-resolved's upstreams are read with resolvectl: on network events and full checks
+    // only; resolv.conf's come from the recorded original, cheap enough for every tick.
+    const quiet = !change.link && !change.address && !change.route;
+    if (quiet && platform.state().resolver?.kind === 'systemd-resolved') return;
     const upstreams = await platform.resolver.upstreams(this.#o.dnsAddresses);
     const key = JSON.stringify(upstreams);
     if (key !== this.#upstreams && !this.#closed) {

@@ -105,7 +105,8 @@ describe.skipIf(reason !== undefined)('the agent while the laptop network change
           '--keep-in-foreground',
           '--no-resolv',
           '--no-hosts',
-          '--bind-interfaces',
+          // Rebinds when its address comes back on a new interface.
+          '--bind-dynamic',
           `--listen-address=${address}`,
           `--pid-file=${dir}/${name}.pid`,
           ...records,
@@ -120,12 +121,7 @@ describe.skipIf(reason !== undefined)('the agent while the laptop network change
     tearDown(children, laptop, dir);
   });
 
-  it('keeps resolving through a link flap, an eth0 re-lease, its own link flushed and deleted, and a new network resolver; SIGTERM gives everything back', async () => {
-    // IPv6 duplicate address detection on eth0 ends ("tentative" goes) before the snapshot.
-    for (let i = 0; i < 50 && inNs('ip', '-6', 'addr', 'show', 'tentative') !== ''; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    const before = machine();
+  it('keeps resolving through a link flap, an eth0 re-lease, a moved default route, a new eth0, its own link flushed and deleted, and a new network resolver; SIGTERM gives everything back', async () => {
     const stateDir = path.join(dir, 'dev');
     const { child } = await startInNamespace(
       laptop.name,
@@ -158,6 +154,28 @@ describe.skipIf(reason !== undefined)('the agent while the laptop network change
     inNs('ip', 'route', 'replace', 'default', 'via', GATEWAY, 'dev', 'ca0');
     await resolvesWithin15s();
 
+    // The default route moves to another interface (a second link to the gateway).
+    inNs('ip', 'link', 'add', 'ca2', 'type', 'veth', 'peer', 'name', 'ca3', 'netns', gateway.name);
+    gateway.run('ip', 'addr', 'add', '198.51.100.1/24', 'dev', 'ca3');
+    gateway.run('ip', 'link', 'set', 'ca3', 'up');
+    inNs('ip', 'addr', 'add', '198.51.100.10/24', 'dev', 'ca2');
+    inNs('ip', 'link', 'set', 'ca2', 'up');
+    inNs('ip', 'route', 'replace', 'default', 'via', '198.51.100.1', 'dev', 'ca2');
+    await resolvesWithin15s();
+
+    // The primary interface removed (with the gateway's end and its addresses), a new one added.
+    inNs('ip', 'link', 'del', 'ca0');
+    inNs('ip', 'link', 'del', 'ca2');
+    inNs('ip', 'link', 'add', 'ca0', 'type', 'veth', 'peer', 'name', 'ca1', 'netns', gateway.name);
+    for (const a of [GATEWAY, CORPORATE, NEW_RESOLVER]) {
+      gateway.run('ip', 'addr', 'add', `${a}/24`, 'dev', 'ca1');
+    }
+    gateway.run('ip', 'link', 'set', 'ca1', 'up');
+    inNs('ip', 'addr', 'add', '192.0.2.10/24', 'dev', 'ca0');
+    inNs('ip', 'link', 'set', 'ca0', 'up');
+    inNs('ip', 'route', 'replace', 'default', 'via', GATEWAY, 'dev', 'ca0');
+    await resolvesWithin15s();
+
     // Someone flushes the agent's own link, then deletes it: both put back.
     inNs('ip', 'addr', 'flush', 'dev', 'client-agent');
     await resolvesWithin15s();
@@ -180,9 +198,44 @@ describe.skipIf(reason !== undefined)('the agent while the laptop network change
     const after = machine();
     // What the DHCP client wrote is what stop gives back.
     expect(after.resolv).toBe(`# dhcp\nnameserver ${NEW_RESOLVER}\n`);
-    expect(JSON.parse(after.addr)).toEqual(JSON.parse(before.addr));
+    expect(after.addr).not.toMatch(/100\.64\.|fd62:/);
+    expect(after.link).not.toContain('client-agent');
+    expect(fs.readdirSync(stateDir).filter((f) => f.endsWith('.json'))).toEqual([]);
+  }, 110_000);
+
+  it('SIGTERM after a re-add leaves the namespace byte for byte as before', async () => {
+    // IPv6 duplicate address detection on eth0 ends ("tentative" goes) before the snapshot.
+    for (let i = 0; i < 50 && inNs('ip', '-6', 'addr', 'show', 'tentative') !== ''; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const before = machine();
+
+    const stateDir = path.join(dir, 'dev-again');
+    const { child } = await startInNamespace(
+      laptop.name,
+      children,
+      [
+        BIN,
+        'dev',
+        '--system',
+        '--state-dir',
+        stateDir,
+        '--controller-port',
+        '0',
+        '--worker-port',
+        '0',
+      ],
+      'Stop with Ctrl-C.',
+    );
+    inNs('ip', 'addr', 'flush', 'dev', 'client-agent');
+    await resolvesWithin15s('only.new.test');
+    const exit = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exit;
+    const after = machine();
+    expect(after.resolv).toBe(before.resolv);
     expect(after.addr).toBe(before.addr);
     expect(after.link).toBe(before.link);
     expect(fs.readdirSync(stateDir).filter((f) => f.endsWith('.json'))).toEqual([]);
-  }, 110_000);
+  }, 60_000);
 });
