@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createNamespace,
   netnsSkipReason,
-  startInNamespace,
+  startDevSystem,
   tearDown,
   type PeerNamespace,
   type TestNamespace,
@@ -123,22 +123,7 @@ describe.skipIf(reason !== undefined)('the agent while the laptop network change
 
   it('keeps resolving through a link flap, an eth0 re-lease, a moved default route, a new eth0, its own link flushed and deleted, and a new network resolver; SIGTERM gives everything back', async () => {
     const stateDir = path.join(dir, 'dev');
-    const { child } = await startInNamespace(
-      laptop.name,
-      children,
-      [
-        BIN,
-        'dev',
-        '--system',
-        '--state-dir',
-        stateDir,
-        '--controller-port',
-        '0',
-        '--worker-port',
-        '0',
-      ],
-      'Stop with Ctrl-C.',
-    );
+    const { child } = await startDevSystem(laptop.name, children, BIN, stateDir);
     expect(inNs('ip', '-o', 'addr', 'show', 'dev', 'client-agent')).toContain('100.64.0.1/32');
     await resolvesWithin15s();
 
@@ -211,22 +196,7 @@ describe.skipIf(reason !== undefined)('the agent while the laptop network change
     const before = machine();
 
     const stateDir = path.join(dir, 'dev-again');
-    const { child } = await startInNamespace(
-      laptop.name,
-      children,
-      [
-        BIN,
-        'dev',
-        '--system',
-        '--state-dir',
-        stateDir,
-        '--controller-port',
-        '0',
-        '--worker-port',
-        '0',
-      ],
-      'Stop with Ctrl-C.',
-    );
+    const { child } = await startDevSystem(laptop.name, children, BIN, stateDir);
     inNs('ip', 'addr', 'flush', 'dev', 'client-agent');
     await resolvesWithin15s('only.new.test');
     const exit = new Promise<number | null>((resolve) => child.once('exit', resolve));
