@@ -46,6 +46,7 @@ import {
   SessionManager,
   UnlistedAliases,
 } from '../proxy/index.js';
+import { WakeDetector } from '../lib/wake-detector.js';
 import { FailureWindow } from './failure-window.js';
 import {
   operationalState,
@@ -80,6 +81,12 @@ export interface AgentProfile {
    * demo without root, where 127.0.0.1 is the only loopback address.
    */
   readonly sharedProxyAddress?: string | undefined;
+  /** What the profile's own state makes worse or repaired (addresses on loopback...). */
+  readonly warnings?: (() => readonly string[]) | undefined;
+  /** Tells `listener` when the network's resolvers change (other names go there from then on). */
+  readonly onUpstreams?: ((listener: (u: readonly UpstreamServer[]) => void) => void) | undefined;
+  /** Re-checks the addresses, the link and the resolver now (after a resume from sleep). */
+  readonly recheck?: (() => Promise<void>) | undefined;
   /**
    * Makes the OS use our DNS, and gives the previous resolvers back (none in the demo);
    * `setAliases` gets every alias snapshot (split DNS routes those names to the agent).
@@ -132,11 +139,20 @@ export class Agent implements AgentControl {
   #state: OperationalState = { status: 'running' };
   #controllerHost: { readonly address: string; readonly host: string } | undefined;
   #started = false;
+  #systemUpstreams: readonly UpstreamServer[];
+  readonly #wake: WakeDetector;
 
   constructor(options: AgentOptions) {
     this.#o = options;
     this.#config = options.config;
     this.#log = options.log.child({ component: 'agent' });
+    this.#systemUpstreams = options.profile.systemUpstreams;
+    this.#wake = new WakeDetector({
+      clock: options.clock,
+      onWake: (gapMs) => {
+        this.#woke(gapMs);
+      },
+    });
     this.errors = new RecentErrors({ clock: options.clock });
     this.#local = new LocalAddresses({ clock: options.clock });
     this.#failures = new FailureWindow({
@@ -203,6 +219,18 @@ export class Agent implements AgentControl {
     this.cache.on('token-removed', (info, reason) => {
       this.#log.info({ uid: info.uid, reason }, 'Ending the sessions of a token that is gone.');
       void this.sessionManager.endForUid(info.uid, 'token');
+    });
+  }
+
+  /** After a sleep: the aliases may be stale and the network another one. */
+  #woke(gapMs: number): void {
+    this.#log.info(
+      { gap_s: Math.round(gapMs / 1000) },
+      'The machine slept or the clock jumped: refreshing the aliases and checking the network.',
+    );
+    for (const token of this.cache.tokens()) void this.cache.refresh(token.uid);
+    void this.#o.profile.recheck?.().catch((error: unknown) => {
+      this.#log.warn({ err: error }, 'Could not re-check the network after a sleep.');
     });
   }
 
@@ -290,6 +318,12 @@ export class Agent implements AgentControl {
       },
     });
     await this.#dns.start();
+    const dns = this.#dns;
+    this.#o.profile.onUpstreams?.((upstreams) => {
+      this.#systemUpstreams = upstreams;
+      dns.setSystemUpstreams(upstreams);
+    });
+    this.#wake.start();
     // Slower paths this machine is left with: in the log once, and in every status
     for (const slower of [this.#dns.udpFallback, await this.#o.peers.slowLookups?.()]) {
       if (slower === undefined) continue;
@@ -315,6 +349,7 @@ export class Agent implements AgentControl {
   async close(): Promise<void> {
     if (!this.#started) return;
     this.#started = false;
+    this.#wake.close();
     await this.#dns?.close();
     await this.sessionManager.endAll('stopped');
     await this.listeners.close();
@@ -390,6 +425,7 @@ export class Agent implements AgentControl {
           : []),
         ...notices,
         ...this.#warnings,
+        ...(this.#o.profile.warnings?.() ?? []),
       ],
     };
   }
@@ -399,7 +435,7 @@ export class Agent implements AgentControl {
     const upstreams =
       this.#config.overrideUpstreamDnsServers.length > 0
         ? this.#config.overrideUpstreamDnsServers
-        : this.#o.profile.systemUpstreams;
+        : this.#systemUpstreams;
     return {
       status: this.#state.status,
       ...(this.#state.reason === undefined ? {} : { paused_reason: this.#state.reason }),

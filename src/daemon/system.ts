@@ -16,6 +16,8 @@ import {
   createPlatform,
   ExecFileRunner,
   isPlatformState,
+  loadNetLink,
+  nothingToUndo,
   prepareSystemProfile,
   rootFs,
   type Platform,
@@ -61,6 +63,7 @@ function platformFor(options: {
     fs: rootFs(),
     clock: options.clock,
     log: options.log,
+    netLink: loadNetLink(),
     onChange: (state: PlatformState) => writeJson(file(), state),
   });
 }
@@ -78,8 +81,7 @@ export async function recoverPrevious(
     log.warn({ undone: result.undone }, 'Undid what a previous run left on this machine.');
   if (result.failed.length > 0)
     log.error({ failed: result.failed }, 'Could not undo everything a previous run left.');
-  if (result.remaining.addresses.length === 0 && result.remaining.resolver === null)
-    await removeFile(file);
+  if (nothingToUndo(result.remaining)) await removeFile(file);
   else await writeJson(file, result.remaining);
 }
 
@@ -96,7 +98,13 @@ export async function startSystemDaemon(options: SystemDaemonOptions): Promise<S
   let current = config;
   const platform = platformFor({ ...options, current: () => current });
   await recoverPrevious(platform, config, log);
-  const profile = await prepareSystemProfile({ platform, config, ownNames: [PROBE_NAME] });
+  const profile = await prepareSystemProfile({
+    platform,
+    config,
+    clock: options.clock,
+    log,
+    ownNames: [PROBE_NAME],
+  });
   let agent: Agent | undefined;
   let control: ControlServer | undefined;
   try {

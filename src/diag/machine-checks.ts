@@ -94,7 +94,7 @@ async function dnsAddresses({ facts, platform }: MachineCheckContext): Promise<S
   if (missing.length > 0) {
     return failed(
       seen,
-      `The agent put ${missing.join(' and ')} on ${facts.interface ?? 'its interface'} at start and something removed ${missing.length > 1 ? 'them' : 'it'} (a network manager reconfiguring the interface?): restart the agent.`,
+      `The agent put ${missing.join(' and ')} on ${facts.interface ?? 'its interface'} and something removed ${missing.length > 1 ? 'them' : 'it'}; the agent puts its addresses back within seconds, so if this stays, check its log for why it cannot ("could not check the agent addresses"), or restart it.`,
     );
   }
   return passed(seen);

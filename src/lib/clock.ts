@@ -10,12 +10,15 @@ export interface TimerHandle {
 export interface Clock {
   /** Milliseconds since the Unix epoch. */
   now(): number;
+  /** Milliseconds on a clock that never jumps (stops while the machine sleeps, on Linux). */
+  monotonic(): number;
   /** Runs `fn` once after `ms` milliseconds. */
   setTimeout(fn: () => void, ms: number): TimerHandle;
 }
 
 export const systemClock: Clock = {
   now: () => Date.now(),
+  monotonic: () => performance.now(),
   setTimeout(fn, ms) {
     const timer = setTimeout(fn, ms);
     return {
@@ -35,6 +38,7 @@ interface PendingTimer {
 /** A clock that moves only when told to; timers fire in due order during `advance`. */
 export class ManualClock implements Clock {
   #now: number;
+  #monotonic = 0;
   #seq = 0;
   readonly #timers = new Set<PendingTimer>();
 
@@ -46,8 +50,18 @@ export class ManualClock implements Clock {
     return this.#now;
   }
 
+  monotonic(): number {
+    return this.#monotonic;
+  }
+
+  /** The wall clock alone moves (set by hand, NTP, a resume from sleep); no timer fires. */
+  jumpWall(ms: number): void {
+    this.#now += ms;
+  }
+
   setTimeout(fn: () => void, ms: number): TimerHandle {
-    const timer: PendingTimer = { due: this.#now + Math.max(0, ms), seq: this.#seq++, fn };
+    // Due on the monotonic clock, as Node's timers are: a wall-clock jump fires none.
+    const timer: PendingTimer = { due: this.#monotonic + Math.max(0, ms), seq: this.#seq++, fn };
     this.#timers.add(timer);
     return { cancel: () => this.#timers.delete(timer) };
   }
@@ -59,15 +73,17 @@ export class ManualClock implements Clock {
 
   /** Moves time forward by `ms`, firing every timer that falls due on the way, in order. */
   advance(ms: number): void {
-    const end = this.#now + ms;
+    const end = this.#monotonic + ms;
     for (;;) {
       const next = this.#nextDue(end);
       if (next === undefined) break;
       this.#timers.delete(next);
-      this.#now = next.due;
+      this.#now += next.due - this.#monotonic;
+      this.#monotonic = next.due;
       next.fn();
     }
-    this.#now = end;
+    this.#now += end - this.#monotonic;
+    this.#monotonic = end;
   }
 
   #nextDue(limit: number): PendingTimer | undefined {

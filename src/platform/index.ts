@@ -26,6 +26,7 @@ export {
 export {
   isPlatformState,
   NO_CHANGES,
+  nothingToUndo,
   type AddedAddress,
   type PlatformState,
   type ResolverState,
@@ -40,6 +41,7 @@ export {
   type RunOptions,
 } from './command-runner.js';
 export { PlatformError } from './errors.js';
+export { loadNetLink } from './linux/net-link-addon.js';
 export { rootFs, type PlatformFs, type RootFsOptions } from './root-fs.js';
 export { dnsAddressesFor } from './prefix-overlap.js';
 export {

@@ -39,9 +39,16 @@ export interface PlatformState {
   readonly version: 1;
   readonly addresses: readonly AddedAddress[];
   readonly resolver: ResolverState | null;
+  /** The agent's own link (absent in the state files of older versions). */
+  readonly link?: string | null;
 }
 
 export const NO_CHANGES: PlatformState = { version: 1, addresses: [], resolver: null };
+
+/** Nothing left to undo: the state file can go. */
+export function nothingToUndo(state: PlatformState): boolean {
+  return state.addresses.length === 0 && state.resolver === null && (state.link ?? null) === null;
+}
 
 /** Is `value` (read back from a state file) a PlatformState? */
 export function isPlatformState(value: unknown): value is PlatformState {
@@ -86,6 +93,10 @@ export class ChangeRecord {
         (a) => a.interface !== entry.interface || a.address !== entry.address,
       ),
     }));
+  }
+
+  setLink(link: string | null): Promise<void> {
+    return this.update((s) => ({ ...s, link }));
   }
 
   setResolver(resolver: ResolverState | null): Promise<void> {

@@ -140,14 +140,38 @@ export interface RecoveryReport {
   readonly undone: readonly string[];
   /** What could not be undone (the state is kept so the next start tries again). */
   readonly failed: readonly string[];
-  /** What is still to undo: persist it in place of the old state (no addresses, no resolver: delete it). */
+  /** What is still to undo: persist it in place of the old state (nothingToUndo: delete it). */
   readonly remaining: PlatformState;
+}
+
+/** What changed on the machine's network, from one watch event (or a timer's re-check). */
+export interface NetworkChange {
+  readonly link: boolean;
+  readonly address: boolean;
+  readonly route: boolean;
+}
+
+/**
+ * A link of the agent's own for its addresses (Linux: a tun device it holds open, so that the
+ * kernel deletes it and its addresses when the agent dies), or loopback where none can be made.
+ */
+export interface OwnLink {
+  /** Makes the link; `fallback` says why the addresses go on loopback instead. */
+  open(signal?: AbortSignal): Promise<{ readonly name: string; readonly fallback?: string }>;
+  /** Makes the link again when it is gone or sets it up when it is down; what it did, or undefined. */
+  ensure(signal?: AbortSignal): Promise<'recreated' | 'set-up' | undefined>;
+  /** Calls `onChange` on the machine's network events; undefined where no events can be had. */
+  watch(onChange: (change: NetworkChange) => void): (() => void) | undefined;
+  /** Deletes the link (its addresses go with it); one already gone is fine. */
+  close(signal?: AbortSignal): Promise<void>;
 }
 
 export interface Platform {
   readonly name: 'linux' | 'darwin';
   readonly addresses: InterfaceAddresses;
   readonly resolver: OsResolver;
+  /** The agent's own link (Linux); absent: the addresses go on the primary interface. */
+  readonly link?: OwnLink | undefined;
   readonly peers: PeerCredentials;
   readonly ports: PortOwners;
   readonly service: ServiceManager;

@@ -8,6 +8,8 @@ export interface RecoverOptions {
   readonly previous: PlatformState | undefined;
   readonly backendFor: (kind: ResolverState['kind']) => ResolverBackend;
   readonly removeAddress: (a: AddedAddress) => Promise<void>;
+  /** Deletes the agent's own link left by a dead run (one already gone is fine). */
+  readonly removeLink?: ((name: string) => Promise<void>) | undefined;
   /** Removes a take-over found without a state; returns what it did, or undefined. */
   readonly sweep: () => Promise<string | undefined>;
   readonly log: Logger;
@@ -38,6 +40,16 @@ export async function recoverWith(o: RecoverOptions): Promise<RecoveryReport> {
       failed.push(`could not remove ${a.address} from ${a.interface}: ${String(error)}`);
     }
   }
+  let link = o.previous?.link ?? null;
+  if (link !== null && o.removeLink !== undefined) {
+    try {
+      await o.removeLink(link);
+      undone.push(`deleted the agent's link ${link}`);
+      link = null;
+    } catch (error) {
+      failed.push(`could not delete the agent's link ${link}: ${String(error)}`);
+    }
+  }
   try {
     const swept = await o.sweep();
     if (swept !== undefined) undone.push(swept);
@@ -47,13 +59,18 @@ export async function recoverWith(o: RecoverOptions): Promise<RecoveryReport> {
   if (undone.length > 0 || failed.length > 0) {
     o.log.info({ undone, failed }, 'Recovered from what a previous run left on the machine.');
   }
-  return { undone, failed, remaining: { version: 1, addresses, resolver } };
+  return {
+    undone,
+    failed,
+    remaining: { version: 1, addresses, resolver, ...(link === null ? {} : { link }) },
+  };
 }
 
 /** Platform.recover for a platform's resolver backends and addresses. */
 export function recoveryFor(o: {
   readonly backendFor: (kind: ResolverState['kind']) => ResolverBackend;
   readonly addresses: InterfaceAddresses;
+  readonly removeLink?: ((name: string) => Promise<void>) | undefined;
   readonly sweep: () => Promise<string | undefined>;
   readonly log: Logger;
 }): Platform['recover'] {
@@ -62,6 +79,7 @@ export function recoveryFor(o: {
       previous,
       backendFor: o.backendFor,
       removeAddress: (a) => o.addresses.remove(a.interface, a.address, signal),
+      removeLink: o.removeLink,
       sweep: o.sweep,
       log: o.log,
       signal,

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createNamespace,
   netnsSkipReason,
+  startDevSystem,
   startInNamespace,
   tearDown,
   writeDaemonConfig,
@@ -41,22 +42,8 @@ describe.skipIf(reason !== undefined)('client-agent daemon in a network namespac
   const startDaemon = () =>
     startInNs(['daemon', '--config', configFile], 'client-agent daemon running');
   /** `dev --system`: the full agent against the stand-in, other names going to `upstream`. */
-  const startDevSystem = (stateDir: string, upstream: string) =>
-    startInNs(
-      [
-        'dev',
-        '--system',
-        '--state-dir',
-        stateDir,
-        '--controller-port',
-        '0',
-        '--worker-port',
-        '0',
-        '--upstream',
-        upstream,
-      ],
-      'Stop with Ctrl-C.',
-    );
+  const startDev = (stateDir: string, upstream: string) =>
+    startDevSystem(ns, children, BIN, stateDir, ['--upstream', upstream]);
 
   beforeAll(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ca-daemon-'));
@@ -75,7 +62,7 @@ describe.skipIf(reason !== undefined)('client-agent daemon in a network namespac
     const taken = fs.readFileSync(resolvConf, 'utf8');
     expect(taken).toMatch(/nameserver 100\.64\.0\.1/);
     expect(taken.indexOf('100.64.0.1')).toBeLessThan(taken.indexOf('192.0.2.53'));
-    expect(inNs('ip', '-o', 'addr', 'show', 'dev', 'ca0')).toContain('100.64.0.1/32');
+    expect(inNs('ip', '-o', 'addr', 'show', 'dev', 'client-agent')).toContain('100.64.0.1/32');
     const status = JSON.parse(inNs(process.execPath, BIN, 'status', '-format=json')) as {
       item: { status: string };
     };
@@ -176,7 +163,7 @@ describe.skipIf(reason !== undefined)('client-agent daemon in a network namespac
 
   it('dev --system: getent, dig and a TCP client resolve the echo alias through the system resolver and reach the target', async () => {
     const stateDir = path.join(dir, 'dev');
-    const { child } = await startDevSystem(stateDir, '127.0.0.1:9');
+    const { child } = await startDev(stateDir, '127.0.0.1:9');
     expect(fs.readFileSync(resolvConf, 'utf8')).toMatch(/nameserver 100\.64\.0\.1/);
     const dig = inNs('dig', '+short', 'echo.boundary.dev').trim();
     expect(dig).toMatch(/^100\.(6[4-9]|[7-9]\d|1[01]\d|12[0-7])\.\d+\.\d+$/);
@@ -222,7 +209,7 @@ describe.skipIf(reason !== undefined)('client-agent daemon in a network namespac
     const upstreamQueries = () => upstreamOut.split('\n').filter((l) => l === 'query').length;
     // The synchronous commands below block this process: let the upstream's output come in.
     const settle = () => new Promise((resolve) => setTimeout(resolve, 300));
-    const { child } = await startDevSystem(stateDir, '127.0.0.1:5399');
+    const { child } = await startDev(stateDir, '127.0.0.1:5399');
     const sessions = () =>
       (
         JSON.parse(inNs(process.execPath, BIN, 'sessions', '-format=json')) as {

@@ -110,7 +110,7 @@ describe.skipIf(reason !== undefined)('client-agent diag in a network namespace'
     );
     expect(healthy.code).toBe(0);
     expect(status(healthy.report, 'dns-addresses')?.seen).toBe(
-      '100.64.0.1 on ca0, fd62:6f75:6e64::53 on ca0',
+      '100.64.0.1 on client-agent, fd62:6f75:6e64::53 on client-agent',
     );
     expect(status(healthy.report, 'resolver')?.seen).toBe(
       'resolv-conf: nameservers 100.64.0.1, fd62:6f75:6e64::53',

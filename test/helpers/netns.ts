@@ -137,6 +137,37 @@ export function startInNamespace(
   });
 }
 
+/**
+ * `client-agent dev --system` (the full agent against the stand-in) inside `ns` until it is
+ * ready; `extra` adds options (`--upstream IP:PORT` sends other names there instead of to the
+ * namespace's resolvers).
+ */
+export function startDevSystem(
+  ns: string,
+  children: ChildProcess[],
+  bin: string,
+  stateDir: string,
+  extra: readonly string[] = [],
+): Promise<{ child: ChildProcess; output: () => string }> {
+  return startInNamespace(
+    ns,
+    children,
+    [
+      bin,
+      'dev',
+      '--system',
+      '--state-dir',
+      stateDir,
+      '--controller-port',
+      '0',
+      '--worker-port',
+      '0',
+      ...extra,
+    ],
+    'Stop with Ctrl-C.',
+  );
+}
+
 /** Kills what the test started (by PID, still running only), deletes the namespace and `dir`. */
 export function tearDown(
   children: readonly ChildProcess[],

@@ -90,7 +90,9 @@ describe.skipIf(reason !== undefined)('Linux platform in a network namespace', (
     const platform = newPlatform(states);
     const profile = await prepareSystemProfile({
       platform,
-      config: { interfaceToUse: null, v4Prefix: V4, v6Prefix: V6 },
+      config: { interfaceToUse: 'ca0', v4Prefix: V4, v6Prefix: V6 },
+      clock: systemClock,
+      log: pino({ level: 'silent' }),
     });
     expect(profile.dnsAddresses).toEqual(['100.64.0.1', 'fd62:6f75:6e64::53']);
     expect(profile.systemUpstreams).toEqual([{ address: '192.0.2.53', port: 53, family: 4 }]);

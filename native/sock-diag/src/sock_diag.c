@@ -8,6 +8,8 @@
  * negative errno when the kernel answered with an error (-ENOENT: no such socket).
  *
  *   open() -> handle            query(handle, request) -> uid | -errno           close(handle)
+ *
+ * The same addon carries the agent's tun link and network watch (net_link.c).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -159,6 +161,9 @@ static napi_value close_socket(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* net_link.c: the agent's tun link and its rtnetlink watch. */
+napi_status register_net_link(napi_env env, napi_value exports);
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor properties[] = {
       {"open", NULL, open_socket, NULL, NULL, NULL, napi_default, NULL},
@@ -166,7 +171,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"close", NULL, close_socket, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof properties / sizeof properties[0],
-                             properties) != napi_ok) {
+                             properties) != napi_ok ||
+      register_net_link(env, exports) != napi_ok) {
     return NULL;
   }
   return exports;

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { rejection } from '../../../test/helpers/rejection.js';
 import { FakeRunner } from '../../../test/platform/fake-runner.js';
 import { silentLog, tempRoot, V4, V6 } from '../../../test/platform/platform-fixtures.js';
+import { ManualClock } from '../../lib/clock.js';
 import { PlatformError } from '../errors.js';
 import { EMPTY } from '../platform.js';
 import type { PlatformState } from '../platform-state.js';
@@ -98,6 +99,8 @@ describe('macOS addresses', () => {
     const profile = await prepareSystemProfile({
       platform,
       config: { interfaceToUse: null, v4Prefix: V4, v6Prefix: V6 },
+      clock: new ManualClock(),
+      log: silentLog,
     });
     expect(profile.systemUpstreams).toEqual([{ address: '192.168.1.1', port: 53, family: 4 }]);
     expect(runner.take()).toEqual([

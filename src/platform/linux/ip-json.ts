@@ -15,6 +15,8 @@ export interface IpAddrInfo {
 
 export interface IpLink {
   readonly ifname: string;
+  /** UP, LOWER_UP, ... */
+  readonly flags?: readonly string[];
   readonly addr_info?: readonly IpAddrInfo[];
 }
 
@@ -50,6 +52,9 @@ export function parseLinks(text: string): IpLink[] {
     return [
       {
         ifname: l.ifname,
+        ...(Array.isArray(l.flags)
+          ? { flags: (l.flags as unknown[]).filter((f): f is string => typeof f === 'string') }
+          : {}),
         addr_info: info.flatMap((a) =>
           isObject(a) &&
           typeof a.family === 'string' &&

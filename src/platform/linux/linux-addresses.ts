@@ -126,7 +126,9 @@ export class LinuxAddresses implements InterfaceAddresses {
 function isGone(error: unknown): boolean {
   return (
     error instanceof PlatformError &&
-    /Cannot assign requested address|Cannot find device|does not exist/i.test(error.message)
+    /Cannot assign requested address|Address not found|Cannot find device|does not exist/i.test(
+      error.message,
+    )
   );
 }
 

@@ -14,6 +14,8 @@ import { LinuxNotifier } from './desktop-notifier.js';
 import { LinuxAddresses } from './linux-addresses.js';
 import { LinuxPeerCredentials } from './peer-credentials.js';
 import { LinuxPortOwners } from './port-owners.js';
+import type { NetLinkAddon } from './net-link-addon.js';
+import { removeLink, TunLink } from './own-link.js';
 import { ResolvedBackend } from './resolved-backend.js';
 import { isTakenOver, stripTakeover } from './resolv-conf-takeover.js';
 
@@ -29,6 +31,11 @@ export interface LinuxPlatformOptions {
   readonly procRoot?: string | undefined;
   /** How often /etc/resolv.conf is checked while taken over (default 2 s). */
   readonly watchIntervalMs?: number | undefined;
+  /**
+   * The tun/watch addon (`loadNetLink()`), used in this process's network namespace; absent:
+   * the addresses go on loopback and the network is checked on a timer.
+   */
+  readonly netLink?: NetLinkAddon | null | undefined;
   /** The executable and config file the service definition runs. */
   readonly service?: Partial<ServiceFileOptions> | undefined;
   /** Where the users' runtime directories (with their session bus) are; default `/run/user`. */
@@ -53,6 +60,7 @@ export function createLinuxPlatform(o: LinuxPlatformOptions): Platform {
     throw new Error(`a Linux platform cannot restore a "${kind}" resolver state`);
   };
   const addresses = new LinuxAddresses({ runner: o.runner, changes, log });
+  const addon = o.netLink ?? undefined;
   return {
     name: 'linux',
     addresses,
@@ -63,6 +71,7 @@ export function createLinuxPlatform(o: LinuxPlatformOptions): Platform {
       changes,
       log,
     }),
+    link: new TunLink({ runner: o.runner, changes, log, addon }),
     peers: new LinuxPeerCredentials({ root: o.procRoot ?? '/' }),
     ports: new LinuxPortOwners({ runner: o.runner }),
     service: new SystemdService({ runner: o.runner, fs: o.fs, ...o.service }),
@@ -71,6 +80,7 @@ export function createLinuxPlatform(o: LinuxPlatformOptions): Platform {
     recover: recoveryFor({
       backendFor,
       addresses,
+      removeLink: (name) => removeLink(o.runner, name),
       sweep: async () => {
         const text = await o.fs.readIfExists(RESOLV_CONF);
         if (text === undefined || !isTakenOver(text)) return undefined;

@@ -19,7 +19,8 @@ const IPPROTO_TCP = 6;
 const ENOENT = 2;
 /** struct inet_diag_req_v2: family, protocol, ext, pad, states, then struct inet_diag_sockid. */
 const REQUEST_BYTES = 56;
-const ADDON_PATH = '../../../native/sock-diag/build/Release/sock_diag.node';
+/** The built addon (it carries net_link.c too). */
+export const ADDON_PATH = '../../../native/sock-diag/build/Release/sock_diag.node';
 
 /** The addon's exports (native/sock-diag/src/sock_diag.c). */
 export interface SockDiagAddon {
