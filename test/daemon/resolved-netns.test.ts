@@ -28,11 +28,10 @@ import {
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const BIN = path.join(ROOT, 'dist/cli/bin.js');
-/**
- * The agent's link: a veth pair with carrier (resolved gives a link without carrier no DNS
- * scope). The agent's own tun, once it makes one, takes its place.
- */
-const AGENT_LINK = 'cab0';
+/** The agent's own link: the tun it holds open (resolved gives it a DNS scope: it has carrier). */
+const AGENT_LINK = 'client-agent';
+/** A link with carrier for the backend alone (a veth pair), where no agent runs. */
+const VETH_LINK = 'cab0';
 const CORP_RESOLVER = '192.0.2.53';
 const ALIAS = 'echo.boundary.dev';
 
@@ -77,8 +76,6 @@ describe.skipIf(skip)('the agent with the real systemd-resolved', () => {
       BIN,
       'dev',
       '--system',
-      '--interface',
-      AGENT_LINK,
       '--state-dir',
       stateDir,
       '--controller-port',
@@ -137,9 +134,9 @@ describe.skipIf(skip)('the agent with the real systemd-resolved', () => {
     ]);
     corp.stderr?.on('data', (c: Buffer) => (corpLog += c.toString()));
     networkManagerRewrite();
-    rs.run('ip', 'link', 'add', AGENT_LINK, 'type', 'veth', 'peer', 'name', 'cab1');
+    rs.run('ip', 'link', 'add', VETH_LINK, 'type', 'veth', 'peer', 'name', 'cab1');
     rs.run('ip', 'link', 'set', 'cab1', 'up');
-    rs.run('ip', 'link', 'set', AGENT_LINK, 'up');
+    rs.run('ip', 'link', 'set', VETH_LINK, 'up');
     await waitFor('the network resolver', () => digShort('www.corp.test') === '192.0.2.99');
     before = resolvedView();
   }, 60_000);
@@ -212,7 +209,8 @@ describe.skipIf(skip)('the agent with the real systemd-resolved', () => {
 
     expect(await stop(child, 'SIGINT')).toBe(0);
     expect(resolvedView()).toBe(before);
-    expect(rs.run('ip', '-o', 'addr', 'show', 'dev', AGENT_LINK)).not.toContain('100.64.');
+    expect(rs.run('ip', '-o', 'addr', 'show')).not.toContain('100.64.');
+    expect(rs.run('ip', '-o', 'link', 'show')).not.toContain(AGENT_LINK);
     upstream.kill('SIGKILL');
   }, 90_000);
 
@@ -232,10 +230,11 @@ describe.skipIf(skip)('the agent with the real systemd-resolved', () => {
     await waitFor('the query at the corp resolver', () => corpQueries('full.corp.test') > asked);
 
     await stop(child, 'SIGKILL');
-    expect(rs.resolvectl('dns', AGENT_LINK)).toContain('100.64.0.1');
+    // The kernel deleted the agent's tun with its holder, and resolved forgot the link with it.
+    await waitFor('the link gone', () => !rs.run('ip', '-o', 'link', 'show').includes(AGENT_LINK));
     cleanup(stateDir);
     expect(resolvedView()).toBe(before);
-    expect(rs.run('ip', '-o', 'addr', 'show', 'dev', AGENT_LINK)).not.toContain('100.64.');
+    expect(rs.run('ip', '-o', 'addr', 'show')).not.toContain('100.64.');
     expect(fs.existsSync(path.join(stateDir, 'platform-state.json'))).toBe(false);
     expect(digShort('after.corp.test')).toBe('192.0.2.99');
   }, 90_000);
@@ -245,7 +244,7 @@ describe.skipIf(skip)('the agent with the real systemd-resolved', () => {
       runner: prefixedRunner(new ExecFileRunner(), rs.prefix),
     });
     // The agent's DNS server, standing in: answers every name under prod.example.
-    rs.run('ip', 'addr', 'add', '100.64.0.1/32', 'dev', AGENT_LINK);
+    rs.run('ip', 'addr', 'add', '100.64.0.1/32', 'dev', VETH_LINK);
     let agentLog = '';
     const agent = rs.spawn('dnsmasq', [
       '--keep-in-foreground',
@@ -258,14 +257,14 @@ describe.skipIf(skip)('the agent with the real systemd-resolved', () => {
       '--log-facility=-',
     ]);
     agent.stderr?.on('data', (c: Buffer) => (agentLog += c.toString()));
-    const config = { interface: AGENT_LINK, servers: ['100.64.0.1'], dnsMode: 'split' as const };
+    const config = { interface: VETH_LINK, servers: ['100.64.0.1'], dnsMode: 'split' as const };
     const original = await backend.snapshot(config);
     await backend.write(config, original);
     const names = Array.from({ length: 10_000 }, (_, i) => `db${i}.team${i % 300}.prod.example`);
     const started = Date.now();
     await backend.reroute({ ...config, domains: names });
     const took = Date.now() - started;
-    expect(parseResolvectlLists(rs.resolvectl('domain', AGENT_LINK))).toEqual([['~prod.example']]);
+    expect(parseResolvectlLists(rs.resolvectl('domain', VETH_LINK))).toEqual([['~prod.example']]);
     expect(took).toBeLessThan(2_000);
     expect(digShort('db9999.team99.prod.example')).toBe('100.64.0.9');
     // The parent domain catches the non-aliases under it too: the agent forwards those.
@@ -275,7 +274,7 @@ describe.skipIf(skip)('the agent with the real systemd-resolved', () => {
     expect(agentLog).not.toContain('corp.test');
     await backend.restore(original);
     agent.kill('SIGKILL');
-    rs.run('ip', 'addr', 'del', '100.64.0.1/32', 'dev', AGENT_LINK);
+    rs.run('ip', 'addr', 'del', '100.64.0.1/32', 'dev', VETH_LINK);
     expect(resolvedView()).toBe(before);
   }, 60_000);
 });
