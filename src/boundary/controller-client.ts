@@ -59,6 +59,7 @@ const MAX_PAGES = 10_000;
 export class ControllerClient {
   readonly address: string;
   readonly #options: ControllerClientOptions;
+  readonly #userAgent: string;
   #dispatcher: Promise<Dispatcher> | undefined;
 
   constructor(options: ControllerClientOptions) {
@@ -67,6 +68,8 @@ export class ControllerClient {
       throw new PlainHttpError(this.address);
     }
     this.#options = options;
+    // Read once: packageVersion() reads package.json from disk.
+    this.#userAgent = options.userAgent ?? `client-agent/${packageVersion()}`;
   }
 
   async authenticate(
@@ -196,7 +199,7 @@ export class ControllerClient {
       options.signal === undefined ? timeout : AbortSignal.any([options.signal, timeout]);
     const headers: Record<string, string> = {
       accept: 'application/json',
-      'user-agent': this.#options.userAgent ?? `client-agent/${packageVersion()}`,
+      'user-agent': this.#userAgent,
     };
     if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
     if (options.body !== undefined) headers['content-type'] = 'application/json';
