@@ -307,11 +307,13 @@ export class AliasCache extends EventEmitter<AliasCacheEvents> {
    * ends, so that a name looked up right after a hand-off is not taken for a non-alias.
    */
   firstListing(): Promise<void> | undefined {
-    const first = [...this.#users.values()].filter(
-      (s) => s.lastRefresh === undefined && s.inFlight !== undefined,
-    );
-    if (first.length === 0) return undefined;
-    return Promise.all(first.map((s) => s.inFlight ?? Promise.resolve())).then(() => undefined);
+    let first: Promise<void>[] | undefined;
+    for (const state of this.#users.values()) {
+      if (state.lastRefresh === undefined && state.inFlight !== undefined) {
+        (first ??= []).push(state.inFlight);
+      }
+    }
+    return first === undefined ? undefined : Promise.all(first).then(() => undefined);
   }
 
   /** Resolves when no refresh is running (those running now have ended). */

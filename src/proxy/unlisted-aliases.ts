@@ -51,8 +51,11 @@ export class UnlistedAliases {
     this.#rate = new RateLimiter({ ...(options.rate ?? DEFAULT_RATE), clock: options.clock });
   }
 
-  /** Undefined at once when there is nothing to try; else the alias found, or undefined. */
-  lookup(name: string, signal: AbortSignal): Promise<AliasEntry | undefined> | undefined {
+  /**
+   * Undefined at once when there is nothing to try; else the alias found, or undefined.
+   * `signal()` is called only when a try starts.
+   */
+  lookup(name: string, signal: () => AbortSignal): Promise<AliasEntry | undefined> | undefined {
     const uids = this.#o.candidates();
     if (uids.length === 0) return undefined;
     const value = normalizeName(name);
@@ -69,7 +72,7 @@ export class UnlistedAliases {
       this.#log.debug({ name: value }, 'Too many alias tries at the controller; not trying one.');
       return undefined;
     }
-    const attempt = this.#try(uids, value, signal).finally(() => this.#trying.delete(value));
+    const attempt = this.#try(uids, value, signal()).finally(() => this.#trying.delete(value));
     this.#trying.set(value, attempt);
     return attempt;
   }

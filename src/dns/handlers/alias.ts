@@ -56,11 +56,12 @@ export interface AliasHandlerOptions {
   /**
    * For a name that is not in the snapshot: tries it as an alias the snapshot could not list
    * (the user lacks the listing grant) and resolves to its entry, or undefined when it is none;
-   * returns undefined at once when there is nothing to try. `signal` aborts at
-   * dns_request_timeout.
+   * returns undefined at once when there is nothing to try. `signal()` gives the signal that
+   * aborts at dns_request_timeout (asked for only when something is tried: every forwarded name
+   * passes here).
    */
   readonly unlisted?:
-    | ((name: string, signal: AbortSignal) => Promise<AliasEntry | undefined> | undefined)
+    | ((name: string, signal: () => AbortSignal) => Promise<AliasEntry | undefined> | undefined)
     | undefined;
   /** The local OS user who asked, where the platform can tell. */
   readonly uidHint?: ((q: DnsQuery) => number | undefined) | undefined;
@@ -140,8 +141,7 @@ export class AliasHandler implements DnsHandler {
       return next(q, signal);
     }
     const timeoutMs = this.#requestTimeoutMs;
-    const found = this.#options.unlisted?.(
-      q.name,
+    const found = this.#options.unlisted?.(q.name, () =>
       this.#deadlines.signal(timeoutMs, () => tooSlow(undefined, timeoutMs)),
     );
     if (found === undefined) return next(q, signal);
