@@ -2,6 +2,8 @@
  * The immutable view of every alias the agent may answer, swapped whole on each refresh. A DNS
  * lookup is one Map.get on the normalized name.
  */
+import { normalizeName } from '../lib/dns-name.js';
+
 export interface AliasEntry {
   /** The alias value, lower case, without a trailing dot: `db.prod.corp`. */
   readonly value: string;
@@ -27,11 +29,7 @@ export interface UserAlias {
   readonly destinationId: string;
 }
 
-/** `DB.Prod.Corp.` → `db.prod.corp`. */
-export function normalizeName(name: string): string {
-  const lower = name.toLowerCase();
-  return lower.endsWith('.') ? lower.slice(0, -1) : lower;
-}
+export { normalizeName };
 
 class MapSnapshot implements AliasSnapshot {
   readonly #byName: ReadonlyMap<string, AliasEntry>;

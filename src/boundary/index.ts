@@ -9,6 +9,13 @@ export {
 } from './authz-token.js';
 export { normalizeControllerAddress } from './controller-address.js';
 export {
+  ControllerPool,
+  plainHttpNotice,
+  TLS_UNVERIFIED_LOG,
+  TLS_UNVERIFIED_NOTICE,
+  type ControllerPoolOptions,
+} from './controller-pool.js';
+export {
   ControllerClient,
   isTokenShape,
   PlainHttpError,

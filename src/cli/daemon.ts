@@ -1,5 +1,6 @@
 /** `client-agent daemon [--config F] [--cleanup]`: the agent as root, in the foreground. */
 import type { Command } from 'commander';
+import { TLS_UNVERIFIED_NOTICE } from '../boundary/index.js';
 import { loadConfig } from '../config/index.js';
 import { runUntilStopped } from '../daemon/lifecycle.js';
 import { cleanup, startSystemDaemon } from '../daemon/system.js';
@@ -66,9 +67,7 @@ export function registerDaemonCommand(program: Command, io: CliIo): void {
           version: packageVersion(),
         });
         if (config.controllerTlsInsecure) {
-          io.stderr.write(
-            "warning: controller_tls_insecure = true: the controller's TLS certificate is not verified; anyone on the network path can read Boundary tokens. Use controller_ca_file instead.\n",
-          );
+          io.stderr.write(`warning: ${TLS_UNVERIFIED_NOTICE}; set controller_ca_file instead.\n`);
         }
         io.stderr.write(
           `client-agent daemon running: DNS on ${daemon.agent.dnsAddresses.join(', ')}, control API on port ${daemon.control.port}.\n`,

@@ -121,7 +121,7 @@ export function registerDevCommand(program: Command, io: CliIo): void {
         return { value: a.value, port };
       });
       const echo = aliases.find((a) => a.value.startsWith('echo.'));
-      const upstreamText = run.agent.details(run.uid).upstreams.join(', ');
+      const upstreamText = run.agent.api.details(run.uid).upstreams.join(', ');
       io.stderr.write(
         [
           options.system === true

@@ -50,10 +50,18 @@ export interface FieldContext {
   readonly defaults: DefaultPaths;
 }
 
+/**
+ * The parts of a running agent that apply a reloaded value, each with one action in the agent
+ * (`Agent.reload`): the alias refresh timer, the DNS service, the logger, the proxy address
+ * allocator, the state file's place.
+ */
+export type ReloadTarget = 'alias-refresh' | 'dns' | 'logging' | 'addresses' | 'state-file';
+
 export interface FieldSpec<T> {
   readonly key: string;
   readonly description: string;
-  readonly reloadable: boolean;
+  /** What applies a new value on SIGHUP, or `restart` when only a restart does. */
+  readonly reload: ReloadTarget | 'restart';
   readonly fallback: (ctx: FieldContext) => T;
   readonly parse: (raw: unknown, ctx: FieldContext) => T;
   /** The value as it would be written in HCL. */
@@ -124,7 +132,7 @@ export const FIELDS: { readonly [F in ConfigField]: FieldSpec<AgentConfig[F]> } 
   aliasRefreshIntervalMs: {
     key: 'alias_refresh_interval',
     description: 'How often the alias cache is refreshed from the controller.',
-    reloadable: true,
+    reload: 'alias-refresh',
     fallback: () => 60_000,
     parse: duration(1000, 86_400_000, '"60s" or "1m30s"'),
     show: (ms) => quote(formatDuration(ms)),
@@ -132,7 +140,7 @@ export const FIELDS: { readonly [F in ConfigField]: FieldSpec<AgentConfig[F]> } 
   dnsRequestTimeoutMs: {
     key: 'dns_request_timeout',
     description: 'How long handling one DNS request may take, authorization and upstream included.',
-    reloadable: true,
+    reload: 'dns',
     fallback: () => 300_000,
     parse: duration(100, 3_600_000, '"300s" or "5m"'),
     show: (ms) => quote(formatDuration(ms)),
@@ -142,7 +150,7 @@ export const FIELDS: { readonly [F in ConfigField]: FieldSpec<AgentConfig[F]> } 
     description:
       'Linux with systemd-resolved: "split" sends only alias names to the agent, "full" every name; "auto" is split there (resolv.conf and macOS: always full).',
     // Which names reach the agent is set up with the take-over; changing it means redoing that.
-    reloadable: false,
+    reload: 'restart',
     fallback: () => 'auto',
     parse: (raw) => {
       const value = text(raw, '"auto"').trim().toLowerCase();
@@ -155,7 +163,7 @@ export const FIELDS: { readonly [F in ConfigField]: FieldSpec<AgentConfig[F]> } 
   interfaceToUse: {
     key: 'interface_to_use',
     description: 'The network interface for the agent addresses, instead of the default route one.',
-    reloadable: false,
+    reload: 'restart',
     fallback: () => null,
     parse: (raw) => {
       const value = text(raw, '"eth0"');
@@ -171,7 +179,7 @@ export const FIELDS: { readonly [F in ConfigField]: FieldSpec<AgentConfig[F]> } 
   logFile: {
     key: 'log_file',
     description: 'Where the agent writes its log (JSON lines).',
-    reloadable: true,
+    reload: 'logging',
     fallback: (ctx) => ctx.defaults.logFile,
     parse: filePath,
     show: quote,
@@ -179,7 +187,7 @@ export const FIELDS: { readonly [F in ConfigField]: FieldSpec<AgentConfig[F]> } 
   logLevel: {
     key: 'log_level',
     description: 'How much the agent logs: trace, debug, info, warn or error (any case).',
-    reloadable: true,
+    reload: 'logging',
     fallback: () => 'info',
     parse: (raw) => {
       const value = text(raw, '"info"').trim().toLowerCase();
@@ -192,7 +200,7 @@ export const FIELDS: { readonly [F in ConfigField]: FieldSpec<AgentConfig[F]> } 
   logToStdout: {
     key: 'log_to_stdout',
     description: 'Also write the log to standard output.',
-    reloadable: true,
+    reload: 'logging',
     fallback: () => false,
     parse: boolean,
     show: String,
@@ -201,7 +209,7 @@ export const FIELDS: { readonly [F in ConfigField]: FieldSpec<AgentConfig[F]> } 
     key: 'override_upstream_dns_servers',
     description:
       'DNS servers for names that are not aliases, in order; empty: the ones configured before the agent.',
-    reloadable: true,
+    reload: 'dns',
     fallback: () => [],
     parse: (raw) => {
       if (!Array.isArray(raw)) {
@@ -219,7 +227,7 @@ export const FIELDS: { readonly [F in ConfigField]: FieldSpec<AgentConfig[F]> } 
     key: 'state_file',
     description:
       'What the running agent changed on the machine, so that a restart after a crash can undo it.',
-    reloadable: true,
+    reload: 'state-file',
     fallback: (ctx) => ctx.defaults.stateFile,
     parse: filePath,
     show: quote,
@@ -227,7 +235,7 @@ export const FIELDS: { readonly [F in ConfigField]: FieldSpec<AgentConfig[F]> } 
   operationalStateFile: {
     key: 'operational_state_file',
     description: 'Whether the agent is running or paused, kept across restarts.',
-    reloadable: false,
+    reload: 'restart',
     fallback: (ctx) => ctx.defaults.operationalStateFile,
     parse: filePath,
     show: quote,
@@ -235,7 +243,7 @@ export const FIELDS: { readonly [F in ConfigField]: FieldSpec<AgentConfig[F]> } 
   v4Prefix: {
     key: 'v4_prefix',
     description: 'The IPv4 network (/8 to /16) that proxy and DNS addresses come from.',
-    reloadable: true,
+    reload: 'addresses',
     fallback: () => prefix(parseV4Prefix, '')(DEFAULT_V4_PREFIX),
     parse: prefix(parseV4Prefix, `"${DEFAULT_V4_PREFIX}"`),
     show: (p) => quote(p.cidr),
@@ -243,7 +251,7 @@ export const FIELDS: { readonly [F in ConfigField]: FieldSpec<AgentConfig[F]> } 
   v6Prefix: {
     key: 'v6_prefix',
     description: `The IPv6 ULA network (/48 to /64) for IPv6 addresses, or "${V6_OFF}" for none.`,
-    reloadable: false,
+    reload: 'restart',
     fallback: () => prefix(parseV6Prefix, '')(DEFAULT_V6_PREFIX),
     parse: (raw) => {
       if (typeof raw === 'string' && raw.trim().toLowerCase() === V6_OFF) return null;
@@ -254,7 +262,7 @@ export const FIELDS: { readonly [F in ConfigField]: FieldSpec<AgentConfig[F]> } 
   listenPort: {
     key: 'listen_port',
     description: `The port of the control API on 127.0.0.1 and ::1 (environment: ${LISTEN_PORT_ENV}).`,
-    reloadable: false,
+    reload: 'restart',
     fallback: () => DEFAULT_LISTEN_PORT,
     parse: (raw) => {
       if (typeof raw === 'string') throw new InvalidValue('must be a number, without quotes');
@@ -266,7 +274,7 @@ export const FIELDS: { readonly [F in ConfigField]: FieldSpec<AgentConfig[F]> } 
     key: 'controller_ca_file',
     description:
       "A PEM file with the CA certificate(s) that signed the controller's certificate, trusted besides the built-in ones.",
-    reloadable: false,
+    reload: 'restart',
     fallback: () => null,
     parse: filePath,
     show: showNullable,
@@ -275,7 +283,7 @@ export const FIELDS: { readonly [F in ConfigField]: FieldSpec<AgentConfig[F]> } 
     key: 'controller_tls_insecure',
     description:
       "Do not verify the controller's TLS certificate: development only, anyone on the path can read tokens.",
-    reloadable: false,
+    reload: 'restart',
     fallback: () => false,
     parse: boolean,
     show: String,
@@ -284,7 +292,7 @@ export const FIELDS: { readonly [F in ConfigField]: FieldSpec<AgentConfig[F]> } 
     key: 'pre_open_worker_connections',
     description:
       'Keep a worker connection (TLS and WebSocket) set up ahead for the next client of each session: faster first bytes, but each one costs the worker a controller lookup, and one never used a worker error.',
-    reloadable: false,
+    reload: 'restart',
     fallback: () => false,
     parse: boolean,
     show: String,

@@ -22,6 +22,7 @@ export {
   type ValueSource,
 } from './load.js';
 export { planReload, RELOADABLE_FIELDS, type ReloadPlan } from './reload.js';
+export type { ReloadTarget } from './fields.js';
 export { DEFAULT_PATHS, platformName, type DefaultPaths, type PlatformName } from './paths.js';
 export { formatDuration, parseDuration } from './duration.js';
 export { formatUpstream, parseUpstream, DNS_PORT, type UpstreamServer } from './upstream.js';

@@ -14,3 +14,10 @@ export { ControlError, type ControlErrorCode } from './errors.js';
 export { MAX_BODY_BYTES } from './request-guard.js';
 export { ControlServer, type ControlServerOptions, type ControlServerTimeouts } from './server.js';
 export { isControllerAddress } from './token-request.js';
+export {
+  LISTING_GRANT,
+  sessionItem,
+  statusView,
+  type HeldSession,
+  type StatusFacts,
+} from './views.js';

@@ -29,8 +29,9 @@ import {
   type PeerCredentials,
   type UserNotifier,
 } from '../platform/index.js';
-import { ControlServer } from '../control/server.js';
-import { Agent } from './agent.js';
+import type { ControlServer } from '../control/index.js';
+import type { Agent } from './agent.js';
+import { runAgent, type RunningAgent } from './run-agent.js';
 import { startSystemDaemon } from './system.js';
 
 export const DEV_V4_PREFIX = '127.100.0.0/16';
@@ -152,7 +153,7 @@ export async function startDev(options: DevOptions): Promise<DevRun> {
         login.name,
         login.password,
       );
-      await agent.addToken(uid, devserver.controller.address, token);
+      await agent.api.addToken(uid, devserver.controller.address, token);
     } finally {
       await client.close();
     }
@@ -180,7 +181,7 @@ async function startUnprivileged(
   config: AgentConfig,
   uid: number,
   options: DevOptions & { platform: string },
-): Promise<{ agent: Agent; control: ControlServer; close(): Promise<void> }> {
+): Promise<RunningAgent> {
   // Only read from: the peer of a connection, and the resolvers the machine uses.
   const platform = createPlatform({
     platform: options.platform,
@@ -192,48 +193,29 @@ async function startUnprivileged(
   const peers = options.peers ?? platform.peers;
   const shared =
     (options.proxyAddresses ?? (options.platform === 'darwin' ? 'shared' : 'range')) === 'shared';
-  const agent = new Agent({
-    config,
-    profile: {
-      name: 'dev',
-      dnsAddresses: ['127.0.0.1'],
-      dnsPort: options.dnsPort,
-      systemUpstreams:
-        options.upstreams.length > 0
-          ? []
-          : await platform.resolver.upstreams(['127.0.0.1']).catch(() => []),
-      sharedProxyAddress: shared ? DEV_SHARED_ADDRESS : undefined,
+  return runAgent({
+    agent: {
+      config,
+      profile: {
+        name: 'dev',
+        dnsAddresses: ['127.0.0.1'],
+        dnsPort: options.dnsPort,
+        systemUpstreams:
+          options.upstreams.length > 0
+            ? []
+            : await platform.resolver.upstreams(['127.0.0.1']).catch(() => []),
+        sharedProxyAddress: shared ? DEV_SHARED_ADDRESS : undefined,
+      },
+      clock: options.clock,
+      log: options.log,
+      peers,
+      version: options.version,
+      // The demo runs as the user: the notice of brokered credentials (the demo PostgreSQL target
+      // has some) goes to their own desktop.
+      notifier: options.notifier ?? platform.notifier,
     },
-    clock: options.clock,
-    log: options.log,
-    peers,
-    version: options.version,
-    // The demo runs as the user: the notice of brokered credentials (the demo PostgreSQL target
-    // has some) goes to their own desktop.
-    notifier: options.notifier ?? platform.notifier,
+    control: { port: options.controlPort, selfUid: uid },
   });
-  await agent.start();
-  const control = new ControlServer({
-    agent,
-    peers,
-    port: options.controlPort,
-    log: options.log,
-    selfUid: uid,
-  });
-  try {
-    await control.start();
-  } catch (err) {
-    await agent.close();
-    throw err;
-  }
-  return {
-    agent,
-    control,
-    async close() {
-      await control.close();
-      await agent.close();
-    },
-  };
 }
 
 function listening(host: string, port: number): Promise<boolean> {

@@ -8,7 +8,7 @@
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { AgentConfig } from '../config/index.js';
-import { ControlServer } from '../control/server.js';
+import type { ControlServer } from '../control/index.js';
 import { PROBE_NAME } from '../dns/handlers/probe.js';
 import type { Clock } from '../lib/clock.js';
 import type { AgentLogger } from '../lib/logger.js';
@@ -23,7 +23,8 @@ import {
   type Platform,
   type PlatformState,
 } from '../platform/index.js';
-import { Agent } from './agent.js';
+import type { Agent } from './agent.js';
+import { runAgent } from './run-agent.js';
 import { readJson, removeFile, writeJson } from './state-files.js';
 
 /** Beside the state file: what the platform changed (addresses, resolver), written before each change. */
@@ -105,10 +106,8 @@ export async function startSystemDaemon(options: SystemDaemonOptions): Promise<S
     log,
     ownNames: [PROBE_NAME],
   });
-  let agent: Agent | undefined;
-  let control: ControlServer | undefined;
-  try {
-    agent = new Agent({
+  const running = await runAgent({
+    agent: {
       config,
       profile: {
         ...profile,
@@ -120,26 +119,21 @@ export async function startSystemDaemon(options: SystemDaemonOptions): Promise<S
       peers: platform.peers,
       version: options.version,
       notifier: platform.notifier,
-    });
-    await agent.start();
-    control = new ControlServer({ agent, peers: platform.peers, port: config.listenPort, log });
-    await control.start();
-  } catch (err) {
-    await control?.close();
-    await agent?.close();
-    await profile.close().catch(() => undefined);
-    await removeFile(platformStateFile(config));
-    throw err;
-  }
-  const running = agent;
-  const controlServer = control;
+    },
+    control: { port: config.listenPort },
+    release: async () => {
+      await profile.close();
+      await removeFile(platformStateFile(current));
+    },
+  });
+  const { agent, control } = running;
   return {
-    agent: running,
-    control: controlServer,
+    agent,
+    control,
     reload(next) {
       const before = platformStateFile(current);
-      running.reload(next);
-      current = running.config;
+      agent.reload(next);
+      current = agent.config;
       const after = platformStateFile(current);
       if (after === before) return;
       void writeJson(after, platform.state())
@@ -148,11 +142,6 @@ export async function startSystemDaemon(options: SystemDaemonOptions): Promise<S
           log.error({ err: (err as Error).message }, 'Could not move the platform state file.');
         });
     },
-    async close() {
-      await controlServer.close();
-      await running.close();
-      await profile.close();
-      await removeFile(platformStateFile(current));
-    },
+    close: () => running.close(),
   };
 }

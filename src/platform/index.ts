@@ -5,7 +5,7 @@ export {
   type LinuxPeerCredentialsOptions,
 } from './linux/peer-credentials.js';
 export { canonicalIp } from './linux/proc-net-tcp.js';
-export { LocalAddresses, type LocalAddressesOptions } from './local-addresses.js';
+export { LocalAddresses, machineAddresses, type LocalAddressesOptions } from './local-addresses.js';
 export {
   EMPTY,
   type Empty,

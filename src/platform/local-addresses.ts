@@ -51,11 +51,7 @@ export class LocalAddresses {
   }
 
   #read(now: number): void {
-    const next = new Set<string>();
-    for (const infos of Object.values(this.#list())) {
-      for (const info of infos ?? []) next.add(plainIp(info.address).toLowerCase());
-    }
-    this.#addresses = next;
+    this.#addresses = machineAddresses(this.#list);
     this.#readAt = now;
   }
 }
@@ -65,4 +61,15 @@ function plainIp(address: string): string {
   const zone = address.indexOf('%');
   const ip = zone < 0 ? address : address.slice(0, zone);
   return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
+}
+
+/** Every address on this machine's interfaces now, as `LocalAddresses.has` compares them. */
+export function machineAddresses(
+  list: () => NodeJS.Dict<os.NetworkInterfaceInfo[]> = os.networkInterfaces,
+): Set<string> {
+  const addresses = new Set<string>();
+  for (const infos of Object.values(list())) {
+    for (const info of infos ?? []) addresses.add(plainIp(info.address).toLowerCase());
+  }
+  return addresses;
 }

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { DnsMode, IpPrefix, UpstreamServer } from '../config/index.js';
 import type { Clock } from '../lib/clock.js';
 import { AddressKeeper } from './address-keeper.js';
+import { machineAddresses } from './local-addresses.js';
 import { EMPTY, type Platform } from './platform.js';
 import { asError } from './linux/linux-addresses.js';
 import { dnsAddressesFor } from './prefix-overlap.js';
@@ -40,6 +41,8 @@ export interface SystemProfile {
   readonly dnsPort: number;
   readonly systemUpstreams: readonly UpstreamServer[];
   addAddress(ip: string): Promise<void>;
+  /** An address another interface of this machine had when the agent started: no alias gets it. */
+  isAddressTaken(ip: string): boolean;
   readonly resolver: {
     apply(): Promise<void>;
     restore(): Promise<void>;
@@ -123,6 +126,7 @@ export async function prepareSystemProfile(o: SystemProfileOptions): Promise<Sys
   });
   kept.keeper = running;
   running.start();
+  const taken = machineAddresses();
   return {
     name: 'system',
     interface: iface,
@@ -133,6 +137,7 @@ export async function prepareSystemProfile(o: SystemProfileOptions): Promise<Sys
       running.want(ip);
       await platform.addresses.add(iface, ip);
     },
+    isAddressTaken: (ip) => taken.has(ip),
     resolver: {
       apply: () =>
         platform.resolver.apply({

@@ -63,7 +63,7 @@ beforeEach(async () => {
     version: '0.1.0',
   });
   await agent.start();
-  control = await startControlServer(agent);
+  control = await startControlServer(agent.api);
 });
 
 afterEach(async () => {
@@ -118,7 +118,7 @@ async function useAlias(): Promise<void> {
 }
 
 const sessionIds = () =>
-  agent.sessions(process.getuid?.() ?? 0).map((s) => s.session_authorization.session_id);
+  agent.api.sessions(process.getuid?.() ?? 0).map((s) => s.session_authorization.session_id);
 
 describe("Boundary's client-agent CLI against the agent", () => {
   it('status decodes as Go decodes it, with a token and without one', async () => {
@@ -233,7 +233,7 @@ describe('without the list-resolvable-aliases grant', () => {
       await agent.cache.idle();
       const uid = process.getuid?.() ?? 0;
       expect(agent.cache.listingRefused(uid)).toBe(true);
-      expect(agent.status(uid).warnings.join('\n')).toContain(
+      expect(agent.api.status(uid).warnings.join('\n')).toContain(
         'type=user;ids=*;actions=list-resolvable-aliases',
       );
       await useAlias();

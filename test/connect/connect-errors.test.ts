@@ -136,14 +136,14 @@ describe('client-agent connect refuses', () => {
   });
 
   it('while the agent is paused, and when it is not running', async () => {
-    await bed.dev.agent.pause(bed.dev.uid);
+    await bed.dev.agent.api.pause(bed.dev.uid);
     expectError(
       await bed.cli(['connect', ECHO.alias]),
       1,
       /the agent is paused/,
       /client-agent resume/,
     );
-    await bed.dev.agent.resume(bed.dev.uid);
+    await bed.dev.agent.api.resume(bed.dev.uid);
     const port = await freePort();
     expectError(
       await bed.cli(['connect', ECHO.alias, `-client-agent-port=${port}`]),

@@ -25,7 +25,7 @@ async function transparentSession(): Promise<{ id: string; address: string }> {
   resolver.setServers([bed.dev.agent.dnsAddresses[0] ?? '']);
   const [address = ''] = await resolver.resolve4(ECHO.alias);
   expect(await echo(bed.echoClientPort, 'transparent', address)).toBe('transparent');
-  const [item] = bed.dev.agent.sessions(bed.dev.uid);
+  const [item] = bed.dev.agent.api.sessions(bed.dev.uid);
   return { id: item?.session_authorization.session_id ?? '', address };
 }
 
@@ -62,9 +62,9 @@ describe('client-agent sessions read|cancel', () => {
       status_code: 200,
       item: { status: 'terminated', termination_reason: 'canceled' },
     });
-    expect(bed.dev.agent.sessions(bed.dev.uid)).toEqual([]);
+    expect(bed.dev.agent.api.sessions(bed.dev.uid)).toEqual([]);
     expect(await echo(bed.echoClientPort, 'renewed', address)).toBe('renewed');
-    const [renewed] = bed.dev.agent.sessions(bed.dev.uid);
+    const [renewed] = bed.dev.agent.api.sessions(bed.dev.uid);
     expect(renewed?.session_authorization.session_id).not.toBe(id);
   });
 

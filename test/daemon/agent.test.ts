@@ -74,7 +74,7 @@ async function startAgent(selfPause?: { limit: number; windowMs: number }): Prom
     'password',
   );
   await client.close();
-  await agent.addToken(UID, devserver.controller.address, token);
+  await agent.api.addToken(UID, devserver.controller.address, token);
   const resolver = new Resolver({ timeout: 2_000, tries: 1 });
   resolver.setServers([agent.dnsAddresses[0] ?? '']);
   return resolver;
@@ -94,7 +94,7 @@ function echo(address: string, text: string): Promise<string> {
 describe('Agent', () => {
   it('reports its status in the Boundary CLI shape for the caller', async () => {
     await startAgent();
-    const status = agent?.status(UID);
+    const status = agent?.api.status(UID);
     expect(Object.keys(status ?? {}).sort()).toEqual([
       'auth_token_expiry',
       'auth_token_id',
@@ -110,8 +110,8 @@ describe('Agent', () => {
       version: '0.0.0-test',
     });
     expect(status?.auth_token_id).toMatch(/^at_/);
-    expect(agent?.status(UID + 1)).toMatchObject({ boundary_addr: '', auth_token_id: '' });
-    expect(agent?.details(UID)).toMatchObject({
+    expect(agent?.api.status(UID + 1)).toMatchObject({ boundary_addr: '', auth_token_id: '' });
+    expect(agent?.api.details(UID)).toMatchObject({
       alias_count: 3,
       users_with_tokens: 1,
       status: 'running',
@@ -123,11 +123,11 @@ describe('Agent', () => {
     const [address] = await resolver.resolve4('echo.boundary.dev');
     expect(await echo(address ?? '', 'before')).toBe('before');
     expect(await resolver.reverse(address ?? '')).toEqual(['echo.boundary.dev']);
-    expect(agent?.sessions(UID)).toHaveLength(1);
-    await agent?.pause(UID);
+    expect(agent?.api.sessions(UID)).toHaveLength(1);
+    await agent?.api.pause(UID);
     await expect(resolver.reverse(address ?? '')).rejects.toThrow(); // forwarded to no upstream
-    expect(agent?.status(UID).status).toBe('paused');
-    expect(agent?.sessions(UID)).toEqual([]);
+    expect(agent?.api.status(UID).status).toBe('paused');
+    expect(agent?.api.sessions(UID)).toEqual([]);
     expect(devserver.sessions.all()[0]).toMatchObject({
       status: 'terminated',
       terminationReason: 'canceled',
@@ -137,7 +137,7 @@ describe('Agent', () => {
       status: 'paused',
       reason: 'user',
     });
-    await agent?.resume(UID);
+    await agent?.api.resume(UID);
     expect(await resolver.resolve4('echo.boundary.dev')).toEqual([address]);
     expect(await echo(address ?? '', 'after')).toBe('after');
     expect(devserver.sessions.all()).toHaveLength(2);
@@ -145,10 +145,10 @@ describe('Agent', () => {
 
   it('stays paused across a restart', async () => {
     await startAgent();
-    await agent?.pause(UID);
+    await agent?.api.pause(UID);
     await agent?.close();
     const resolver = await startAgent();
-    expect(agent?.status(UID).status).toBe('paused');
+    expect(agent?.api.status(UID).status).toBe('paused');
     await expect(resolver.resolve4('echo.boundary.dev')).rejects.toThrow();
   });
 
@@ -157,17 +157,17 @@ describe('Agent', () => {
     await devserver.controller.close();
     for (let i = 0; i < 3; i++) await agent?.cache.refresh(UID);
     await new Promise((r) => setTimeout(r, 20));
-    const status = agent?.status(UID);
+    const status = agent?.api.status(UID);
     expect(status?.status).toBe('paused');
     expect(status?.warnings.join(' ')).toContain('paused itself after repeated network failures');
     expect(status?.errors[0]).toContain('cannot reach the controller');
     expect(status?.errors[0]).toMatch(/\(\d+ times, last at /);
     // about this user's token: another user sees none of it, root sees it
-    expect(agent?.status(UID + 1).errors).toEqual([]);
-    expect(agent?.status(UID + 1, true).errors).toEqual(status?.errors);
+    expect(agent?.api.status(UID + 1).errors).toEqual([]);
+    expect(agent?.api.status(UID + 1, true).errors).toEqual(status?.errors);
     await devserver.controller.start();
-    await agent?.resume(UID);
-    expect(agent?.status(UID).status).toBe('running');
+    await agent?.api.resume(UID);
+    expect(agent?.api.status(UID).status).toBe('running');
   });
 
   it('counts session authorizations that get no answer toward the self-pause', async () => {
@@ -177,9 +177,9 @@ describe('Agent', () => {
       await expect(resolver.resolve4('echo.boundary.dev')).rejects.toThrow();
     }
     await vi.waitFor(() => {
-      expect(agent?.status(UID).status).toBe('paused');
+      expect(agent?.api.status(UID).status).toBe('paused');
     });
-    expect(agent?.status(UID).errors[0]).toContain('cannot reach the controller');
+    expect(agent?.api.status(UID).errors[0]).toContain('cannot reach the controller');
   });
 
   it('reloads the refresh interval and the log level without dropping a session; other keys need a restart', async () => {
@@ -197,8 +197,8 @@ describe('Agent', () => {
       needsRestart: ['listenPort'],
     });
     expect(configured).toEqual([{ level: 'debug', file: config.logFile, toStdout: false }]);
-    expect(agent?.sessions(UID)).toHaveLength(1);
-    expect(agent?.status(UID).warnings.join(' ')).toContain(
+    expect(agent?.api.sessions(UID)).toHaveLength(1);
+    expect(agent?.api.status(UID).warnings.join(' ')).toContain(
       'listenPort changed in the config file: restart the agent',
     );
     devserver.directory.addAlias({ value: 'new.boundary.dev', destinationId: 'ttcp_echo000001' });
@@ -219,7 +219,7 @@ describe('Agent', () => {
       expect(existsSync(config.stateFile)).toBe(false);
     });
     expect(JSON.parse(await fs.readFile(moved, 'utf8'))).toHaveProperty('addresses');
-    expect(agent?.sessions(UID)).toHaveLength(1);
+    expect(agent?.api.sessions(UID)).toHaveLength(1);
     await agent?.close();
     agent = undefined;
     expect(existsSync(moved)).toBe(false);
@@ -243,13 +243,15 @@ describe('Agent', () => {
   it('never sends a token over plain HTTP off this machine unless its owner allowed it', async () => {
     await startAgent();
     const token = 'at_1234567890_s1NeverSentInClear';
-    await expect(agent?.addToken(UID + 1, 'http://192.0.2.1:9200', token)).rejects.toMatchObject({
+    await expect(
+      agent?.api.addToken(UID + 1, 'http://192.0.2.1:9200', token),
+    ).rejects.toMatchObject({
       code: 'boundary.plain_http',
       message: expect.stringContaining('over plain HTTP') as string,
     });
-    expect(agent?.hasToken(UID + 1)).toBe(false);
+    expect(agent?.api.hasToken(UID + 1)).toBe(false);
     // The caller's own token for the loopback stand-in stays, with no warning about it.
-    expect(agent?.status(UID).warnings).toEqual([]);
+    expect(agent?.api.status(UID).warnings).toEqual([]);
   });
 
   it('warns loudly in its log and in status when controller TLS verification is off', async () => {
@@ -278,7 +280,7 @@ describe('Agent', () => {
       .map((l) => JSON.parse(l) as { level: number; msg: string })
       .find((l) => l.msg.includes('TLS certificate verification of the controller is OFF'));
     expect(warning?.level).toBe(40);
-    expect(agent.status(UID).warnings.join('\n')).toContain(
+    expect(agent.api.status(UID).warnings.join('\n')).toContain(
       "the controller's TLS certificate is not verified (controller_tls_insecure = true)",
     );
   });

@@ -62,7 +62,7 @@ describe.runIf(process.platform === 'linux')(
       expect(await resolver.resolve4('echo.boundary.dev')).toEqual(['127.0.0.1']);
       await expect(resolver.resolve6('echo.boundary.dev')).rejects.toThrow();
       expect(await echo(7777, 'shared')).toBe('shared');
-      expect(run.agent.details(run.uid).listeners).toEqual([
+      expect(run.agent.api.details(run.uid).listeners).toEqual([
         { address: '127.0.0.1', port: 7777, alias: 'echo.boundary.dev' },
       ]);
     });

@@ -55,7 +55,7 @@ beforeEach(async () => {
     diag: { settleMs: 500, requestTimeoutMs: 5_000 },
   });
   await agent.start();
-  control = new ControlServer({ agent, peers, port: 0, log: silentLog });
+  control = new ControlServer({ agent: agent.api, peers, port: 0, log: silentLog });
   await control.start();
   const client = new ControllerClient({ address: devserver.controller.address });
   const { token, id } = await client.authenticate(
@@ -65,7 +65,7 @@ beforeEach(async () => {
   );
   await client.close();
   tokenId = id;
-  await agent.addToken(UID, devserver.controller.address, token);
+  await agent.api.addToken(UID, devserver.controller.address, token);
 });
 
 afterEach(async () => {
@@ -128,7 +128,7 @@ describe('client-agent diag ALIAS', () => {
   }, 30_000);
 
   it('agent paused: the first step fails, the rest is skipped, exit 1', async () => {
-    await agent.pause(UID);
+    await agent.api.pause(UID);
     const { code, report, text } = await diag(ALIAS);
     expect(code).toBe(1);
     expect(statuses(report).slice(0, 2)).toEqual(['agent:fail', 'token:skip']);
