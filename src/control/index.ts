@@ -18,6 +18,6 @@ export {
   LISTING_GRANT,
   sessionItem,
   statusView,
-  type HeldSession,
+  type SessionFacts,
   type StatusFacts,
 } from './views.js';

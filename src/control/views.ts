@@ -66,7 +66,7 @@ export function statusView(facts: StatusFacts): AgentStatus {
 }
 
 /** A session as the agent holds it, for `sessionItem`. */
-export interface HeldSession {
+export interface SessionFacts {
   readonly alias: string;
   readonly authorization: SessionAuthorization;
   readonly connections: number;
@@ -79,7 +79,7 @@ export interface HeldSession {
  * The session as `sessions` shows it to its owner: everything but the authorization token, which
  * holds the session's private key (the agent alone uses it; brokered credentials stay).
  */
-export function sessionItem(s: HeldSession): AgentSessionItem {
+export function sessionItem(s: SessionFacts): AgentSessionItem {
   return {
     alias: s.alias,
     session_authorization: Object.fromEntries(

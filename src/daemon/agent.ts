@@ -35,7 +35,7 @@ import {
   UnlistedAliases,
 } from '../proxy/index.js';
 import { WakeDetector } from '../lib/wake-detector.js';
-import { AgentApi } from './agent-api.js';
+import { ControlApi } from './control-api.js';
 import type { AgentProfile } from './profile.js';
 import { RunControl } from './run-control.js';
 import {
@@ -67,7 +67,7 @@ export interface AgentOptions {
 
 export class Agent {
   /** What the control API calls. */
-  readonly api: AgentApi;
+  readonly api: ControlApi;
   readonly cache: AliasCache;
   readonly sessionManager: SessionManager;
   readonly listeners: ProxyListeners;
@@ -179,7 +179,7 @@ export class Agent {
       this.#log.info({ uid: info.uid, reason }, 'Ending the sessions of a token that is gone.');
       void this.sessionManager.endForUid(info.uid, 'token');
     });
-    this.api = new AgentApi({
+    this.api = new ControlApi({
       cache: this.cache,
       sessions: this.sessionManager,
       listeners: this.listeners,

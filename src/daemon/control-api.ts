@@ -59,7 +59,7 @@ export interface AgentParts {
   readonly warnings: () => readonly string[];
 }
 
-export class AgentApi implements AgentControl {
+export class ControlApi implements AgentControl {
   readonly #p: AgentParts;
 
   constructor(parts: AgentParts) {
