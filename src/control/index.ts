@@ -7,6 +7,9 @@ export type {
   AgentSessionRecord,
   AgentStatus,
   AliasDiagnosis,
+  DiagStep,
+  StepDetails,
+  StepStatus,
 } from './agent-api.js';
 export { ControlClient, resolveControlPort, type ControlClientOptions } from './client.js';
 export { ControlError, type ControlErrorCode } from './errors.js';
