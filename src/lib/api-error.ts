@@ -29,7 +29,10 @@ export interface ApiRequestField {
   readonly description: string;
 }
 
-/** The JSON an ApiError is sent as. */
+/**
+ * The JSON an ApiError is sent as. A client reads the same JSON defensively, every field
+ * optional: `ApiErrorBody` in src/boundary/api-types.ts.
+ */
 export interface ApiErrorJson {
   readonly kind: string;
   readonly op?: string;
