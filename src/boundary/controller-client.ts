@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import type { Dispatcher } from 'undici';
+import type { ApiRequestField } from '../lib/api-error.js';
 import { AgentError } from '../lib/errors.js';
 import { packageVersion } from '../lib/version.js';
 import type {
@@ -18,7 +19,7 @@ import type {
   SessionAuthorization,
 } from './api-types.js';
 import { normalizeControllerAddress } from './controller-address.js';
-import { ControllerError, type RequestField } from './errors.js';
+import { ControllerError } from './errors.js';
 
 export interface ControllerClientOptions {
   /** The controller's base URL, `https://boundary.corp` or `http://127.0.0.1:9200`. */
@@ -357,7 +358,7 @@ function apiError(
 ): ControllerError {
   const kind = body.kind ?? '';
   const message = body.message ?? `HTTP ${status}`;
-  const requestFields: RequestField[] = (body.details?.request_fields ?? []).map((f) => ({
+  const requestFields: ApiRequestField[] = (body.details?.request_fields ?? []).map((f) => ({
     name: f.name ?? '',
     description: f.description ?? '',
   }));

@@ -1,4 +1,5 @@
 /** Errors from talking to Boundary: the controller's API and its session authorization tokens. */
+import type { ApiRequestField } from '../lib/api-error.js';
 import { AgentError, type AgentErrorOptions } from '../lib/errors.js';
 
 /** A session authorization token that cannot be decoded or lacks what a session needs. */
@@ -20,11 +21,6 @@ export type ControllerErrorCode =
   | 'controller.bad_response'
   | 'controller.aborted';
 
-export interface RequestField {
-  readonly name: string;
-  readonly description: string;
-}
-
 /**
  * A controller request that failed: `controller.api` when the controller answered with an error
  * status (then `status` and `kind` are set), otherwise a network failure, a timeout, or an answer
@@ -36,7 +32,7 @@ export class ControllerError extends AgentError {
   readonly status: number;
   /** The error `kind` from the body (`PermissionDenied`, `invalid list token`, ...), or ''. */
   readonly kind: string;
-  readonly requestFields: readonly RequestField[];
+  readonly requestFields: readonly ApiRequestField[];
 
   constructor(
     code: ControllerErrorCode,
@@ -44,7 +40,7 @@ export class ControllerError extends AgentError {
     details: {
       status?: number;
       kind?: string;
-      requestFields?: readonly RequestField[];
+      requestFields?: readonly ApiRequestField[];
       hint?: string | undefined;
       cause?: unknown;
     } = {},

@@ -29,7 +29,6 @@ export {
   ControllerError,
   INVALID_LIST_TOKEN_KIND,
   type ControllerErrorCode,
-  type RequestField,
 } from './errors.js';
 export {
   ed25519KeyFromGo,

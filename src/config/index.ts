@@ -8,6 +8,7 @@ export {
   DEFAULT_V6_PREFIX,
   FIELDS,
   LISTEN_PORT_ENV,
+  parsePort,
   V6_OFF,
   showValue,
   type AgentConfig,

@@ -4,9 +4,7 @@
  * Field names follow the Boundary CLI's client-agent commands
  * (Boundary's `internal/cmd/commands/clientagentcmd/`).
  */
-import type { Session, SessionAuthorization } from '../boundary/api-types.js';
-import type { DiagStep } from '../diag/report.js';
-import type { CancelPath } from '../proxy/session-manager.js';
+import type { Session, SessionAuthorization } from '../boundary/index.js';
 
 export type AgentRunState = 'running' | 'paused';
 
@@ -56,6 +54,29 @@ export interface AgentDetails {
   readonly v6_prefix?: string;
 }
 
+export type StepStatus = 'pass' | 'warn' | 'fail' | 'skip';
+
+/** Extra facts of a step, for machines (`--json`): flat values only. */
+export type StepDetails = Readonly<Record<string, string | number | boolean | readonly string[]>>;
+
+/**
+ * One step of a `client-agent diag` report: passed, failed, passed with a warning, or skipped
+ * because a step it needs did not pass. The daemon sends the alias checklist's steps in this
+ * shape, and the CLI prints and writes (`--json`) every report in it.
+ */
+export interface DiagStep {
+  /** Stable: `agent`, `token`, `resolver`, … */
+  readonly id: string;
+  /** What is checked, as a short phrase. */
+  readonly title: string;
+  readonly status: StepStatus;
+  /** What was seen (for a skipped step: which step it needed). */
+  readonly seen: string;
+  /** How to fix it; absent when the step passed. */
+  readonly fix?: string;
+  readonly details?: StepDetails;
+}
+
 /**
  * `POST /v1/diag/alias`: the daemon's part of `client-agent diag ALIAS`, for the caller only.
  * Steps in order: agent, token, controller, alias, authorize, worker, target, session (the CLI
@@ -93,7 +114,8 @@ export interface AgentSessionItem {
  */
 export type AgentSessionRecord = Session & {
   readonly alias: string;
-  readonly canceled?: CancelPath;
+  /** Where the cancel took effect; `already ended` when the session had ended before it. */
+  readonly canceled?: 'worker' | 'controller' | 'already ended';
 };
 
 export interface AgentControl {

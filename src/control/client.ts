@@ -4,9 +4,9 @@
  * 9300). When nothing listens there it says the agent is not running and how to start it.
  */
 import http from 'node:http';
-import { DEFAULT_LISTEN_PORT, LISTEN_PORT_ENV, parsePort } from '../config/fields.js';
+import { DEFAULT_LISTEN_PORT, LISTEN_PORT_ENV, parsePort } from '../config/index.js';
 import { UsageError } from '../lib/errors.js';
-import type { SessionAuthorization } from '../boundary/api-types.js';
+import type { SessionAuthorization } from '../boundary/index.js';
 import type {
   AgentDetails,
   AgentSessionItem,

@@ -7,8 +7,10 @@ export type {
   AgentSessionRecord,
   AgentStatus,
   AliasDiagnosis,
+  DiagStep,
+  StepDetails,
+  StepStatus,
 } from './agent-api.js';
-export { ApiError, type ApiErrorBody, type ApiRequestField } from './api-error.js';
 export { ControlClient, resolveControlPort, type ControlClientOptions } from './client.js';
 export { ControlError, type ControlErrorCode } from './errors.js';
 export { MAX_BODY_BYTES } from './request-guard.js';

@@ -7,11 +7,12 @@
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
-import type { PeerCredentials } from '../platform/types.js';
+import { ApiError, forbidden, notFound } from '../lib/api-error.js';
+import type { PeerCredentials } from '../platform/index.js';
 import type { AgentControl } from './agent-api.js';
-import { ApiError, forbidden, toApiError } from './api-error.js';
+import { toApiError } from './error-answer.js';
 import { checkOrigin } from './request-guard.js';
-import { findRoute } from './routes.js';
+import { ROUTES } from './routes.js';
 
 export interface ControlServerTimeouts {
   /** Time to receive the request headers. */
@@ -147,17 +148,19 @@ export class ControlServer {
     let uid: number | undefined;
     try {
       checkOrigin(req, this.#port);
-      const found = findRoute(path);
-      if (found === undefined) throw new ApiError(404, 'NotFound', 'Not Found');
-      const { route, param } = found;
-      if (route.method !== method) {
-        res.setHeader('Allow', route.method);
+      const found = ROUTES.find(method, path);
+      if (found === undefined) throw notFound('Not Found');
+      if (found.route === undefined) {
+        res.setHeader('Allow', found.allowed.join(', '));
         throw new ApiError(405, 'Unimplemented', `Method ${method} is not allowed here.`);
       }
       uid = await this.#callerOf(req.socket);
       if (uid === undefined) throw forbidden('The caller is not a user of this machine.');
       const privileged = uid === 0 || uid === this.#options.selfUid;
-      const body = await route.handle({ agent: this.#options.agent, uid, privileged, req, param });
+      const body = await found.route.handle(
+        { agent: this.#options.agent, uid, privileged, req },
+        found.params,
+      );
       send(res, 200, body);
       this.#options.log.debug({ method, path, uid, status: 200 }, 'Control API request.');
     } catch (err) {

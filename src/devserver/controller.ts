@@ -6,15 +6,17 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { encodeAuthorizationToken } from '../boundary/authz-token.js';
+import { encodeAuthorizationToken } from '../boundary/index.js';
+import { ApiError, forbidden, internalError, invalidArgument, notFound } from '../lib/api-error.js';
 import { AgentError } from '../lib/errors.js';
+import { route, RouteTable } from '../lib/http-routes.js';
 import { AliasListings } from './alias-listing.js';
 import { aliasJson, authTokenJson, compact, scopeJson, sessionJson } from './api-json.js';
 import type { DevToken, DevUser, Directory } from './directory.js';
 import { PROJECT_SCOPE } from './directory.js';
 import { newId } from './ids.js';
 import { createSessionCertificate } from './session-cert.js';
-import type { SessionStore } from './sessions.js';
+import type { SessionRecord, SessionStore } from './sessions.js';
 
 export interface StandInControllerOptions {
   readonly directory: Directory;
@@ -32,28 +34,23 @@ interface Reply {
   readonly body?: Record<string, unknown>;
 }
 
-class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly kind: string,
-    message: string,
-    readonly details?: Record<string, unknown>,
-  ) {
-    super(message);
-  }
+/** A request as the routes see it, its body read. */
+interface DevRequest {
+  readonly req: http.IncomingMessage;
+  readonly url: URL;
+  readonly text: string;
 }
 
 const unauthenticated = () =>
   new ApiError(401, 'Unauthenticated', 'Unauthenticated, or invalid token.');
-const forbidden = () => new ApiError(403, 'PermissionDenied', 'Forbidden.');
-const notFound = () => new ApiError(404, 'NotFound', 'Resource not found.');
+const noResource = () => notFound('Resource not found.');
 const MAX_BODY = 64 * 1024;
-const LISTING_PATH = /^\/v1\/users\/[^/?]+:list-resolvable-aliases(\?|$)/;
 
 export class StandInController {
   readonly #o: StandInControllerOptions;
   readonly #listings: AliasListings;
   readonly #log: Logger;
+  readonly #routes: RouteTable<DevRequest, Reply | Promise<Reply>>;
   #listingGate: Promise<void> | undefined;
   #server: http.Server | undefined;
   #port: number;
@@ -63,6 +60,7 @@ export class StandInController {
     this.#listings = new AliasListings(options.directory);
     this.#log = options.log.child({ component: 'devserver-controller' });
     this.#port = options.port ?? 0;
+    this.#routes = this.#routeTable();
   }
 
   /** `http://host:port`, once started. */
@@ -124,12 +122,7 @@ export class StandInController {
       if (size <= MAX_BODY) chunks.push(c);
     });
     req.on('end', () => {
-      const held = LISTING_PATH.test(req.url ?? '') ? this.#listingGate : undefined;
-      if (held === undefined) this.#reply(req, res, Buffer.concat(chunks), size);
-      else
-        void held.then(() => {
-          this.#reply(req, res, Buffer.concat(chunks), size);
-        });
+      void this.#reply(req, res, Buffer.concat(chunks), size);
     });
   }
 
@@ -149,141 +142,150 @@ export class StandInController {
     };
   }
 
-  #reply(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer, size: number): void {
-    {
-      let reply: Reply;
-      try {
-        if (size > MAX_BODY) throw new ApiError(400, 'InvalidArgument', 'Request body too large.');
-        reply = this.#route(req, body.toString('utf8'));
-      } catch (err) {
-        reply =
-          err instanceof ApiError
-            ? errorReply(err)
-            : errorReply(new ApiError(500, 'Internal', 'Internal error.'));
-        if (!(err instanceof ApiError))
-          this.#log.error({ err }, 'Stand-in controller failed a request.');
-      }
-      const path = (req.url ?? '').split('?')[0];
-      this.#log.info(
-        { method: req.method, path, status: reply.status, userAgent: req.headers['user-agent'] },
-        'Served a controller request.',
-      );
-      if (reply.body === undefined) {
-        res.writeHead(reply.status).end();
-        return;
-      }
-      const text = JSON.stringify(reply.body);
-      res.writeHead(reply.status, {
-        'content-type': 'application/json',
-        'content-length': Buffer.byteLength(text),
-      });
-      res.end(text);
+  async #reply(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    body: Buffer,
+    size: number,
+  ): Promise<void> {
+    let reply: Reply;
+    try {
+      if (size > MAX_BODY) throw invalidArgument('Request body too large.');
+      reply = await this.#route(req, body.toString('utf8'));
+    } catch (err) {
+      const failure = err instanceof ApiError ? err : internalError();
+      reply = { status: failure.status, body: { ...failure.body } };
+      if (failure !== err) this.#log.error({ err }, 'Stand-in controller failed a request.');
     }
+    const path = (req.url ?? '').split('?')[0];
+    this.#log.info(
+      { method: req.method, path, status: reply.status, userAgent: req.headers['user-agent'] },
+      'Served a controller request.',
+    );
+    if (reply.body === undefined) {
+      res.writeHead(reply.status).end();
+      return;
+    }
+    const text = JSON.stringify(reply.body);
+    res.writeHead(reply.status, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(text),
+    });
+    res.end(text);
   }
 
-  #route(req: http.IncomingMessage, text: string): Reply {
-    const url = new URL(req.url ?? '/', 'http://controller');
-    const path = decodeURIComponent(url.pathname);
-    const method = req.method ?? 'GET';
-    let m: RegExpExecArray | null;
-    if (method === 'POST' && (m = /^\/v1\/auth-methods\/([^/:]+):authenticate$/.exec(path))) {
-      return this.#authenticate(m[1] ?? '', parseBody(text));
-    }
-    const token = this.#bearer(req);
-    if (method === 'GET' && (m = /^\/v1\/auth-tokens\/([^/:]+)$/.exec(path))) {
-      if (token === undefined) throw unauthenticated();
-      if (m[1] !== token.id) throw forbidden();
-      return ok(
-        authTokenJson(token, this.#o.directory.authMethodId, this.#user(token).accountId, false),
-      );
-    }
-    if (method === 'GET' && (m = /^\/v1\/users\/([^/:]+):list-resolvable-aliases$/.exec(path))) {
-      if (token === undefined) throw unauthenticated();
-      const user = this.#user(token);
-      if (m[1] !== user.id || !user.canListAliases) throw forbidden();
-      const pageSize = Number(url.searchParams.get('page_size') ?? '0');
-      const result = this.#listings.list(
-        user,
-        url.searchParams.get('list_token') ?? undefined,
-        Number.isInteger(pageSize) ? pageSize : 0,
-      );
-      if (!result.ok) {
-        return {
-          status: 400,
-          body: { kind: 'invalid list token', op: 'listtoken.Validate', message: result.message },
-        };
-      }
-      return ok(result.body);
-    }
-    if (method === 'POST' && path === '/v1/aliases') {
-      this.#aliasManager(token);
-      return ok(this.#createAlias(parseBody(text)));
-    }
-    if (method === 'DELETE' && (m = /^\/v1\/aliases\/([^/:]+)$/.exec(path))) {
-      this.#aliasManager(token);
-      if (!this.#o.directory.aliases.has(m[1] ?? '')) throw notFound();
-      this.#o.directory.removeAlias(m[1] ?? '');
-      return { status: 204 };
-    }
-    if (method === 'POST' && (m = /^\/v1\/targets\/([^/:]+):authorize-session$/.exec(path))) {
-      if (token === undefined) throw unauthenticated();
-      return this.#authorizeSession(token, m[1] ?? '', parseBody(text));
-    }
-    if (method === 'GET' && path === '/v1/sessions') {
-      if (token === undefined) throw unauthenticated();
-      const items = this.#o.sessions
-        .all()
-        .filter((s) => s.userId === token.userId && s.status !== 'terminated');
-      return ok(
-        compact({
-          items: items.map(sessionJson),
-          response_type: 'complete',
-          sort_by: 'created_time',
-          sort_dir: 'desc',
-          est_item_count: items.length,
-        }),
-      );
-    }
-    if (
-      (m = /^\/v1\/sessions\/([^/:]+)(:cancel)?$/.exec(path)) &&
-      (method === 'GET') === (m[2] === undefined)
-    ) {
-      if (token === undefined) throw unauthenticated();
-      const session = this.#o.sessions.get(m[1] ?? '');
-      if (session === undefined) throw notFound();
-      if (session.userId !== token.userId) throw forbidden();
-      if (m[2] === undefined) return ok(sessionJson(session));
-      const version = parseBody(text).version;
-      if (typeof version !== 'number' || version === 0) {
-        throw new ApiError(400, 'InvalidArgument', 'Error in provided request.', {
-          request_fields: [{ name: 'version', description: 'Required field.' }],
-        });
-      }
-      if (version !== session.version) {
-        throw new ApiError(
-          400,
-          'FailedPrecondition',
-          'The session version does not match; read it again.',
+  /** Boundary's routes the agent and the CLI use, and alias administration for the demo. */
+  #routeTable(): RouteTable<DevRequest, Reply | Promise<Reply>> {
+    return new RouteTable<DevRequest, Reply | Promise<Reply>>([
+      route('POST', '/v1/auth-methods/{id}:authenticate', ({ text }, { id }) =>
+        this.#authenticate(id, parseBody(text)),
+      ),
+      route('GET', '/v1/auth-tokens/{id}', ({ req }, { id }) => {
+        const token = this.#signedIn(req);
+        if (id !== token.id) throw forbidden();
+        return ok(
+          authTokenJson(token, this.#o.directory.authMethodId, this.#user(token).accountId, false),
         );
-      }
-      return ok(sessionJson(this.#o.sessions.cancel(session.id) ?? session));
+      }),
+      route('GET', '/v1/users/{id}:list-resolvable-aliases', (r, { id }) =>
+        this.#listAliases(r, id),
+      ),
+      route('POST', '/v1/aliases', ({ req, text }) => {
+        this.#aliasManager(req);
+        return ok(this.#createAlias(parseBody(text)));
+      }),
+      route('DELETE', '/v1/aliases/{id}', ({ req }, { id }) => {
+        this.#aliasManager(req);
+        if (!this.#o.directory.aliases.has(id)) throw noResource();
+        this.#o.directory.removeAlias(id);
+        return { status: 204 };
+      }),
+      route('POST', '/v1/targets/{id}:authorize-session', ({ req, text }, { id }) =>
+        this.#authorizeSession(this.#signedIn(req), id, parseBody(text)),
+      ),
+      route('GET', '/v1/sessions', ({ req }) => {
+        const token = this.#signedIn(req);
+        const items = this.#o.sessions
+          .all()
+          .filter((s) => s.userId === token.userId && s.status !== 'terminated');
+        return ok(
+          compact({
+            items: items.map(sessionJson),
+            response_type: 'complete',
+            sort_by: 'created_time',
+            sort_dir: 'desc',
+            est_item_count: items.length,
+          }),
+        );
+      }),
+      route('GET', '/v1/sessions/{id}', ({ req }, { id }) =>
+        ok(sessionJson(this.#ownSession(req, id))),
+      ),
+      route('POST', '/v1/sessions/{id}:cancel', ({ req, text }, { id }) => {
+        const session = this.#ownSession(req, id);
+        const version = parseBody(text).version;
+        if (typeof version !== 'number' || version === 0) {
+          throw invalidArgument('Error in provided request.', [
+            { name: 'version', description: 'Required field.' },
+          ]);
+        }
+        if (version !== session.version) {
+          throw new ApiError(
+            400,
+            'FailedPrecondition',
+            'The session version does not match; read it again.',
+          );
+        }
+        return ok(sessionJson(this.#o.sessions.cancel(session.id) ?? session));
+      }),
+    ]);
+  }
+
+  /** The request's route; a path or method the controller does not have is a 404. */
+  #route(req: http.IncomingMessage, text: string): Reply | Promise<Reply> {
+    const url = new URL(req.url ?? '/', 'http://controller');
+    const found = this.#routes.find(req.method ?? 'GET', url.pathname);
+    if (found?.route === undefined) throw notFound('Not Found');
+    return found.route.handle({ req, url, text }, found.params);
+  }
+
+  /** `list-resolvable-aliases`, one page; held while holdListings() holds. */
+  async #listAliases({ req, url }: DevRequest, userId: string): Promise<Reply> {
+    const held = this.#listingGate;
+    if (held !== undefined) await held;
+    const user = this.#user(this.#signedIn(req));
+    if (userId !== user.id || !user.canListAliases) throw forbidden();
+    const pageSize = Number(url.searchParams.get('page_size') ?? '0');
+    const result = this.#listings.list(
+      user,
+      url.searchParams.get('list_token') ?? undefined,
+      Number.isInteger(pageSize) ? pageSize : 0,
+    );
+    if (!result.ok) {
+      throw new ApiError(400, 'invalid list token', result.message, { op: 'listtoken.Validate' });
     }
-    throw new ApiError(404, 'NotFound', 'Not Found');
+    return ok(result.body);
+  }
+
+  /** The caller's session `id`: 404 when there is none, 403 when it is another user's. */
+  #ownSession(req: http.IncomingMessage, id: string): SessionRecord {
+    const token = this.#signedIn(req);
+    const session = this.#o.sessions.get(id);
+    if (session === undefined) throw noResource();
+    if (session.userId !== token.userId) throw forbidden();
+    return session;
   }
 
   /** Alias administration needs a user with `manage_aliases` in the data file. */
-  #aliasManager(token: DevToken | undefined): void {
-    if (token === undefined) throw unauthenticated();
-    if (!this.#user(token).canManageAliases) throw forbidden();
+  #aliasManager(req: http.IncomingMessage): void {
+    if (!this.#user(this.#signedIn(req)).canManageAliases) throw forbidden();
   }
 
   /** `POST /v1/aliases` (Boundary's `aliases create target`): the new alias resource. */
   #createAlias(body: Record<string, unknown>): Record<string, unknown> {
     const directory = this.#o.directory;
     const invalid = (name: string, description: string) =>
-      new ApiError(400, 'InvalidArgument', 'Error in provided request.', {
-        request_fields: [{ name, description }],
-      });
+      invalidArgument('Error in provided request.', [{ name, description }]);
     if (body.type !== 'target') throw invalid('type', 'Only "target" aliases exist.');
     const value = body.value;
     if (typeof value !== 'string' || !/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/i.test(value)) {
@@ -305,7 +307,7 @@ export class StandInController {
 
   #authenticate(authMethodId: string, body: Record<string, unknown>): Reply {
     const directory = this.#o.directory;
-    if (authMethodId !== directory.authMethodId) throw notFound();
+    if (authMethodId !== directory.authMethodId) throw noResource();
     const attrs = (body.attributes ?? {}) as Record<string, unknown>;
     const user =
       typeof attrs.login_name === 'string' ? directory.userByLogin(attrs.login_name) : undefined;
@@ -326,32 +328,28 @@ export class StandInController {
     let aliasHostId: string | undefined;
     if (!idOrAlias.includes('_') && body.scope_id === undefined && body.scope_name === undefined) {
       const alias = directory.aliasByValue(idOrAlias);
-      if (alias?.destinationId === undefined) throw notFound();
+      if (alias?.destinationId === undefined) throw noResource();
       targetId = alias.destinationId;
       aliasHostId = alias.hostId;
     }
     const target = directory.targets.get(targetId);
-    if (target === undefined) throw notFound();
+    if (target === undefined) throw noResource();
     const user = this.#user(token);
     if (!(user.grants.get(target.id)?.has('authorize-session') ?? false)) throw forbidden();
     const requestedHost = typeof body.host_id === 'string' ? body.host_id : undefined;
     if (aliasHostId !== undefined && requestedHost !== undefined && requestedHost !== aliasHostId) {
-      throw new ApiError(400, 'InvalidArgument', 'Error in provided request.', {
-        request_fields: [
-          {
-            name: 'host_id',
-            description: 'The alias has a host id which conflicts with the one requested.',
-          },
-        ],
-      });
+      throw invalidArgument('Error in provided request.', [
+        {
+          name: 'host_id',
+          description: 'The alias has a host id which conflicts with the one requested.',
+        },
+      ]);
     }
     const hostId = requestedHost ?? aliasHostId ?? target.id;
     if (hostId !== target.id) {
-      throw new ApiError(400, 'InvalidArgument', 'Error in provided request.', {
-        request_fields: [
-          { name: 'host_id', description: 'The requested host id is not available.' },
-        ],
-      });
+      throw invalidArgument('Error in provided request.', [
+        { name: 'host_id', description: 'The requested host id is not available.' },
+      ]);
     }
     const now = directory.clock.now();
     const expiration = now + target.sessionMaxSeconds * 1000;
@@ -437,6 +435,13 @@ export class StandInController {
     return this.#o.directory.resolveToken(value);
   }
 
+  /** The caller's token; a request without a valid one is a 401. */
+  #signedIn(req: http.IncomingMessage): DevToken {
+    const token = this.#bearer(req);
+    if (token === undefined) throw unauthenticated();
+    return token;
+  }
+
   #user(token: DevToken): DevUser {
     const user = this.#o.directory.users.get(token.userId);
     if (user === undefined) throw unauthenticated();
@@ -448,27 +453,16 @@ function ok(body: Record<string, unknown>): Reply {
   return { status: 200, body };
 }
 
-function errorReply(err: ApiError): Reply {
-  return {
-    status: err.status,
-    body: compact({ kind: err.kind, message: err.message, details: err.details }),
-  };
-}
-
 function parseBody(text: string): Record<string, unknown> {
   if (text.trim() === '') return {};
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch {
-    throw new ApiError(400, 'InvalidArgument', 'Error in provided request: the body is not JSON.');
+    throw invalidArgument('Error in provided request: the body is not JSON.');
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new ApiError(
-      400,
-      'InvalidArgument',
-      'Error in provided request: the body is not a JSON object.',
-    );
+    throw invalidArgument('Error in provided request: the body is not a JSON object.');
   }
   return parsed as Record<string, unknown>;
 }

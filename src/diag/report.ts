@@ -4,24 +4,10 @@
  * pass. The same shape goes to the terminal, to `--json` (for support tickets) and over the
  * control API.
  */
+import type { DiagStep, StepDetails, StepStatus } from '../control/index.js';
 
-export type StepStatus = 'pass' | 'warn' | 'fail' | 'skip';
-
-/** Extra facts of a step, for machines (`--json`): flat values only. */
-export type StepDetails = Readonly<Record<string, string | number | boolean | readonly string[]>>;
-
-export interface DiagStep {
-  /** Stable: `agent`, `token`, `resolver`, … */
-  readonly id: string;
-  /** What is checked, as a short phrase. */
-  readonly title: string;
-  readonly status: StepStatus;
-  /** What was seen (for a skipped step: which step it needed). */
-  readonly seen: string;
-  /** How to fix it; absent when the step passed. */
-  readonly fix?: string;
-  readonly details?: StepDetails;
-}
+// The step's shape is the control API's, which carries the daemon's steps to the CLI.
+export type { DiagStep, StepDetails, StepStatus };
 
 export interface DiagReport {
   readonly kind: 'machine' | 'alias';

@@ -9,7 +9,7 @@ import type {
   AgentStatus,
   AliasDiagnosis,
 } from '../../src/control/agent-api.js';
-import { ApiError } from '../../src/control/api-error.js';
+import { ApiError } from '../../src/lib/api-error.js';
 import { RecentErrors } from '../../src/dns/index.js';
 import { systemClock } from '../../src/lib/clock.js';
 

@@ -273,4 +273,47 @@ describe('misbehaving controllers', () => {
       body: { kind: 'NotFound', message: 'Not Found' },
     });
   });
+
+  it('a known path with a method it does not have is the same 404', async () => {
+    const token = await login(s, ALICE);
+    for (const [method, path] of [
+      ['DELETE', '/v1/sessions'],
+      ['POST', `/v1/users/${ALICE.id}:list-resolvable-aliases`],
+      ['GET', `/v1/targets/${DB}:authorize-session`],
+    ] as const) {
+      expect(await raw(path, { method, token })).toEqual({
+        status: 404,
+        body: { kind: 'NotFound', message: 'Not Found' },
+      });
+    }
+  });
+
+  it('decodes path parameters, and answers 400 for one that is not URL encoding', async () => {
+    const token = await login(s, ALICE);
+    expect(
+      (await raw('/v1/targets/db%2Ecorp:authorize-session', { method: 'POST', token, body: {} }))
+        .status,
+    ).toBe(200);
+    expect(await raw('/v1/sessions/s_%E0%A4%A', { token })).toEqual({
+      status: 400,
+      body: {
+        kind: 'InvalidArgument',
+        message: 'The path /v1/sessions/s_%E0%A4%A is not valid URL encoding.',
+      },
+    });
+  });
+
+  it('sends the invalid list token answer with its op, as Boundary does', async () => {
+    const token = await login(s, ALICE);
+    expect(
+      await raw(`/v1/users/${ALICE.id}:list-resolvable-aliases?list_token=garbage`, { token }),
+    ).toEqual({
+      status: 400,
+      body: {
+        kind: 'invalid list token',
+        op: 'listtoken.Validate',
+        message: 'list token was invalid',
+      },
+    });
+  });
 });
