@@ -12,7 +12,7 @@ import type { Command } from 'commander';
 import { WorkerDialer } from '../boundary/worker-dialer.js';
 import { UsageError } from '../lib/errors.js';
 import { createLogger } from '../lib/logger.js';
-import { SessionProxy, type SessionProxyEnd } from '../proxy/session-proxy.js';
+import { SessionProxy, type SessionProxyEnd } from '../proxy/connect/index.js';
 import {
   agentClient,
   formatOf,

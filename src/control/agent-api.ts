@@ -6,7 +6,7 @@
  */
 import type { Session, SessionAuthorization } from '../boundary/api-types.js';
 import type { DiagStep } from '../diag/report.js';
-import type { CancelPath } from '../proxy/session-manager.js';
+import type { CancelPath } from '../proxy/index.js';
 
 export type AgentRunState = 'running' | 'paused';
 

@@ -34,11 +34,11 @@ import { AgentError } from '../lib/errors.js';
 import { LocalAddresses } from '../platform/local-addresses.js';
 import type { PeerCredentials } from '../platform/types.js';
 import type { UserNotifier } from '../platform/platform.js';
-import { CredentialsNotices } from '../proxy/credentials-notice.js';
 import {
   AddressAllocator,
   ConnectionHandler,
   ControllerAuthorizer,
+  CredentialsNotices,
   cryptoRandom,
   SharedAddressAllocator,
   ProxyListeners,

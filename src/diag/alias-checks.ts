@@ -17,8 +17,7 @@ import { WorkerError } from '../boundary/worker-errors.js';
 import type { Clock } from '../lib/clock.js';
 import { roughDuration } from '../lib/rough-duration.js';
 import { closest } from '../lib/suggest.js';
-import type { ProxySession } from '../proxy/session-manager.js';
-import type { WorkerConnection, WorkerConnector } from '../proxy/types.js';
+import type { ProxySession, WorkerConnection, WorkerConnector } from '../proxy/index.js';
 import {
   failed,
   passed,

@@ -22,11 +22,13 @@ import { ManualClock, type Clock } from '../../src/lib/clock.js';
 import type { RateLimit } from '../../src/lib/rate-limiter.js';
 import { LinuxPeerCredentials } from '../../src/platform/linux/peer-credentials.js';
 import type { UserNotifier } from '../../src/platform/platform.js';
-import { ControllerAuthorizer } from '../../src/proxy/authorizer.js';
-import { CredentialsNotices } from '../../src/proxy/credentials-notice.js';
-import { ConnectionHandler } from '../../src/proxy/connection-handler.js';
-import { ProxyListeners } from '../../src/proxy/listeners.js';
-import { SessionManager } from '../../src/proxy/session-manager.js';
+import {
+  ConnectionHandler,
+  ControllerAuthorizer,
+  CredentialsNotices,
+  ProxyListeners,
+  SessionManager,
+} from '../../src/proxy/index.js';
 
 export const ALIAS = 'echo.corp';
 export const PROXY_IP = '127.77.0.10';

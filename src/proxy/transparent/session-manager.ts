@@ -9,19 +9,19 @@
  * authorized, reading and cancelling it for its owner only.
  */
 import type { Logger } from 'pino';
-import type { AliasEntry } from '../alias-cache/snapshot.js';
-import type { Session, SessionAuthorization } from '../boundary/api-types.js';
+import type { AliasEntry } from '../../alias-cache/snapshot.js';
+import type { Session, SessionAuthorization } from '../../boundary/api-types.js';
 import {
   decodeAuthorizationToken,
   type SessionAuthorizationData,
-} from '../boundary/authz-token.js';
-import { newTofuToken } from '../boundary/worker-dialer.js';
-import type { Clock, TimerHandle } from '../lib/clock.js';
-import { AgentError } from '../lib/errors.js';
+} from '../../boundary/authz-token.js';
+import { newTofuToken } from '../../boundary/worker-dialer.js';
+import type { Clock, TimerHandle } from '../../lib/clock.js';
+import { AgentError } from '../../lib/errors.js';
 import { SessionLedger, type LedgerEntry } from './session-ledger.js';
-import { RateLimiter, type RateLimit } from '../lib/rate-limiter.js';
+import { RateLimiter, type RateLimit } from '../../lib/rate-limiter.js';
 import { SpareConnections } from './spare-connections.js';
-import type { PreparedConnection, SessionAuthorizer, WorkerConnector } from './types.js';
+import type { PreparedConnection, SessionAuthorizer, WorkerConnector } from '../types.js';
 
 export type SessionEndReason =
   'expired' | 'exhausted' | 'canceled' | 'token' | 'paused' | 'stopped' | 'worker';

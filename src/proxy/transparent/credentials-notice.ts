@@ -5,8 +5,8 @@
  * show on a locked screen and stays in the notification history.
  */
 import type { Logger } from 'pino';
-import { isValidAliasValue } from '../alias-cache/alias-value.js';
-import type { UserNotice, UserNotifier } from '../platform/platform.js';
+import { isValidAliasValue } from '../../alias-cache/alias-value.js';
+import type { UserNotice, UserNotifier } from '../../platform/platform.js';
 import type { ProxySession } from './session-manager.js';
 
 /** The notice for `alias`; undefined for a value that is not a DNS name (never shown then). */

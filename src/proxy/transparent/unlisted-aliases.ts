@@ -12,10 +12,10 @@
  * asks, and the connection check still serves only that user.
  */
 import type { Logger } from 'pino';
-import { isValidAliasValue, normalizeName, type AliasEntry } from '../alias-cache/index.js';
-import { ControllerError } from '../boundary/errors.js';
-import type { Clock } from '../lib/clock.js';
-import { RateLimiter, type RateLimit } from '../lib/rate-limiter.js';
+import { isValidAliasValue, normalizeName, type AliasEntry } from '../../alias-cache/index.js';
+import { ControllerError } from '../../boundary/errors.js';
+import type { Clock } from '../../lib/clock.js';
+import { RateLimiter, type RateLimit } from '../../lib/rate-limiter.js';
 import type { ProxySession } from './session-manager.js';
 
 export interface UnlistedAliasesOptions {

@@ -7,9 +7,9 @@
  * and is closed when its session ends.
  */
 import type { Logger } from 'pino';
-import type { Clock, TimerHandle } from '../lib/clock.js';
+import type { Clock, TimerHandle } from '../../lib/clock.js';
 import type { ProxySession } from './session-manager.js';
-import type { PreparedConnection, WorkerConnector } from './types.js';
+import type { PreparedConnection, WorkerConnector } from '../types.js';
 
 /** How long a spare waits for a client: connections that follow each other get one. */
 export const DEFAULT_SPARE_MAX_AGE_MS = 60_000;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { prefix } from '../../test/helpers/dns-fixtures.js';
+import { prefix } from '../../../test/helpers/dns-fixtures.js';
 import {
   AddressAllocator,
   AddressPoolFullError,

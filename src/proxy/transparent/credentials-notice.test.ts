@@ -5,9 +5,9 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { SessionAuthorizationData } from '../boundary/authz-token.js';
-import { FakeRunner } from '../../test/platform/fake-runner.js';
-import { LinuxNotifier } from '../platform/linux/desktop-notifier.js';
+import type { SessionAuthorizationData } from '../../boundary/authz-token.js';
+import { FakeRunner } from '../../../test/platform/fake-runner.js';
+import { LinuxNotifier } from '../../platform/linux/desktop-notifier.js';
 import { CredentialsNotices, credentialsNotice } from './credentials-notice.js';
 import type { ProxySession } from './session-manager.js';
 

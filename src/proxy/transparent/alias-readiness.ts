@@ -5,10 +5,10 @@
  * listeners stay up, so the answer is immediate and later connections authorize as they need.
  */
 import type { Logger } from 'pino';
-import type { AliasEntry } from '../alias-cache/snapshot.js';
-import { AgentError } from '../lib/errors.js';
+import type { AliasEntry } from '../../alias-cache/snapshot.js';
+import { AgentError } from '../../lib/errors.js';
 import type { AssignedAddresses, IpAllocator } from './allocator.js';
-import type { ProxyListeners } from './listeners.js';
+import type { ProxyListeners } from './alias-listeners.js';
 import type { SessionManager } from './session-manager.js';
 
 export interface ProxyServiceOptions {

@@ -5,12 +5,12 @@
  */
 import type net from 'node:net';
 import type { Logger } from 'pino';
-import type { AliasEntry } from '../alias-cache/snapshot.js';
-import { endsSession } from '../boundary/worker-errors.js';
-import type { PeerCredentials } from '../platform/types.js';
-import { relay } from './relay.js';
+import type { AliasEntry } from '../../alias-cache/snapshot.js';
+import { endsSession } from '../../boundary/worker-errors.js';
+import type { PeerCredentials } from '../../platform/types.js';
+import { relay } from '../relay.js';
 import type { ProxySession, SessionManager } from './session-manager.js';
-import type { PreparedConnection, WorkerConnection, WorkerConnector } from './types.js';
+import type { PreparedConnection, WorkerConnection, WorkerConnector } from '../types.js';
 
 export interface ConnectionHandlerOptions {
   readonly sessions: SessionManager;

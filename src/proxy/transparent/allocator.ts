@@ -9,8 +9,8 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { Address6 } from 'ip-address';
 import type { Logger } from 'pino';
-import type { IpPrefix } from '../config/index.js';
-import { AgentError } from '../lib/errors.js';
+import type { IpPrefix } from '../../config/index.js';
+import { AgentError } from '../../lib/errors.js';
 
 export interface AssignedAddresses {
   readonly v4: string;

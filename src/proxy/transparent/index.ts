@@ -1,0 +1,37 @@
+/**
+ * The transparent path: stable addresses per alias, the alias made reachable before its DNS
+ * answer, listeners on those addresses, the check of each connection's OS user, sessions per
+ * (OS user, alias) and their worker connections.
+ */
+export {
+  AddressAllocator,
+  AddressPoolFullError,
+  allocatorPreparer,
+  cryptoRandom,
+  SharedAddressAllocator,
+  type AllocatorOptions,
+  type AllocatorPreparer,
+  type AssignedAddresses,
+  type IpAllocator,
+  type SavedAddresses,
+} from './allocator.js';
+export {
+  ControllerAuthorizer,
+  NoTokenError,
+  type ControllerAuthorizerOptions,
+} from './authorizer.js';
+export { ConnectionHandler, type ConnectionHandlerOptions } from './connection-handler.js';
+export { CredentialsNotices } from './credentials-notice.js';
+export { ProxyListeners, type ProxyListenersOptions } from './alias-listeners.js';
+export { ProxyService, type ProxyServiceOptions } from './alias-readiness.js';
+export {
+  listenPort,
+  SessionManager,
+  SessionNotFoundError,
+  type CancelPath,
+  type OwnedSession,
+  type ProxySession,
+  type SessionEndReason,
+  type SessionManagerOptions,
+} from './session-manager.js';
+export { UnlistedAliases, type UnlistedAliasesOptions } from './unlisted-aliases.js';
