@@ -41,8 +41,8 @@ import {
   CredentialsNotices,
   cryptoRandom,
   SharedAddressAllocator,
-  ProxyListeners,
-  ProxyService,
+  AliasListeners,
+  AliasReadiness,
   SessionManager,
   UnlistedAliases,
 } from '../proxy/index.js';
@@ -120,7 +120,7 @@ export interface AgentOptions {
 export class Agent implements AgentControl {
   readonly cache: AliasCache;
   readonly sessionManager: SessionManager;
-  readonly listeners: ProxyListeners;
+  readonly listeners: AliasListeners;
   readonly errors: RecentErrors;
   readonly #o: AgentOptions;
   readonly #log: Logger;
@@ -202,7 +202,7 @@ export class Agent implements AgentControl {
         this.errors.record(new AgentError('proxy.connection', message), { uids: [uid] });
       },
     });
-    this.listeners = new ProxyListeners({ handler, log: options.log });
+    this.listeners = new AliasListeners({ handler, log: options.log });
     this.#unlisted = new UnlistedAliases({
       candidates: () => (this.#state.status === 'paused' ? [] : this.cache.listingRefusedUids()),
       acquire: (uid, alias, signal) => this.sessionManager.acquire(uid, alias, signal),
@@ -285,7 +285,7 @@ export class Agent implements AgentControl {
             saved: saved?.addresses,
             log: this.#o.log,
           });
-    const proxy = new ProxyService({
+    const proxy = new AliasReadiness({
       allocator: this.#allocator,
       sessions: this.sessionManager,
       listeners: this.listeners,

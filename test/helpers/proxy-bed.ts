@@ -26,7 +26,7 @@ import {
   ConnectionHandler,
   ControllerAuthorizer,
   CredentialsNotices,
-  ProxyListeners,
+  AliasListeners,
   SessionManager,
 } from '../../src/proxy/index.js';
 
@@ -43,7 +43,7 @@ export interface ProxyBed {
   readonly echo: EchoTarget;
   readonly cache: AliasCache;
   readonly sessions: SessionManager;
-  readonly listeners: ProxyListeners;
+  readonly listeners: AliasListeners;
   readonly logs: string[];
   readonly errors: string[];
   /** Authorizes (as the DNS hook would) and listens; returns the proxy port. */
@@ -148,7 +148,7 @@ export interface AgentSideOptions {
 export interface AgentSide {
   readonly cache: AliasCache;
   readonly sessions: SessionManager;
-  readonly listeners: ProxyListeners;
+  readonly listeners: AliasListeners;
   /** Authorizes (as the DNS hook would) and listens; returns the proxy port. */
   prepare(): Promise<number>;
   close(): Promise<void>;
@@ -189,7 +189,7 @@ export async function startAgentSide(o: AgentSideOptions): Promise<AgentSide> {
     ...(o.onError === undefined ? {} : { onError: o.onError }),
     ...(o.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: o.idleTimeoutMs }),
   });
-  const listeners = new ProxyListeners({
+  const listeners = new AliasListeners({
     handler,
     log,
     ...(o.maxConnections === undefined ? {} : { maxConnections: o.maxConnections }),

@@ -1,7 +1,7 @@
 /** The explicit `client-agent connect` relay: one session's own local listener. */
 export {
-  SessionProxy,
-  type ProxiedSession,
-  type SessionProxyEnd,
-  type SessionProxyOptions,
+  ConnectRelay,
+  type RelayedSession,
+  type ConnectRelayEnd,
+  type ConnectRelayOptions,
 } from './connect-relay.js';

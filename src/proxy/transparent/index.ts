@@ -22,15 +22,15 @@ export {
 } from './authorizer.js';
 export { ConnectionHandler, type ConnectionHandlerOptions } from './connection-handler.js';
 export { CredentialsNotices } from './credentials-notice.js';
-export { ProxyListeners, type ProxyListenersOptions } from './alias-listeners.js';
-export { ProxyService, type ProxyServiceOptions } from './alias-readiness.js';
+export { AliasListeners, type AliasListenersOptions } from './alias-listeners.js';
+export { AliasReadiness, type AliasReadinessOptions } from './alias-readiness.js';
 export {
   listenPort,
   SessionManager,
   SessionNotFoundError,
   type CancelPath,
   type OwnedSession,
-  type ProxySession,
+  type HeldSession,
   type SessionEndReason,
   type SessionManagerOptions,
 } from './session-manager.js';
