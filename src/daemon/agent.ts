@@ -36,14 +36,13 @@ import type { PeerCredentials } from '../platform/types.js';
 import type { UserNotifier } from '../platform/platform.js';
 import {
   AddressAllocator,
-  ConnectionHandler,
   ControllerAuthorizer,
-  CredentialsNotices,
+  createTransparentProxy,
   cryptoRandom,
   SharedAddressAllocator,
-  AliasListeners,
-  AliasReadiness,
-  SessionManager,
+  type AliasListeners,
+  type SessionManager,
+  type TransparentProxy,
   UnlistedAliases,
 } from '../proxy/index.js';
 import { WakeDetector } from '../lib/wake-detector.js';
@@ -133,6 +132,7 @@ export class Agent implements AgentControl {
   readonly #warnings: string[] = [];
   readonly #worker: WorkerDialer;
   readonly #unlisted: UnlistedAliases;
+  readonly #proxy: TransparentProxy;
   #config: AgentConfig;
   #allocator: AddressAllocator | SharedAddressAllocator | undefined;
   #dns: DnsService | undefined;
@@ -167,11 +167,8 @@ export class Agent implements AgentControl {
     });
     const worker = new WorkerDialer({ clock: options.clock, log: options.log });
     this.#worker = worker;
-    const notices =
-      options.notifier === undefined
-        ? undefined
-        : new CredentialsNotices({ notifier: options.notifier, log: options.log });
-    this.sessionManager = new SessionManager({
+    this.#proxy = createTransparentProxy({
+      snapshot: () => this.#snapshot(),
       authorizer: new ControllerAuthorizer({
         tokenFor: (uid) => this.cache.tokenFor(uid),
         clientFor: (address) => this.#client(address),
@@ -180,29 +177,18 @@ export class Agent implements AgentControl {
         },
       }),
       worker,
+      peers: options.peers,
+      isLocalPeer: (address) => this.#local.has(address),
       clock: options.clock,
       log: options.log,
       spareConnections: options.config.preOpenWorkerConnections,
-      onEstablished: notices?.established,
-    });
-    const handler = new ConnectionHandler({
-      sessions: this.sessionManager,
-      worker,
-      peers: options.peers,
-      isLocalPeer: (address) => this.#local.has(address),
-      entitled: (uid, alias) => {
-        const entry = this.#snapshot().lookup(alias);
-        return entry?.uids.includes(uid) === true ? entry : undefined;
-      },
-      ...(options.config.preOpenWorkerConnections
-        ? { aliasEntry: (alias: string) => this.#snapshot().lookup(alias) }
-        : {}),
-      log: options.log,
+      notifier: options.notifier,
       onError: (message, uid) => {
         this.errors.record(new AgentError('proxy.connection', message), { uids: [uid] });
       },
     });
-    this.listeners = new AliasListeners({ handler, log: options.log });
+    this.sessionManager = this.#proxy.sessions;
+    this.listeners = this.#proxy.listeners;
     this.#unlisted = new UnlistedAliases({
       candidates: () => (this.#state.status === 'paused' ? [] : this.cache.listingRefusedUids()),
       acquire: (uid, alias, signal) => this.sessionManager.acquire(uid, alias, signal),
@@ -285,13 +271,7 @@ export class Agent implements AgentControl {
             saved: saved?.addresses,
             log: this.#o.log,
           });
-    const proxy = new AliasReadiness({
-      allocator: this.#allocator,
-      sessions: this.sessionManager,
-      listeners: this.listeners,
-      addAddress: this.#addAddress(),
-      log: this.#o.log,
-    });
+    const proxy = this.#proxy.readiness(this.#allocator, this.#addAddress());
     this.#dns = new DnsService({
       snapshot: () => this.#snapshot(),
       preparer: proxy,

@@ -21,7 +21,6 @@ export {
   type ControllerAuthorizerOptions,
 } from './authorizer.js';
 export { ConnectionHandler, type ConnectionHandlerOptions } from './connection-handler.js';
-export { CredentialsNotices } from './credentials-notice.js';
 export { AliasListeners, type AliasListenersOptions } from './alias-listeners.js';
 export { AliasReadiness, type AliasReadinessOptions } from './alias-readiness.js';
 export {
@@ -34,4 +33,9 @@ export {
   type SessionEndReason,
   type SessionManagerOptions,
 } from './session-manager.js';
+export {
+  createTransparentProxy,
+  type TransparentProxy,
+  type TransparentProxyOptions,
+} from './transparent-proxy.js';
 export { UnlistedAliases, type UnlistedAliasesOptions } from './unlisted-aliases.js';
