@@ -263,19 +263,3 @@ export class SharedAddressAllocator implements IpAllocator {
     // nothing to move
   }
 }
-
-/**
- * What the DNS alias handler needs from the proxy side (structurally: dns/AliasPreparer). It
- * may answer synchronously when the alias is already reachable.
- */
-export interface AllocatorPreparer {
-  prepare(alias: { readonly value: string }): AssignedAddresses;
-}
-
-/**
- * The proxy side before sessions exist: preparing an alias is only giving it its addresses,
- * at once; a full prefix throws AddressPoolFullError.
- */
-export function allocatorPreparer(allocator: IpAllocator): AllocatorPreparer {
-  return { prepare: (alias) => allocator.assign(alias.value) };
-}

@@ -6,11 +6,9 @@
 export {
   AddressAllocator,
   AddressPoolFullError,
-  allocatorPreparer,
   cryptoRandom,
   SharedAddressAllocator,
   type AllocatorOptions,
-  type AllocatorPreparer,
   type AssignedAddresses,
   type IpAllocator,
   type SavedAddresses,
