@@ -23,7 +23,7 @@ const { systemClock } = (await import(
 const { LocalAddresses } = (await import(
   dist('platform/local-addresses.js')
 )) as typeof import('../../src/platform/local-addresses.js');
-const { AddressAllocator, allocatorPreparer, cryptoRandom } = (await import(
+const { AddressAllocator, cryptoRandom } = (await import(
   dist('proxy/index.js')
 )) as typeof import('../../src/proxy/index.js');
 
@@ -64,7 +64,8 @@ const service = new DnsService({
   port: Number(values.port),
   systemUpstreams: [],
   snapshot: () => snapshot,
-  preparer: allocatorPreparer(allocator),
+  // No sessions here: preparing an alias is only giving it its addresses.
+  preparer: { prepare: (alias) => allocator.assign(alias.value) },
   clock: systemClock,
   log: pino({ level: 'warn' }),
   server: {

@@ -12,7 +12,7 @@ import type { Command } from 'commander';
 import { WorkerDialer } from '../boundary/worker-dialer.js';
 import { UsageError } from '../lib/errors.js';
 import { createLogger } from '../lib/logger.js';
-import { SessionProxy, type SessionProxyEnd } from '../proxy/session-proxy.js';
+import { ConnectRelay, type ConnectRelayEnd } from '../proxy/connect/index.js';
 import {
   agentClient,
   formatOf,
@@ -51,7 +51,7 @@ interface ConnectPlan {
   readonly exec: { readonly program: string; readonly args: readonly string[] } | undefined;
 }
 
-const REASONS: Record<Exclude<SessionProxyEnd['reason'], 'refused'>, string> = {
+const REASONS: Record<Exclude<ConnectRelayEnd['reason'], 'refused'>, string> = {
   expired: 'Session has expired',
   exhausted: 'No connections left in session',
   stopped: 'Received shutdown signal',
@@ -95,7 +95,7 @@ export function registerConnectCommand(program: Command, io: CliIo): void {
     });
     const dialer = new WorkerDialer({ clock, log: logger.log, cancelTimeoutMs: 15_000 });
     const output = new ConnectOutput(io, format);
-    const proxy = new SessionProxy({
+    const proxy = new ConnectRelay({
       host: plan.listenAddr,
       worker: dialer,
       clock,
@@ -140,7 +140,7 @@ async function relayUntilEnd(
   io: CliIo,
   plan: ConnectPlan,
   session: ConnectSession,
-  proxy: SessionProxy,
+  proxy: ConnectRelay,
   dialer: WorkerDialer,
   output: ConnectOutput,
   at: { ip: string; port: number },

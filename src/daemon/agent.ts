@@ -22,16 +22,15 @@ import { AgentError } from '../lib/errors.js';
 import { LocalAddresses } from '../platform/local-addresses.js';
 import type { PeerCredentials } from '../platform/types.js';
 import type { UserNotifier } from '../platform/platform.js';
-import { CredentialsNotices } from '../proxy/credentials-notice.js';
 import {
   AddressAllocator,
-  ConnectionHandler,
   ControllerAuthorizer,
+  createTransparentProxy,
   cryptoRandom,
   SharedAddressAllocator,
-  ProxyListeners,
-  ProxyService,
-  SessionManager,
+  type AliasListeners,
+  type SessionManager,
+  type TransparentProxy,
   UnlistedAliases,
 } from '../proxy/index.js';
 import { WakeDetector } from '../lib/wake-detector.js';
@@ -70,7 +69,7 @@ export class Agent {
   readonly api: ControlApi;
   readonly cache: AliasCache;
   readonly sessionManager: SessionManager;
-  readonly listeners: ProxyListeners;
+  readonly listeners: AliasListeners;
   readonly errors: RecentErrors;
   readonly #o: AgentOptions;
   readonly #log: Logger;
@@ -82,6 +81,7 @@ export class Agent {
   readonly #worker: WorkerDialer;
   readonly #unlisted: UnlistedAliases;
   readonly #wake: WakeDetector;
+  readonly #proxy: TransparentProxy;
   #config: AgentConfig;
   #allocator: AddressAllocator | SharedAddressAllocator | undefined;
   #dns: DnsService | undefined;
@@ -126,11 +126,8 @@ export class Agent {
       refreshIntervalMs: options.config.aliasRefreshIntervalMs,
     });
     this.#worker = new WorkerDialer({ clock, log });
-    const notices =
-      options.notifier === undefined
-        ? undefined
-        : new CredentialsNotices({ notifier: options.notifier, log });
-    this.sessionManager = new SessionManager({
+    this.#proxy = createTransparentProxy({
+      snapshot: () => this.#snapshot(),
       authorizer: new ControllerAuthorizer({
         tokenFor: (uid) => this.cache.tokenFor(uid),
         clientFor: client,
@@ -139,29 +136,18 @@ export class Agent {
         },
       }),
       worker: this.#worker,
+      peers: options.peers,
+      isLocalPeer: (address) => this.#local.has(address),
       clock,
       log,
       spareConnections: options.config.preOpenWorkerConnections,
-      onEstablished: notices?.established,
-    });
-    const handler = new ConnectionHandler({
-      sessions: this.sessionManager,
-      worker: this.#worker,
-      peers: options.peers,
-      isLocalPeer: (address) => this.#local.has(address),
-      entitled: (uid, alias) => {
-        const entry = this.#snapshot().lookup(alias);
-        return entry?.uids.includes(uid) === true ? entry : undefined;
-      },
-      ...(options.config.preOpenWorkerConnections
-        ? { aliasEntry: (alias: string) => this.#snapshot().lookup(alias) }
-        : {}),
-      log,
+      notifier: options.notifier,
       onError: (message, uid) => {
         this.errors.record(new AgentError('proxy.connection', message), { uids: [uid] });
       },
     });
-    this.listeners = new ProxyListeners({ handler, log });
+    this.sessionManager = this.#proxy.sessions;
+    this.listeners = this.#proxy.listeners;
     this.#unlisted = new UnlistedAliases({
       candidates: () => (this.#run.paused ? [] : this.cache.listingRefusedUids()),
       acquire: (uid, alias, signal) => this.sessionManager.acquire(uid, alias, signal),
@@ -238,18 +224,14 @@ export class Agent {
             log,
           });
     const addAddress = profile.addAddress;
-    const proxy = new ProxyService({
-      allocator: this.#allocator,
-      sessions: this.sessionManager,
-      listeners: this.listeners,
-      addAddress:
-        addAddress &&
+    const proxy = this.#proxy.readiness(
+      this.#allocator,
+      addAddress &&
         (async (ip) => {
           await addAddress(ip);
           this.#local.add(ip);
         }),
-      log,
-    });
+    );
     const dns = new DnsService({
       snapshot: () => this.#snapshot(),
       preparer: proxy,

@@ -26,7 +26,7 @@ import { checkAlias, type AliasCheckOptions } from '../diag/alias-checks.js';
 import type { RecentErrors } from '../dns/index.js';
 import type { Clock } from '../lib/clock.js';
 import { AgentError } from '../lib/errors.js';
-import type { IpAllocator, ProxyListeners, SessionManager } from '../proxy/index.js';
+import type { IpAllocator, AliasListeners, SessionManager } from '../proxy/index.js';
 import type { AgentProfile } from './profile.js';
 import type { RunControl } from './run-control.js';
 
@@ -37,7 +37,7 @@ const CONTROLLER_CALL_MS = 30_000;
 export interface AgentParts {
   readonly cache: AliasCache;
   readonly sessions: SessionManager;
-  readonly listeners: ProxyListeners;
+  readonly listeners: AliasListeners;
   readonly errors: RecentErrors;
   readonly run: RunControl;
   readonly controllers: ControllerPool;

@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { SavedAddresses } from '../proxy/allocator.js';
+import type { SavedAddresses } from '../proxy/index.js';
 
 export interface OperationalState {
   readonly status: 'running' | 'paused';

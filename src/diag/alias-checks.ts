@@ -17,8 +17,7 @@ import { WorkerError } from '../boundary/worker-errors.js';
 import type { Clock } from '../lib/clock.js';
 import { roughDuration } from '../lib/rough-duration.js';
 import { closest } from '../lib/suggest.js';
-import type { ProxySession } from '../proxy/session-manager.js';
-import type { WorkerConnection, WorkerConnector } from '../proxy/types.js';
+import type { HeldSession, WorkerConnection, WorkerConnector } from '../proxy/index.js';
 import {
   failed,
   passed,
@@ -49,7 +48,7 @@ export interface AliasCheckSource {
   /** The alias's stable proxy addresses (what its DNS answers carry). */
   proxyAddresses(alias: string): { readonly v4: string; readonly v6?: string | undefined };
   readonly worker: WorkerConnector;
-  currentSession(uid: number, alias: string): ProxySession | undefined;
+  currentSession(uid: number, alias: string): HeldSession | undefined;
 }
 
 export interface AliasCheckOptions {

@@ -11,8 +11,11 @@ import {
 } from '../../test/helpers/dns-client.js';
 import { buildSnapshot } from '../alias-cache/index.js';
 import { ManualClock } from '../lib/clock.js';
-import { allocatorPreparer } from '../proxy/index.js';
-import { hangingPreparer, testAllocator } from '../../test/helpers/dns-fixtures.js';
+import {
+  allocatorPreparer,
+  hangingPreparer,
+  testAllocator,
+} from '../../test/helpers/dns-fixtures.js';
 import { DnsBindError } from './errors.js';
 import { buildChain } from './handler.js';
 import { AliasHandler, type AliasPreparer } from './handlers/alias.js';

@@ -1,39 +1,13 @@
-/** The proxy side: stable addresses per alias, sessions per (OS user, alias), listeners and relay. */
-export {
-  AddressAllocator,
-  AddressPoolFullError,
-  allocatorPreparer,
-  cryptoRandom,
-  SharedAddressAllocator,
-  type AllocatorOptions,
-  type AllocatorPreparer,
-  type AssignedAddresses,
-  type IpAllocator,
-  type SavedAddresses,
-} from './allocator.js';
-export {
-  ControllerAuthorizer,
-  NoTokenError,
-  type ControllerAuthorizerOptions,
-} from './authorizer.js';
-export { ConnectionHandler, type ConnectionHandlerOptions } from './connection-handler.js';
-export { ProxyListeners, type ProxyListenersOptions } from './listeners.js';
-export { ProxyService, type ProxyServiceOptions } from './proxy-service.js';
-export {
-  listenPort,
-  SessionManager,
-  SessionNotFoundError,
-  type CancelPath,
-  type OwnedSession,
-  type ProxySession,
-  type SessionEndReason,
-  type SessionManagerOptions,
-} from './session-manager.js';
-export {
-  SessionProxy,
-  type ProxiedSession,
-  type SessionProxyEnd,
-  type SessionProxyOptions,
-} from './session-proxy.js';
-export type { SessionAuthorizer, WorkerConnection, WorkerConnector } from './types.js';
-export { UnlistedAliases, type UnlistedAliasesOptions } from './unlisted-aliases.js';
+/**
+ * The proxy, in two parts: the transparent path (alias addresses, listeners, the connection
+ * check, sessions) and the explicit `connect` relay. Both relay bytes with relay.ts and reach
+ * the worker through the seams in types.ts.
+ */
+export * from './transparent/index.js';
+export * from './connect/index.js';
+export type {
+  PreparedConnection,
+  SessionAuthorizer,
+  WorkerConnection,
+  WorkerConnector,
+} from './types.js';

@@ -2,7 +2,12 @@
 import { buildSnapshot, type AliasSnapshot } from '../../src/alias-cache/index.js';
 import type { IpPrefix } from '../../src/config/index.js';
 import type { AliasPreparer } from '../../src/dns/index.js';
-import { AddressAllocator, cryptoRandom } from '../../src/proxy/index.js';
+import {
+  AddressAllocator,
+  cryptoRandom,
+  type AssignedAddresses,
+  type IpAllocator,
+} from '../../src/proxy/index.js';
 
 /** `"100.64.0.0/10"` → an IpPrefix (the text must already be a valid network). */
 export function prefix(cidr: string): IpPrefix {
@@ -23,6 +28,17 @@ export function testAllocator(
     random: options.random ?? cryptoRandom,
     isTaken: () => false,
   });
+}
+
+/**
+ * The proxy side before sessions exist (what the DNS tests and benchmarks prepare aliases with):
+ * preparing an alias is only giving it its addresses, at once; a full prefix throws
+ * AddressPoolFullError.
+ */
+export function allocatorPreparer(allocator: IpAllocator): {
+  prepare(alias: { readonly value: string }): AssignedAddresses;
+} {
+  return { prepare: (alias) => allocator.assign(alias.value) };
 }
 
 /** A snapshot where OS user 1000 may use the given alias values (ids `alt_<value>`). */

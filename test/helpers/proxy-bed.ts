@@ -22,11 +22,14 @@ import { ManualClock, type Clock } from '../../src/lib/clock.js';
 import type { RateLimit } from '../../src/lib/rate-limiter.js';
 import { LinuxPeerCredentials } from '../../src/platform/linux/peer-credentials.js';
 import type { UserNotifier } from '../../src/platform/platform.js';
-import { ControllerAuthorizer } from '../../src/proxy/authorizer.js';
-import { CredentialsNotices } from '../../src/proxy/credentials-notice.js';
-import { ConnectionHandler } from '../../src/proxy/connection-handler.js';
-import { ProxyListeners } from '../../src/proxy/listeners.js';
-import { SessionManager } from '../../src/proxy/session-manager.js';
+import {
+  ControllerAuthorizer,
+  createTransparentProxy,
+  type AliasListeners,
+  type AliasReadiness,
+  type IpAllocator,
+  type SessionManager,
+} from '../../src/proxy/index.js';
 
 export const ALIAS = 'echo.corp';
 export const PROXY_IP = '127.77.0.10';
@@ -41,7 +44,9 @@ export interface ProxyBed {
   readonly echo: EchoTarget;
   readonly cache: AliasCache;
   readonly sessions: SessionManager;
-  readonly listeners: ProxyListeners;
+  readonly listeners: AliasListeners;
+  /** The readiness the DNS alias handler calls, over `allocator`'s addresses. */
+  readiness(allocator: IpAllocator): AliasReadiness;
   readonly logs: string[];
   readonly errors: string[];
   /** Authorizes (as the DNS hook would) and listens; returns the proxy port. */
@@ -146,7 +151,9 @@ export interface AgentSideOptions {
 export interface AgentSide {
   readonly cache: AliasCache;
   readonly sessions: SessionManager;
-  readonly listeners: ProxyListeners;
+  readonly listeners: AliasListeners;
+  /** The readiness the DNS alias handler calls, over `allocator`'s addresses. */
+  readiness(allocator: IpAllocator): AliasReadiness;
   /** Authorizes (as the DNS hook would) and listens; returns the proxy port. */
   prepare(): Promise<number>;
   close(): Promise<void>;
@@ -159,43 +166,32 @@ export async function startAgentSide(o: AgentSideOptions): Promise<AgentSide> {
   const { token } = await client.authenticate(o.authMethodId, LOGIN, PASSWORD);
   await cache.addToken(UID, o.controllerAddress, token);
   const dialer = new WorkerDialer({ clock, log, connectTimeoutMs: 5_000 });
-  const notices =
-    o.notifier === undefined ? undefined : new CredentialsNotices({ notifier: o.notifier, log });
-  const sessions = new SessionManager({
+  const proxy = createTransparentProxy({
+    snapshot: () => cache.snapshot(),
     authorizer: new ControllerAuthorizer({
       tokenFor: (uid) => cache.tokenFor(uid),
       clientFor: () => client,
     }),
     worker: dialer,
+    peers: new LinuxPeerCredentials(),
     clock,
     log,
-    ...(o.authorizationRate === undefined ? {} : { authorizationRate: o.authorizationRate }),
-    ...(o.spareConnections === undefined ? {} : { spareConnections: o.spareConnections }),
-    ...(o.spareMaxAgeMs === undefined ? {} : { spareMaxAgeMs: o.spareMaxAgeMs }),
-    onEstablished: notices?.established,
+    spareConnections: o.spareConnections,
+    // Always on here: the early start is tested with spares off too.
+    earlyStart: true,
+    spareMaxAgeMs: o.spareMaxAgeMs,
+    authorizationRate: o.authorizationRate,
+    idleTimeoutMs: o.idleTimeoutMs,
+    maxConnections: o.maxConnections,
+    notifier: o.notifier,
+    onError: o.onError,
   });
-  const handler = new ConnectionHandler({
-    sessions,
-    worker: dialer,
-    peers: new LinuxPeerCredentials(),
-    entitled: (uid, alias) => {
-      const entry = cache.snapshot().lookup(alias);
-      return entry?.uids.includes(uid) === true ? entry : undefined;
-    },
-    aliasEntry: (alias) => cache.snapshot().lookup(alias),
-    log,
-    ...(o.onError === undefined ? {} : { onError: o.onError }),
-    ...(o.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: o.idleTimeoutMs }),
-  });
-  const listeners = new ProxyListeners({
-    handler,
-    log,
-    ...(o.maxConnections === undefined ? {} : { maxConnections: o.maxConnections }),
-  });
+  const { sessions, listeners } = proxy;
   return {
     cache,
     sessions,
     listeners,
+    readiness: (allocator) => proxy.readiness(allocator),
     async prepare() {
       const entry = cache.snapshot().lookup(ALIAS);
       if (entry === undefined) throw new Error('alias not cached');
@@ -258,6 +254,7 @@ export async function startProxyBed(
     cache: agent.cache,
     sessions: agent.sessions,
     listeners: agent.listeners,
+    readiness: (allocator) => agent.readiness(allocator),
     logs,
     errors,
     prepare: () => agent.prepare(),

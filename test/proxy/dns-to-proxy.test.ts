@@ -8,7 +8,7 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseV4Prefix } from '../../src/config/prefix.js';
 import { DnsService } from '../../src/dns/index.js';
-import { AddressAllocator, cryptoRandom, ProxyService } from '../../src/proxy/index.js';
+import { AddressAllocator, cryptoRandom } from '../../src/proxy/index.js';
 import { ALIAS, echoThrough, startProxyBed, type ProxyBed } from '../helpers/proxy-bed.js';
 import { decode, makeQuery, udpExchange } from '../helpers/dns-client.js';
 import { silentLog } from '../helpers/standin.js';
@@ -32,12 +32,7 @@ async function startDns(): Promise<DnsService> {
     random: cryptoRandom,
     isTaken: () => false,
   });
-  const proxy = new ProxyService({
-    allocator,
-    sessions: bed.sessions,
-    listeners: bed.listeners,
-    log: silentLog,
-  });
+  const proxy = bed.readiness(allocator);
   const cache = bed.cache;
   dns = new DnsService({
     snapshot: () => cache.snapshot(),

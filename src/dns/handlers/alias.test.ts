@@ -4,8 +4,11 @@ import { describe, expect, it } from 'vitest';
 import { makeQuery } from '../../../test/helpers/dns-client.js';
 import { buildSnapshot, type AliasEntry } from '../../alias-cache/index.js';
 import { ManualClock } from '../../lib/clock.js';
-import { allocatorPreparer } from '../../proxy/index.js';
-import { hangingPreparer, testAllocator } from '../../../test/helpers/dns-fixtures.js';
+import {
+  allocatorPreparer,
+  hangingPreparer,
+  testAllocator,
+} from '../../../test/helpers/dns-fixtures.js';
 import { RecentErrors } from '../errors.js';
 import type { DnsAnswer, Next } from '../handler.js';
 import { parseQuery, type DnsQuery } from '../query.js';

@@ -1,10 +1,10 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import type { SessionAuthorizationData } from '../boundary/authz-token.js';
-import { ManualClock } from '../lib/clock.js';
+import type { SessionAuthorizationData } from '../../boundary/authz-token.js';
+import { ManualClock } from '../../lib/clock.js';
 import { SpareConnections } from './spare-connections.js';
-import type { ProxySession } from './session-manager.js';
-import type { PreparedConnection, WorkerConnector } from './types.js';
+import type { HeldSession } from './session-manager.js';
+import type { PreparedConnection, WorkerConnector } from '../types.js';
 
 class FakePrepared implements PreparedConnection {
   open = true;
@@ -39,7 +39,7 @@ function fakeWorker() {
 }
 
 const session = (id: string) =>
-  ({ data: { sessionId: id } as SessionAuthorizationData }) as unknown as ProxySession;
+  ({ data: { sessionId: id } as SessionAuthorizationData }) as unknown as HeldSession;
 
 function setup(maxAgeMs?: number) {
   const clock = new ManualClock(0);

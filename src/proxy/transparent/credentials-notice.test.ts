@@ -5,18 +5,18 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { SessionAuthorizationData } from '../boundary/authz-token.js';
-import { FakeRunner } from '../../test/platform/fake-runner.js';
-import { LinuxNotifier } from '../platform/linux/desktop-notifier.js';
+import type { SessionAuthorizationData } from '../../boundary/authz-token.js';
+import { FakeRunner } from '../../../test/platform/fake-runner.js';
+import { LinuxNotifier } from '../../platform/linux/desktop-notifier.js';
 import { CredentialsNotices, credentialsNotice } from './credentials-notice.js';
-import type { ProxySession } from './session-manager.js';
+import type { HeldSession } from './session-manager.js';
 
 const USERNAME = 'dbadmin-7f3a';
 const PASSWORD = 'pw-Zq81!x';
 const TOKEN = 'at_authorization_token_value_9k2';
 const ME = os.userInfo().uid;
 
-function session(alias: string, withCredentials: boolean): ProxySession {
+function session(alias: string, withCredentials: boolean): HeldSession {
   return {
     uid: ME,
     alias,

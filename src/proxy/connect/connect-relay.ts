@@ -5,21 +5,21 @@
  * listener closes at once, live connections finish), when the worker refuses the session, or on
  * stop(). Whoever may reach the listen address may use the session, as with `boundary connect`.
  *
- *   const proxy = new SessionProxy({ host: '127.0.0.1', worker, clock, log });
- *   const { port } = await proxy.start(15432, { orFreePort: true });
- *   const end = await proxy.run({ data, tofu });   // { reason: 'expired' | … }
- *   await proxy.close();
+ *   const relay = new ConnectRelay({ host: '127.0.0.1', worker, clock, log });
+ *   const { port } = await relay.start(15432, { orFreePort: true });
+ *   const end = await relay.run({ data, tofu });   // { reason: 'expired' | … }
+ *   await relay.close();
  */
 import net from 'node:net';
 import type { Logger } from 'pino';
-import type { SessionAuthorizationData } from '../boundary/authz-token.js';
-import { endsSession, type WorkerError } from '../boundary/worker-errors.js';
-import type { Clock, TimerHandle } from '../lib/clock.js';
-import { relay } from './relay.js';
-import { listenTcp, portInUse } from './tcp-listen.js';
-import type { WorkerConnector } from './types.js';
+import type { SessionAuthorizationData } from '../../boundary/authz-token.js';
+import { endsSession, type WorkerError } from '../../boundary/worker-errors.js';
+import type { Clock, TimerHandle } from '../../lib/clock.js';
+import { relay } from '../relay.js';
+import { listenTcp, portInUse } from '../tcp-listen.js';
+import type { WorkerConnector } from '../types.js';
 
-export interface SessionProxyOptions {
+export interface ConnectRelayOptions {
   /** The listen address (an IP). */
   readonly host: string;
   readonly worker: WorkerConnector;
@@ -33,31 +33,31 @@ export interface SessionProxyOptions {
   readonly onConnectionError?: (error: Error) => void;
 }
 
-export type SessionProxyEnd =
+export type ConnectRelayEnd =
   | { readonly reason: 'expired' | 'exhausted' | 'stopped' }
   | { readonly reason: 'refused'; readonly error: WorkerError };
 
-export interface ProxiedSession {
+export interface RelayedSession {
   readonly data: SessionAuthorizationData;
   readonly tofu: string;
 }
 
-export class SessionProxy {
-  readonly #o: SessionProxyOptions;
+export class ConnectRelay {
+  readonly #o: ConnectRelayOptions;
   readonly #log: Logger;
   readonly #sockets = new Set<net.Socket>();
   /** Connections accepted before run(): served once the session is known. */
   readonly #waiting: net.Socket[] = [];
   #server: net.Server | undefined;
   #closing: Promise<void> | undefined;
-  #session: ProxiedSession | undefined;
+  #session: RelayedSession | undefined;
   #expiry: TimerHandle | undefined;
-  #end: SessionProxyEnd | undefined;
-  #resolve: ((end: SessionProxyEnd) => void) | undefined;
+  #end: ConnectRelayEnd | undefined;
+  #resolve: ((end: ConnectRelayEnd) => void) | undefined;
 
-  constructor(options: SessionProxyOptions) {
+  constructor(options: ConnectRelayOptions) {
     this.#o = options;
-    this.#log = options.log.child({ component: 'session-proxy' });
+    this.#log = options.log.child({ component: 'connect-relay' });
   }
 
   /**
@@ -65,7 +65,7 @@ export class SessionProxy {
    * one. Resolves with the address listened on.
    */
   async start(port: number, options: { orFreePort?: boolean } = {}): Promise<net.AddressInfo> {
-    if (this.#server !== undefined) throw new Error('the session proxy is already started');
+    if (this.#server !== undefined) throw new Error('the connect relay is already started');
     const inUseHint = 'Choose another -listen-port, or leave it out to use a free port.';
     let server = this.#createServer();
     try {
@@ -81,10 +81,10 @@ export class SessionProxy {
   }
 
   /** Serves the session until it ends; resolves once every connection is closed. */
-  run(session: ProxiedSession): Promise<SessionProxyEnd> {
-    if (this.#session !== undefined) throw new Error('the session proxy already runs a session');
+  run(session: RelayedSession): Promise<ConnectRelayEnd> {
+    if (this.#session !== undefined) throw new Error('the connect relay already runs a session');
     this.#session = session;
-    const done = new Promise<SessionProxyEnd>((resolve) => {
+    const done = new Promise<ConnectRelayEnd>((resolve) => {
       this.#resolve = resolve;
     });
     const expiresAt = session.data.expiration?.getTime() ?? this.#o.clock.now();
@@ -121,14 +121,14 @@ export class SessionProxy {
     });
   }
 
-  #serve(socket: net.Socket, session: ProxiedSession): void {
+  #serve(socket: net.Socket, session: RelayedSession): void {
     this.#handle(socket, session).catch((err: unknown) => {
       this.#log.error({ err: (err as Error).message }, 'A connection failed unexpectedly.');
       socket.resetAndDestroy();
     });
   }
 
-  async #handle(socket: net.Socket, session: ProxiedSession): Promise<void> {
+  async #handle(socket: net.Socket, session: RelayedSession): Promise<void> {
     const abort = new AbortController();
     const onClose = () => {
       abort.abort();
@@ -169,11 +169,11 @@ export class SessionProxy {
   }
 
   /** The first reason wins. Expiry and stop close live connections; the others let them finish. */
-  #finish(end: SessionProxyEnd): void {
+  #finish(end: ConnectRelayEnd): void {
     if (this.#end !== undefined) return;
     this.#end = end;
     this.#expiry?.cancel();
-    this.#log.info({ reason: end.reason }, 'The session proxy is ending.');
+    this.#log.info({ reason: end.reason }, 'The connect relay is ending.');
     void this.#closeListener();
     if (end.reason === 'expired' || end.reason === 'stopped') {
       for (const socket of this.#sockets) socket.destroy();

@@ -12,17 +12,17 @@
  * asks, and the connection check still serves only that user.
  */
 import type { Logger } from 'pino';
-import { isValidAliasValue, normalizeName, type AliasEntry } from '../alias-cache/index.js';
-import { ControllerError } from '../boundary/errors.js';
-import type { Clock } from '../lib/clock.js';
-import { RateLimiter, type RateLimit } from '../lib/rate-limiter.js';
-import type { ProxySession } from './session-manager.js';
+import { isValidAliasValue, normalizeName, type AliasEntry } from '../../alias-cache/index.js';
+import { ControllerError } from '../../boundary/errors.js';
+import type { Clock } from '../../lib/clock.js';
+import { RateLimiter, type RateLimit } from '../../lib/rate-limiter.js';
+import type { HeldSession } from './session-manager.js';
 
 export interface UnlistedAliasesOptions {
   /** The OS users whose listing the controller refused, in the order to try them. */
   readonly candidates: () => readonly number[];
   /** Authorizes (or reuses) the (uid, alias) session, by the alias value. */
-  readonly acquire: (uid: number, alias: AliasEntry, signal: AbortSignal) => Promise<ProxySession>;
+  readonly acquire: (uid: number, alias: AliasEntry, signal: AbortSignal) => Promise<HeldSession>;
   /** Records the alias for the user; returns the snapshot's entry. */
   readonly learn: (uid: number, value: string, destinationId: string) => AliasEntry | undefined;
   readonly clock: Clock;

@@ -7,9 +7,9 @@
  * and is closed when its session ends.
  */
 import type { Logger } from 'pino';
-import type { Clock, TimerHandle } from '../lib/clock.js';
-import type { ProxySession } from './session-manager.js';
-import type { PreparedConnection, WorkerConnector } from './types.js';
+import type { Clock, TimerHandle } from '../../lib/clock.js';
+import type { HeldSession } from './session-manager.js';
+import type { PreparedConnection, WorkerConnector } from '../types.js';
 
 /** How long a spare waits for a client: connections that follow each other get one. */
 export const DEFAULT_SPARE_MAX_AGE_MS = 60_000;
@@ -31,7 +31,7 @@ export interface SpareConnectionsOptions {
 
 export class SpareConnections {
   readonly #o: SpareConnectionsOptions;
-  readonly #spares = new Map<ProxySession, Spare>();
+  readonly #spares = new Map<HeldSession, Spare>();
   /** Spares prepared so far (for tests and figures). */
   prepared = 0;
 
@@ -45,12 +45,12 @@ export class SpareConnections {
   }
 
   /** Whether `session` holds a spare (ready or being set up). */
-  has(session: ProxySession): boolean {
+  has(session: HeldSession): boolean {
     return this.#spares.has(session);
   }
 
   /** Starts setting up a spare for `session` unless it has one. */
-  fill(session: ProxySession): void {
+  fill(session: HeldSession): void {
     if (this.#spares.has(session)) return;
     const abort = new AbortController();
     this.prepared++;
@@ -85,7 +85,7 @@ export class SpareConnections {
    * The session's spare, taken out of the pool: resolves with the connection once it is up, or
    * undefined when there was none, it failed or it is no longer open (the caller dials anew).
    */
-  take(session: ProxySession): Promise<PreparedConnection | undefined> {
+  take(session: HeldSession): Promise<PreparedConnection | undefined> {
     const spare = this.#spares.get(session);
     if (spare === undefined) return Promise.resolve(undefined);
     this.#spares.delete(session);
@@ -98,7 +98,7 @@ export class SpareConnections {
   }
 
   /** Closes the session's spare, if it has one (set up or still under way). */
-  drop(session: ProxySession): void {
+  drop(session: HeldSession): void {
     const spare = this.#spares.get(session);
     if (spare === undefined) return;
     this.#spares.delete(session);

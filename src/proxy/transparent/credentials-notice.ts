@@ -5,9 +5,9 @@
  * show on a locked screen and stays in the notification history.
  */
 import type { Logger } from 'pino';
-import { isValidAliasValue } from '../alias-cache/alias-value.js';
-import type { UserNotice, UserNotifier } from '../platform/platform.js';
-import type { ProxySession } from './session-manager.js';
+import { isValidAliasValue } from '../../alias-cache/alias-value.js';
+import type { UserNotice, UserNotifier } from '../../platform/platform.js';
+import type { HeldSession } from './session-manager.js';
 
 /** The notice for `alias`; undefined for a value that is not a DNS name (never shown then). */
 export function credentialsNotice(alias: string): UserNotice | undefined {
@@ -39,13 +39,13 @@ export class CredentialsNotices {
    * The session's first connection is through: tell its owner, when it has credentials. Bound, for
    * the session manager's onEstablished.
    */
-  readonly established = (session: ProxySession): void => {
+  readonly established = (session: HeldSession): void => {
     if ((session.authorization.credentials ?? []).length === 0) return;
     void this.send(session);
   };
 
   /** What `established` starts, awaited: for tests and the dev command. */
-  async send(session: ProxySession): Promise<void> {
+  async send(session: HeldSession): Promise<void> {
     const { uid, alias } = session;
     const fields = { uid, alias, session: session.data.sessionId };
     const notice = credentialsNotice(alias);

@@ -5,29 +5,29 @@
  * listeners stay up, so the answer is immediate and later connections authorize as they need.
  */
 import type { Logger } from 'pino';
-import type { AliasEntry } from '../alias-cache/snapshot.js';
-import { AgentError } from '../lib/errors.js';
+import type { AliasEntry } from '../../alias-cache/snapshot.js';
+import { AgentError } from '../../lib/errors.js';
 import type { AssignedAddresses, IpAllocator } from './allocator.js';
-import type { ProxyListeners } from './listeners.js';
+import type { AliasListeners } from './alias-listeners.js';
 import type { SessionManager } from './session-manager.js';
 
-export interface ProxyServiceOptions {
+export interface AliasReadinessOptions {
   readonly allocator: IpAllocator;
   readonly sessions: SessionManager;
-  readonly listeners: ProxyListeners;
+  readonly listeners: AliasListeners;
   /** Puts a proxy address on the machine before listening on it (platform); none on loopback. */
   readonly addAddress?: ((ip: string) => Promise<void>) | undefined;
   readonly log: Logger;
 }
 
-export class ProxyService {
-  readonly #o: ProxyServiceOptions;
+export class AliasReadiness {
+  readonly #o: AliasReadinessOptions;
   readonly #log: Logger;
   /** Aliases whose listeners are up. */
   readonly #ready = new Set<string>();
   readonly #preparing = new Map<string, Promise<AssignedAddresses>>();
 
-  constructor(options: ProxyServiceOptions) {
+  constructor(options: AliasReadinessOptions) {
     this.#o = options;
     this.#log = options.log.child({ component: 'proxy' });
   }

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { SessionLedger } from './session-ledger.js';
-import type { ProxySession } from './session-manager.js';
+import type { HeldSession } from './session-manager.js';
 
 /** Only what the ledger reads of a session. */
-const session = (uid: number, id: string, alias = 'db.corp'): ProxySession =>
-  ({ uid, alias, data: { sessionId: id } }) as unknown as ProxySession;
+const session = (uid: number, id: string, alias = 'db.corp'): HeldSession =>
+  ({ uid, alias, data: { sessionId: id } }) as unknown as HeldSession;
 
 describe('SessionLedger', () => {
   it('finds a session only for its own uid, and keeps its id after the session ends', () => {

@@ -9,24 +9,25 @@
  * authorized, reading and cancelling it for its owner only.
  */
 import type { Logger } from 'pino';
-import type { AliasEntry } from '../alias-cache/snapshot.js';
-import type { Session, SessionAuthorization } from '../boundary/api-types.js';
+import type { AliasEntry } from '../../alias-cache/snapshot.js';
+import type { Session, SessionAuthorization } from '../../boundary/api-types.js';
 import {
   decodeAuthorizationToken,
   type SessionAuthorizationData,
-} from '../boundary/authz-token.js';
-import { newTofuToken } from '../boundary/worker-dialer.js';
-import type { Clock, TimerHandle } from '../lib/clock.js';
-import { AgentError } from '../lib/errors.js';
+} from '../../boundary/authz-token.js';
+import { newTofuToken } from '../../boundary/worker-dialer.js';
+import type { Clock, TimerHandle } from '../../lib/clock.js';
+import { AgentError } from '../../lib/errors.js';
 import { SessionLedger, type LedgerEntry } from './session-ledger.js';
-import { RateLimiter, type RateLimit } from '../lib/rate-limiter.js';
+import { RateLimiter, type RateLimit } from '../../lib/rate-limiter.js';
 import { SpareConnections } from './spare-connections.js';
-import type { PreparedConnection, SessionAuthorizer, WorkerConnector } from './types.js';
+import type { PreparedConnection, SessionAuthorizer, WorkerConnector } from '../types.js';
 
 export type SessionEndReason =
   'expired' | 'exhausted' | 'canceled' | 'token' | 'paused' | 'stopped' | 'worker';
 
-export interface ProxySession {
+/** A session the agent authorized and holds: its credentials stay in memory here until it ends. */
+export interface HeldSession {
   readonly uid: number;
   /** The alias value; for an explicit session, the alias or target id it was asked for. */
   readonly alias: string;
@@ -69,7 +70,7 @@ export interface SessionManagerOptions {
    * often for a client that never connects, and a session the worker refuses carries no usable
    * credentials. Must not throw or block (the desktop notice of brokered credentials).
    */
-  readonly onEstablished?: ((session: ProxySession) => void) | undefined;
+  readonly onEstablished?: ((session: HeldSession) => void) | undefined;
 }
 
 /** A session as its owner reads it: the controller's record and what it was authorized for. */
@@ -102,9 +103,9 @@ export function listenPort(data: SessionAuthorizationData): number {
 export class SessionManager {
   readonly #o: SessionManagerOptions;
   readonly #log: Logger;
-  readonly #sessions = new Map<string, ProxySession>();
-  readonly #pending = new Map<string, Promise<ProxySession>>();
-  readonly #expiry = new Map<ProxySession, TimerHandle>();
+  readonly #sessions = new Map<string, HeldSession>();
+  readonly #pending = new Map<string, Promise<HeldSession>>();
+  readonly #expiry = new Map<HeldSession, TimerHandle>();
   readonly #ledger = new SessionLedger();
   readonly #rate: RateLimiter;
   readonly #spares: SpareConnections | undefined;
@@ -128,13 +129,13 @@ export class SessionManager {
   }
 
   /** The live session of (uid, alias), if any. */
-  current(uid: number, alias: string): ProxySession | undefined {
+  current(uid: number, alias: string): HeldSession | undefined {
     const session = this.#sessions.get(key(uid, alias));
     return session !== undefined && this.#usable(session) ? session : undefined;
   }
 
   /** The uid's live sessions, or everyone's. */
-  list(uid?: number): ProxySession[] {
+  list(uid?: number): HeldSession[] {
     return [...this.#sessions.values()].filter(
       (s) => (uid === undefined || s.uid === uid) && this.#usable(s),
     );
@@ -144,7 +145,7 @@ export class SessionManager {
    * A usable session for (uid, alias): the current one, or a new authorization. Callers asking
    * for the same key while one is under way share it; new authorizations are rate-limited per uid.
    */
-  acquire(uid: number, alias: AliasEntry, signal: AbortSignal): Promise<ProxySession> {
+  acquire(uid: number, alias: AliasEntry, signal: AbortSignal): Promise<HeldSession> {
     const k = key(uid, alias.value);
     const existing = this.#sessions.get(k);
     if (existing !== undefined && this.#usable(existing)) return Promise.resolve(existing);
@@ -174,7 +175,7 @@ export class SessionManager {
   }
 
   /** A new session for `client-agent connect`, by alias value or target id. */
-  authorizeExplicit(uid: number, target: string, signal: AbortSignal): Promise<ProxySession> {
+  authorizeExplicit(uid: number, target: string, signal: AbortSignal): Promise<HeldSession> {
     return this.#authorize(uid, target, true, signal);
   }
 
@@ -220,12 +221,12 @@ export class SessionManager {
    * The session's spare worker connection (set up ahead, nothing sent), taken: undefined when it
    * has none that came up and is still open. Only the session's owner may be handed it.
    */
-  takeSpare(session: ProxySession): Promise<PreparedConnection | undefined> {
+  takeSpare(session: HeldSession): Promise<PreparedConnection | undefined> {
     return this.#spares?.take(session) ?? Promise.resolve(undefined);
   }
 
   /** Whether the session holds a spare worker connection (ready or being set up). */
-  hasSpare(session: ProxySession): boolean {
+  hasSpare(session: HeldSession): boolean {
     return this.#spares?.has(session) === true;
   }
 
@@ -233,7 +234,7 @@ export class SessionManager {
    * Sets up the session's next spare, unless it has one or no connection is left. The connection
    * handler calls it once a new connection is under way (see there for when).
    */
-  refillSpare(session: ProxySession): void {
+  refillSpare(session: HeldSession): void {
     if (session.connectionsLeft !== 0) this.#fillSpare(session);
   }
 
@@ -243,7 +244,7 @@ export class SessionManager {
   }
 
   /** After a worker handshake: how many connections the session has left. */
-  noteConnection(session: ProxySession, connectionsLeft: number): void {
+  noteConnection(session: HeldSession, connectionsLeft: number): void {
     session.connections++;
     session.connectionsLeft = connectionsLeft;
     if (session.connections === 1) this.#o.onEstablished?.(session);
@@ -258,7 +259,7 @@ export class SessionManager {
   }
 
   /** The worker refused the session (limit reached elsewhere, canceled, unknown): renew next time. */
-  invalidate(session: ProxySession, reason: SessionEndReason): void {
+  invalidate(session: HeldSession, reason: SessionEndReason): void {
     this.#end(session, reason);
   }
 
@@ -277,12 +278,12 @@ export class SessionManager {
     alias: string,
     explicit: boolean,
     signal: AbortSignal,
-  ): Promise<ProxySession> {
+  ): Promise<HeldSession> {
     const authorization = await this.#o.authorizer.authorize(uid, alias, signal);
     const data = decodeAuthorizationToken(authorization.authorization_token);
     const now = this.#o.clock.now();
     const expiresAt = data.expiration?.getTime() ?? now;
-    const session: ProxySession = {
+    const session: HeldSession = {
       uid,
       alias,
       explicit,
@@ -323,16 +324,16 @@ export class SessionManager {
   }
 
   /** A spare for a live proxy session that has none (explicit sessions are relayed elsewhere). */
-  #fillSpare(session: ProxySession): void {
+  #fillSpare(session: HeldSession): void {
     if (!session.explicit && this.#usable(session)) this.#spares?.fill(session);
   }
 
-  #usable(session: ProxySession): boolean {
+  #usable(session: HeldSession): boolean {
     return session.ended === undefined && session.expiresAt > this.#o.clock.now();
   }
 
   /** Forgets the session: the next connection authorizes a new one. */
-  #end(session: ProxySession, reason: SessionEndReason): void {
+  #end(session: HeldSession, reason: SessionEndReason): void {
     this.#spares?.drop(session);
     const k = key(session.uid, session.alias);
     if (this.#sessions.get(k) === session) this.#sessions.delete(k);
@@ -348,14 +349,14 @@ export class SessionManager {
   }
 
   /** Ends a live session the agent drops, and cancels it at the worker while time is left. */
-  async #drop(session: ProxySession, reason: SessionEndReason): Promise<void> {
+  async #drop(session: HeldSession, reason: SessionEndReason): Promise<void> {
     this.#end(session, reason);
     if (session.expiresAt <= this.#o.clock.now()) return;
     await this.#cancelAtWorker(session);
   }
 
   /** SESSION_CANCEL at the worker; false (and logged) when the worker could not be asked. */
-  async #cancelAtWorker(session: ProxySession): Promise<boolean> {
+  async #cancelAtWorker(session: HeldSession): Promise<boolean> {
     try {
       await this.#o.worker.cancelSession(
         session.data,

@@ -1,10 +1,10 @@
 /** The controller's session API for an OS user: authorize, read and cancel with that user's own token. */
-import type { TokenInfo } from '../alias-cache/alias-cache.js';
-import type { Session, SessionAuthorization } from '../boundary/api-types.js';
-import type { ControllerClient } from '../boundary/controller-client.js';
-import { ControllerError } from '../boundary/errors.js';
-import { AgentError } from '../lib/errors.js';
-import type { SessionAuthorizer } from './types.js';
+import type { TokenInfo } from '../../alias-cache/alias-cache.js';
+import type { Session, SessionAuthorization } from '../../boundary/api-types.js';
+import type { ControllerClient } from '../../boundary/controller-client.js';
+import { ControllerError } from '../../boundary/errors.js';
+import { AgentError } from '../../lib/errors.js';
+import type { SessionAuthorizer } from '../types.js';
 
 export interface ControllerAuthorizerOptions {
   readonly tokenFor: (uid: number) => TokenInfo | undefined;

@@ -4,13 +4,13 @@
  * credentials; an ended one is just an id and the alias or target it was for. At most `perUid`
  * sessions are remembered per user, the oldest forgotten first.
  */
-import type { ProxySession } from './session-manager.js';
+import type { HeldSession } from './session-manager.js';
 
 export interface LedgerEntry {
   /** The alias value or target id the session was authorized for. */
   readonly alias: string;
   /** The session while the agent holds it; undefined once it ended. */
-  live: ProxySession | undefined;
+  live: HeldSession | undefined;
 }
 
 export class SessionLedger {
@@ -21,7 +21,7 @@ export class SessionLedger {
     this.#perUid = perUid;
   }
 
-  add(session: ProxySession): void {
+  add(session: HeldSession): void {
     let sessions = this.#byUid.get(session.uid);
     if (sessions === undefined) {
       sessions = new Map();
@@ -40,7 +40,7 @@ export class SessionLedger {
   }
 
   /** The session ended: its credentials are let go, its id stays readable by its owner. */
-  ended(session: ProxySession): void {
+  ended(session: HeldSession): void {
     const entry = this.get(session.uid, session.data.sessionId);
     if (entry?.live === session) entry.live = undefined;
   }

@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { prefix } from '../../test/helpers/dns-fixtures.js';
+import { allocatorPreparer, prefix } from '../../../test/helpers/dns-fixtures.js';
 import {
   AddressAllocator,
   AddressPoolFullError,
-  allocatorPreparer,
   cryptoRandom,
   type AllocatorOptions,
 } from './allocator.js';

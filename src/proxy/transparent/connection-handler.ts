@@ -5,12 +5,12 @@
  */
 import type net from 'node:net';
 import type { Logger } from 'pino';
-import type { AliasEntry } from '../alias-cache/snapshot.js';
-import { endsSession } from '../boundary/worker-errors.js';
-import type { PeerCredentials } from '../platform/types.js';
-import { relay } from './relay.js';
-import type { ProxySession, SessionManager } from './session-manager.js';
-import type { PreparedConnection, WorkerConnection, WorkerConnector } from './types.js';
+import type { AliasEntry } from '../../alias-cache/snapshot.js';
+import { endsSession } from '../../boundary/worker-errors.js';
+import type { PeerCredentials } from '../../platform/types.js';
+import { relay } from '../relay.js';
+import type { HeldSession, SessionManager } from './session-manager.js';
+import type { PreparedConnection, WorkerConnection, WorkerConnector } from '../types.js';
 
 export interface ConnectionHandlerOptions {
   readonly sessions: SessionManager;
@@ -43,7 +43,7 @@ export interface ConnectionHandlerOptions {
 interface EarlyStart {
   readonly uid: number;
   readonly log: Logger;
-  readonly session: ProxySession;
+  readonly session: HeldSession;
   readonly prepared: Promise<PreparedConnection>;
 }
 
@@ -108,7 +108,7 @@ export class ConnectionHandler {
     socket.read(0);
     const mine = early?.uid === uid ? early : undefined;
     if (mine === undefined) drop(early);
-    let session: ProxySession | undefined;
+    let session: HeldSession | undefined;
     let stream: WorkerConnection;
     try {
       session = await this.#o.sessions.acquire(uid, entry, signal);
@@ -166,7 +166,7 @@ export class ConnectionHandler {
    * otherwise land on this connection's first exchange. Returns the trigger
    * for the connection's end.
    */
-  #refillLater(session: ProxySession, stream: WorkerConnection): () => void {
+  #refillLater(session: HeldSession, stream: WorkerConnection): () => void {
     let done = false;
     const refill = () => {
       if (done) return;
@@ -214,7 +214,7 @@ export class ConnectionHandler {
    * caller is known to be the session's owner.
    */
   async #open(
-    session: ProxySession,
+    session: HeldSession,
     early: EarlyStart | undefined,
     signal: AbortSignal,
   ): Promise<WorkerConnection> {

@@ -1,11 +1,11 @@
 /** The proxy's TCP listeners: one per (proxy address, port), each serving one alias. */
 import net from 'node:net';
 import type { Logger } from 'pino';
-import { AgentError } from '../lib/errors.js';
+import { AgentError } from '../../lib/errors.js';
 import type { ConnectionHandler } from './connection-handler.js';
-import { listenTcp } from './tcp-listen.js';
+import { listenTcp } from '../tcp-listen.js';
 
-export interface ProxyListenersOptions {
+export interface AliasListenersOptions {
   readonly handler: ConnectionHandler;
   readonly log: Logger;
   /** Connections at once per listener; beyond it new ones are refused. Default 4096. */
@@ -18,13 +18,13 @@ interface Listener {
   readonly sockets: Set<net.Socket>;
 }
 
-export class ProxyListeners {
-  readonly #o: ProxyListenersOptions;
+export class AliasListeners {
+  readonly #o: AliasListenersOptions;
   readonly #log: Logger;
   readonly #listeners = new Map<string, Listener>();
   readonly #starting = new Map<string, Promise<void>>();
 
-  constructor(options: ProxyListenersOptions) {
+  constructor(options: AliasListenersOptions) {
     this.#o = options;
     this.#log = options.log.child({ component: 'proxy' });
   }

@@ -9,8 +9,8 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { Address6 } from 'ip-address';
 import type { Logger } from 'pino';
-import type { IpPrefix } from '../config/index.js';
-import { AgentError } from '../lib/errors.js';
+import type { IpPrefix } from '../../config/index.js';
+import { AgentError } from '../../lib/errors.js';
 
 export interface AssignedAddresses {
   readonly v4: string;
@@ -262,20 +262,4 @@ export class SharedAddressAllocator implements IpAllocator {
   setV4Prefix(): void {
     // nothing to move
   }
-}
-
-/**
- * What the DNS alias handler needs from the proxy side (structurally: dns/AliasPreparer). It
- * may answer synchronously when the alias is already reachable.
- */
-export interface AllocatorPreparer {
-  prepare(alias: { readonly value: string }): AssignedAddresses;
-}
-
-/**
- * The proxy side before sessions exist: preparing an alias is only giving it its addresses,
- * at once; a full prefix throws AddressPoolFullError.
- */
-export function allocatorPreparer(allocator: IpAllocator): AllocatorPreparer {
-  return { prepare: (alias) => allocator.assign(alias.value) };
 }
