@@ -6,63 +6,40 @@
  */
 import type { Logger } from 'pino';
 import { AliasCache, EMPTY_SNAPSHOT } from '../alias-cache/index.js';
-import { ControllerPool, TLS_UNVERIFIED_LOG } from '../boundary/index.js';
-import { WorkerDialer } from '../boundary/worker-dialer.js';
+import { ControllerPool, TLS_UNVERIFIED_LOG, WorkerDialer } from '../boundary/index.js';
 import {
   planReload,
   type AgentConfig,
   type ConfigField,
   type ReloadTarget,
 } from '../config/index.js';
-import type { AliasCheckOptions } from '../diag/alias-checks.js';
 import { DnsService, RecentErrors } from '../dns/index.js';
-import type { Clock } from '../lib/clock.js';
-import type { AgentLogger } from '../lib/logger.js';
 import { AgentError } from '../lib/errors.js';
-import { LocalAddresses } from '../platform/local-addresses.js';
-import type { PeerCredentials } from '../platform/types.js';
-import type { UserNotifier } from '../platform/platform.js';
+import { WakeDetector } from '../lib/wake-detector.js';
+import { LocalAddresses } from '../platform/index.js';
 import {
-  AddressAllocator,
   ControllerAuthorizer,
+  createAllocator,
   createTransparentProxy,
-  cryptoRandom,
-  SharedAddressAllocator,
+  UnlistedAliases,
+  type AddressAllocator,
   type AliasListeners,
   type SessionManager,
+  type SharedAddressAllocator,
   type TransparentProxy,
-  UnlistedAliases,
 } from '../proxy/index.js';
-import { WakeDetector } from '../lib/wake-detector.js';
+import type { AgentOptions } from './agent-options.js';
 import { ControlApi } from './control-api.js';
-import type { AgentProfile } from './profile.js';
 import { RunControl } from './run-control.js';
 import {
   readJson,
   removeFile,
-  writeJson,
+  writeRunState,
   type OperationalState,
   type RunState,
 } from './state-files.js';
 
-export type { AgentProfile } from './profile.js';
-
-export interface AgentOptions {
-  readonly config: AgentConfig;
-  readonly profile: AgentProfile;
-  readonly clock: Clock;
-  readonly log: Logger;
-  /** The process logger, reconfigured on reload (level, file, stdout); absent in some tests. */
-  readonly logger?: Pick<AgentLogger, 'configure'> | undefined;
-  readonly peers: PeerCredentials;
-  readonly version: string;
-  /** Timing of `client-agent diag ALIAS` (tests shorten the wait for a target failure). */
-  readonly diag?: AliasCheckOptions | undefined;
-  /** The self-pause rule; default 10 failures in 60 s. */
-  readonly selfPause?: { readonly limit: number; readonly windowMs: number };
-  /** Tells a token's owner on their desktop when a session has brokered credentials; none: no notice. */
-  readonly notifier?: UserNotifier | undefined;
-}
+export type { AgentOptions, AgentProfile } from './agent-options.js';
 
 export class Agent {
   /** What the control API calls. */
@@ -197,13 +174,7 @@ export class Agent {
 
   /** The DNS server's bound addresses (after start). */
   get dnsAddresses(): string[] {
-    return (
-      this.#dns?.server
-        .addresses()
-        .map((a) =>
-          a.address.includes(':') ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`,
-        ) ?? []
-    );
+    return this.#dns?.endpoints() ?? [];
   }
 
   async start(): Promise<void> {
@@ -212,17 +183,14 @@ export class Agent {
     const saved = await readJson<RunState>(config.stateFile);
     await this.#run.load();
     const own = new Set(profile.dnsAddresses);
-    this.#allocator =
-      profile.sharedProxyAddress !== undefined
-        ? new SharedAddressAllocator(profile.sharedProxyAddress)
-        : new AddressAllocator({
-            v4Prefix: config.v4Prefix,
-            v6Prefix: config.v6Prefix,
-            random: cryptoRandom,
-            isTaken: (ip) => own.has(ip) || profile.isAddressTaken?.(ip) === true,
-            saved: saved?.addresses,
-            log,
-          });
+    this.#allocator = createAllocator({
+      shared: profile.sharedProxyAddress,
+      v4Prefix: config.v4Prefix,
+      v6Prefix: config.v6Prefix,
+      isTaken: (ip) => own.has(ip) || profile.isAddressTaken?.(ip) === true,
+      saved: saved?.addresses,
+      log,
+    });
     const addAddress = profile.addAddress;
     const proxy = this.#proxy.readiness(
       this.#allocator,
@@ -356,25 +324,22 @@ export class Agent {
 
   /** state_file changed on reload: the run state is written at the new path, the old one goes. */
   async #moveStateFile(from: string): Promise<void> {
+    const to = this.#config.stateFile;
     try {
       await this.#saveRunState();
       await removeFile(from);
-      this.#log.info({ from, to: this.#config.stateFile }, 'The state file moved.');
+      this.#log.info({ from, to }, 'The state file moved.');
     } catch (err) {
       this.#log.error(
-        { err: (err as Error).message, to: this.#config.stateFile },
+        { err: (err as Error).message, to },
         'Could not move the state file; the old one stays.',
       );
     }
   }
 
   async #saveRunState(): Promise<void> {
-    if (this.#allocator === undefined) return;
-    const state: RunState = {
-      pid: process.pid,
-      startedAt: new Date(this.#o.clock.now()).toISOString(),
-      addresses: this.#allocator.export(),
-    };
-    await writeJson(this.#config.stateFile, state);
+    const allocator = this.#allocator;
+    if (allocator !== undefined)
+      await writeRunState(this.#config.stateFile, allocator.export(), this.#o.clock.now());
   }
 }

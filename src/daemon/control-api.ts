@@ -27,7 +27,7 @@ import type { RecentErrors } from '../dns/index.js';
 import type { Clock } from '../lib/clock.js';
 import { AgentError } from '../lib/errors.js';
 import type { IpAllocator, AliasListeners, SessionManager } from '../proxy/index.js';
-import type { AgentProfile } from './profile.js';
+import type { AgentProfile } from './agent-options.js';
 import type { RunControl } from './run-control.js';
 
 /** Bound on authorizing, reading or cancelling a session for a control API caller. */

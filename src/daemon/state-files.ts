@@ -57,3 +57,17 @@ export function operationalState(value: unknown): OperationalState {
     return { status: 'paused', reason: typeof v.reason === 'string' ? v.reason : 'user' };
   return { status: 'running' };
 }
+
+/** Records the running daemon's alias → address map (the state file). */
+export async function writeRunState(
+  file: string,
+  addresses: SavedAddresses,
+  now: number,
+): Promise<void> {
+  const state: RunState = {
+    pid: process.pid,
+    startedAt: new Date(now).toISOString(),
+    addresses,
+  };
+  await writeJson(file, state);
+}

@@ -115,6 +115,15 @@ export class DnsService {
     });
   }
 
+  /** The server's bound `address:port`s, IPv6 in brackets (after start). */
+  endpoints(): string[] {
+    return this.server
+      .addresses()
+      .map((a) =>
+        a.address.includes(':') ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`,
+      );
+  }
+
   async start(): Promise<void> {
     try {
       await this.server.start();

@@ -263,3 +263,13 @@ export class SharedAddressAllocator implements IpAllocator {
     // nothing to move
   }
 }
+
+/** The allocator a profile asks for: one shared address (`shared`), else addresses from the prefixes. */
+export function createAllocator(
+  options: Omit<AllocatorOptions, 'random'> & { readonly shared?: string | undefined },
+): AddressAllocator | SharedAddressAllocator {
+  const { shared, ...prefixes } = options;
+  return shared === undefined
+    ? new AddressAllocator({ ...prefixes, random: cryptoRandom })
+    : new SharedAddressAllocator(shared);
+}

@@ -6,6 +6,7 @@
 export {
   AddressAllocator,
   AddressPoolFullError,
+  createAllocator,
   cryptoRandom,
   SharedAddressAllocator,
   type AllocatorOptions,

@@ -1,9 +1,15 @@
 /**
- * What the agent needs from the machine it runs on, given by the daemon that starts it: the root
- * daemon's system profile (src/platform/system-profile.ts) or the unprivileged demo's loopback
- * one (src/daemon/dev.ts). The same agent runs on both.
+ * What an agent is started with. Its profile is what it needs from the machine it runs on, given
+ * by the daemon that starts it: the root daemon's system profile
+ * (src/platform/system-profile.ts) or the unprivileged demo's loopback one (src/daemon/dev.ts).
+ * The same agent runs on both.
  */
-import type { UpstreamServer } from '../config/index.js';
+import type { Logger } from 'pino';
+import type { AgentConfig, UpstreamServer } from '../config/index.js';
+import type { AliasCheckOptions } from '../diag/index.js';
+import type { Clock } from '../lib/clock.js';
+import type { AgentLogger } from '../lib/logger.js';
+import type { PeerCredentials, UserNotifier } from '../platform/index.js';
 
 export interface AgentProfile {
   readonly name: 'system' | 'dev';
@@ -42,4 +48,21 @@ export interface AgentProfile {
         setAliases?(names: readonly string[]): Promise<void>;
       }
     | undefined;
+}
+
+export interface AgentOptions {
+  readonly config: AgentConfig;
+  readonly profile: AgentProfile;
+  readonly clock: Clock;
+  readonly log: Logger;
+  /** The process logger, reconfigured on reload (level, file, stdout); absent in some tests. */
+  readonly logger?: Pick<AgentLogger, 'configure'> | undefined;
+  readonly peers: PeerCredentials;
+  readonly version: string;
+  /** Timing of `client-agent diag ALIAS` (tests shorten the wait for a target failure). */
+  readonly diag?: AliasCheckOptions | undefined;
+  /** The self-pause rule; default 10 failures in 60 s. */
+  readonly selfPause?: { readonly limit: number; readonly windowMs: number };
+  /** Tells a token's owner on their desktop when a session has brokered credentials; none: no notice. */
+  readonly notifier?: UserNotifier | undefined;
 }
