@@ -157,9 +157,7 @@ export class Agent {
       diag: options.diag,
       config: () => this.#config,
       allocator: () => this.#allocator,
-      dnsAddresses: () => this.dnsAddresses,
-      dnsPort: () => this.#dns?.server.addresses()[0]?.port ?? profile.dnsPort,
-      upstreams: () => this.#dns?.forward.upstreams() ?? [],
+      dns: () => this.#dns,
       warnings: () => this.#warnings,
     });
   }

@@ -11,7 +11,7 @@ import {
   type SessionAuthorization,
   type WorkerDialer,
 } from '../boundary/index.js';
-import { formatUpstream, type AgentConfig, type UpstreamServer } from '../config/index.js';
+import { formatUpstream, type AgentConfig } from '../config/index.js';
 import {
   sessionItem,
   statusView,
@@ -23,7 +23,7 @@ import {
   type AliasDiagnosis,
 } from '../control/index.js';
 import { checkAlias, type AliasCheckOptions } from '../diag/alias-checks.js';
-import type { RecentErrors } from '../dns/index.js';
+import type { DnsService, RecentErrors } from '../dns/index.js';
 import type { Clock } from '../lib/clock.js';
 import { AgentError } from '../lib/errors.js';
 import type { IpAllocator, AliasListeners, SessionManager } from '../proxy/index.js';
@@ -50,11 +50,8 @@ export interface AgentParts {
   readonly config: () => AgentConfig;
   /** Set once the agent has started. */
   readonly allocator: () => IpAllocator | undefined;
-  /** The DNS server's `address:port`s. */
-  readonly dnsAddresses: () => string[];
-  readonly dnsPort: () => number;
-  /** Where other names go now (the forwarder's choice). */
-  readonly upstreams: () => readonly UpstreamServer[];
+  /** Set once the agent has started. */
+  readonly dns: () => DnsService | undefined;
   /** The agent's own warnings, newest first. */
   readonly warnings: () => readonly string[];
 }
@@ -85,6 +82,7 @@ export class ControlApi implements AgentControl {
     const config = this.#p.config();
     const { status, reason } = this.#p.run.state;
     const refresh = cache.status().lastRefresh;
+    const dns = this.#p.dns();
     return {
       status,
       ...(reason === undefined ? {} : { paused_reason: reason }),
@@ -92,8 +90,8 @@ export class ControlApi implements AgentControl {
       ...(refresh === undefined
         ? {}
         : { last_refresh: { time: new Date(refresh.time).toISOString(), kind: refresh.kind } }),
-      dns_addresses: this.#p.dnsAddresses(),
-      upstreams: this.#p.upstreams().map(formatUpstream),
+      dns_addresses: this.#dnsAddresses(),
+      upstreams: (dns?.forward.upstreams() ?? []).map(formatUpstream),
       listeners: this.#p.listeners
         .list()
         .map(({ address, port, alias }) => ({ address, port, alias })),
@@ -101,7 +99,7 @@ export class ControlApi implements AgentControl {
       profile: profile.name,
       pid: process.pid,
       ...(profile.interface === undefined ? {} : { interface: profile.interface }),
-      dns_port: this.#p.dnsPort(),
+      dns_port: dns?.server.addresses()[0]?.port ?? profile.dnsPort,
       v4_prefix: config.v4Prefix.cidr,
       ...(config.v6Prefix === null ? {} : { v6_prefix: config.v6Prefix.cidr }),
     };
@@ -191,8 +189,12 @@ export class ControlApi implements AgentControl {
       ...(entry === undefined || allocator === undefined
         ? {}
         : { proxy_addresses: allocator.assign(entry.value) }),
-      dns_addresses: this.#p.dnsAddresses(),
+      dns_addresses: this.#dnsAddresses(),
       profile: this.#p.profile.name,
     };
+  }
+
+  #dnsAddresses(): string[] {
+    return this.#p.dns()?.endpoints() ?? [];
   }
 }
