@@ -18,7 +18,7 @@ export interface RouteContext {
   readonly req: IncomingMessage;
 }
 
-/** Handles the request after its body was read; resolves to the 200 JSON answer. */
+/** A route reads the body itself (within the limit) and resolves to the 200 JSON answer. */
 type ControlRoute = Route<RouteContext, Promise<unknown>>;
 
 export const ROUTES = new RouteTable<RouteContext, Promise<unknown>>([
