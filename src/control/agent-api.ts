@@ -6,7 +6,7 @@
  */
 import type { Session, SessionAuthorization } from '../boundary/api-types.js';
 import type { DiagStep } from '../diag/report.js';
-import type { CancelPath } from '../proxy/index.js';
+import type { CancelPath } from '../boundary/index.js';
 
 export type AgentRunState = 'running' | 'paused';
 
