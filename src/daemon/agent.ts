@@ -568,7 +568,7 @@ export class Agent implements AgentControl {
         return this.#allocator.assign(alias);
       },
       worker: this.#worker,
-      currentSession: (uid, alias) => this.sessionManager.current(uid, alias),
+      sessions: this.sessionManager,
     };
   }
 
