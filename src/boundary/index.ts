@@ -36,6 +36,15 @@ export {
   type SessionCredentials,
 } from './session-credentials.js';
 export {
+  cancelAtController,
+  cancelAtWorkerOrController,
+  sessionIsOver,
+  type CancelPath,
+  type CancelWay,
+  type CancelWays,
+  type ControllerSessionCalls,
+} from './session-cancel.js';
+export {
   newTofuToken,
   WorkerDialer,
   WorkerStream,

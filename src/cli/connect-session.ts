@@ -10,6 +10,7 @@ import {
   type SessionAuthorizationData,
 } from '../boundary/authz-token.js';
 import { AuthorizationTokenError } from '../boundary/errors.js';
+import { cancelAtWorkerOrController } from '../boundary/session-cancel.js';
 import { newTofuToken, type WorkerDialer } from '../boundary/worker-dialer.js';
 import type { ControlClient } from '../control/client.js';
 import { ControlError } from '../control/errors.js';
@@ -56,30 +57,32 @@ export function sessionFromToken(text: string, clock: Clock): ConnectSession {
 }
 
 /**
- * Cancels the session while it has time left: through the agent for its sessions (worker, else
- * controller), else at the worker. Returns a warning when it could not; never throws.
+ * Cancels the session while it has time left. An agent-managed one through the agent first: it
+ * holds the session's credentials and lets them go, and cancels at the worker, else through the
+ * controller, itself. Otherwise (or when the agent cannot be reached) at the worker with this
+ * command's tofu token. Returns a warning when it could not; never throws.
  */
 export async function cancelSession(
   session: ConnectSession,
   dialer: WorkerDialer,
 ): Promise<string | undefined> {
   const id = session.data.sessionId;
+  const agent = session.agent;
   const failures: string[] = [];
-  if (session.agent !== undefined) {
-    try {
-      await session.agent.cancelSession(id);
-      return undefined;
-    } catch (err) {
-      failures.push((err as Error).message);
-    }
-  }
   try {
-    await dialer.cancelSession(session.data, session.tofu, AbortSignal.timeout(15_000));
+    await cancelAtWorkerOrController({
+      first: 'controller',
+      controller:
+        agent === undefined
+          ? undefined
+          : async () => (await agent.cancelSession(id)).canceled ?? 'controller',
+      worker: () => dialer.cancelSession(session.data, session.tofu, AbortSignal.timeout(15_000)),
+      onFailure: (_way, err) => failures.push((err as Error).message),
+    });
     return undefined;
-  } catch (err) {
-    failures.push((err as Error).message);
+  } catch {
+    return `could not cancel session ${id} (${failures.join('; ')}); it ends at ${session.data.expiration?.toISOString() ?? 'its expiration'}`;
   }
-  return `could not cancel session ${id} (${failures.join('; ')}); it ends at ${session.data.expiration?.toISOString() ?? 'its expiration'}`;
 }
 
 function tokenFromJson(text: string): string {

@@ -180,7 +180,7 @@ export class ControlApi implements AgentControl {
         return allocator.assign(value);
       },
       worker: this.#p.worker,
-      currentSession: (u: number, value: string) => sessions.current(u, value),
+      sessions,
     };
     const { steps, entry } = await checkAlias(source, uid, alias, this.#p.diag);
     return {

@@ -1,23 +1,25 @@
 /**
  * The daemon's part of `client-agent diag ALIAS`: the session checklist for one OS user, with
- * that user's own token. It refreshes the user's aliases, authorizes one session of its own,
- * opens one connection through the worker to the target and closes it, then cancels that
- * session; nothing else changes. The OS resolver step runs in the caller's process (the CLI).
+ * that user's own token. It refreshes the user's aliases, has the agent's session manager
+ * authorize one probe session (within the user's rate limit, in the user's ledger), opens one
+ * connection through the worker to the target and closes it, then cancels that session; nothing
+ * else changes. The OS resolver step runs in the caller's process (the CLI).
  */
 import type { Logger } from 'pino';
 import type { AliasEntry, TokenInfo } from '../alias-cache/index.js';
-import {
-  decodeAuthorizationToken,
-  type SessionAuthorizationData,
-} from '../boundary/authz-token.js';
+import type { SessionAuthorizationData } from '../boundary/authz-token.js';
 import type { ControllerClient } from '../boundary/controller-client.js';
 import { ControllerError } from '../boundary/errors.js';
-import { newTofuToken } from '../boundary/worker-dialer.js';
 import { WorkerError } from '../boundary/worker-errors.js';
 import type { Clock } from '../lib/clock.js';
 import { roughDuration } from '../lib/rough-duration.js';
 import { closest } from '../lib/suggest.js';
-import type { HeldSession, WorkerConnection, WorkerConnector } from '../proxy/index.js';
+import type {
+  HeldSession,
+  SessionManager,
+  WorkerConnection,
+  WorkerConnector,
+} from '../proxy/index.js';
 import {
   failed,
   passed,
@@ -33,9 +35,7 @@ export interface AliasCheckSource {
   readonly log: Logger;
   state(): { readonly status: 'running' | 'paused'; readonly reason?: string | undefined };
   tokenFor(uid: number): TokenInfo | undefined;
-  controller(
-    address: string,
-  ): Pick<ControllerClient, 'readAuthToken' | 'authorizeSession' | 'readSession' | 'cancelSession'>;
+  controller(address: string): Pick<ControllerClient, 'readAuthToken'>;
   /** Refreshes the user's aliases from the controller now (never rejects). */
   refreshAliases(uid: number): Promise<void>;
   /** The user's last alias refresh and last failure, as the cache recorded them. */
@@ -48,7 +48,8 @@ export interface AliasCheckSource {
   /** The alias's stable proxy addresses (what its DNS answers carry). */
   proxyAddresses(alias: string): { readonly v4: string; readonly v6?: string | undefined };
   readonly worker: WorkerConnector;
-  currentSession(uid: number, alias: string): HeldSession | undefined;
+  /** The agent's sessions: the user's current one, and the probe diag authorizes and ends. */
+  readonly sessions: Pick<SessionManager, 'current' | 'authorizeProbe' | 'endProbe'>;
 }
 
 export interface AliasCheckOptions {
@@ -68,8 +69,8 @@ interface Ctx {
   controllerError?: unknown;
   readMs?: number;
   entry?: AliasEntry;
+  probe?: HeldSession;
   data?: SessionAuthorizationData;
-  tofu?: string;
   stream?: WorkerConnection;
 }
 
@@ -123,7 +124,7 @@ export async function checkAlias(
     return { steps: await runSteps(STEPS, ctx), entry: ctx.entry };
   } finally {
     ctx.stream?.destroy();
-    await cancelOwnSession(ctx);
+    await endProbe(ctx);
   }
 }
 
@@ -244,15 +245,12 @@ async function aliasListed(ctx: Ctx): Promise<StepOutcome> {
 }
 
 async function authorize(ctx: Ctx): Promise<StepOutcome> {
-  const { src, alias } = ctx;
-  const token = ctx.token;
-  if (token === undefined) throw new Error('no token');
+  const { src, uid, alias } = ctx;
   const target = ctx.entry?.destinationId ?? 'TARGET_ID';
   try {
-    const authorization = await src
-      .controller(token.controllerAddress)
-      .authorizeSession(token.token, alias, { signal: AbortSignal.timeout(ctx.timeoutMs) });
-    const data = decodeAuthorizationToken(authorization.authorization_token);
+    const probe = await src.sessions.authorizeProbe(uid, alias, AbortSignal.timeout(ctx.timeoutMs));
+    ctx.probe = probe;
+    const data = probe.data;
     ctx.data = data;
     const worker = data.workerInfo[0]?.address ?? '(none)';
     return passed(
@@ -277,10 +275,10 @@ async function authorize(ctx: Ctx): Promise<StepOutcome> {
 }
 
 async function workerAccepts(ctx: Ctx): Promise<StepOutcome> {
-  const data = ctx.data;
-  if (data === undefined) throw new Error('no session');
-  ctx.tofu = newTofuToken();
-  const stream = await ctx.src.worker.open(data, ctx.tofu, AbortSignal.timeout(ctx.timeoutMs));
+  const probe = ctx.probe;
+  if (probe === undefined) throw new Error('no session');
+  const data = probe.data;
+  const stream = await ctx.src.worker.open(data, probe.tofu, AbortSignal.timeout(ctx.timeoutMs));
   ctx.stream = stream;
   stream.on('error', () => undefined);
   const left = stream.handshake.connectionsLeft;
@@ -329,7 +327,7 @@ async function targetReachable(ctx: Ctx): Promise<StepOutcome> {
 function sessionFigures(ctx: Ctx): StepOutcome {
   const { src, uid, alias } = ctx;
   const now = src.clock.now();
-  const current = src.currentSession(uid, alias);
+  const current = src.sessions.current(uid, alias);
   if (current !== undefined) {
     const limit = current.data.connectionLimit;
     const used = current.connections;
@@ -352,22 +350,19 @@ function sessionFigures(ctx: Ctx): StepOutcome {
   );
 }
 
-/** Cancels the session diag authorized: at the worker when it answered, else at the controller. */
-async function cancelOwnSession(ctx: Ctx): Promise<void> {
-  const { data, token } = ctx;
-  if (data === undefined || token === undefined) return;
-  const signal = AbortSignal.timeout(ctx.timeoutMs);
+/** Cancels the probe session through the session manager: at the worker when it accepted the probe. */
+async function endProbe(ctx: Ctx): Promise<void> {
+  const probe = ctx.probe;
+  if (probe === undefined) return;
   try {
-    if (ctx.tofu !== undefined && ctx.stream !== undefined) {
-      await ctx.src.worker.cancelSession(data, ctx.tofu, signal);
-      return;
-    }
-    const client = ctx.src.controller(token.controllerAddress);
-    const session = await client.readSession(token.token, data.sessionId, signal);
-    await client.cancelSession(token.token, data.sessionId, session.version ?? 0, signal);
+    await ctx.src.sessions.endProbe(
+      probe,
+      ctx.stream !== undefined,
+      AbortSignal.timeout(ctx.timeoutMs),
+    );
   } catch (err) {
     ctx.src.log.warn(
-      { session: data.sessionId, err: (err as Error).message },
+      { session: probe.data.sessionId, err: (err as Error).message },
       'Could not cancel the session diag authorized.',
     );
   }

@@ -26,7 +26,6 @@ export {
   listenPort,
   SessionManager,
   SessionNotFoundError,
-  type CancelPath,
   type OwnedSession,
   type HeldSession,
   type SessionEndReason,

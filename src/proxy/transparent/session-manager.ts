@@ -4,9 +4,9 @@
  * cancellation. Credentials live here, in memory, and leave with the session. A session the
  * agent drops before it expires is cancelled at the worker.
  *
- * Also the sessions authorized for `client-agent connect` (explicit sessions: the caller relays
- * them itself; the transparent proxy never uses them), and, for every session the agent
- * authorized, reading and cancelling it for its owner only.
+ * Also the sessions authorized for `client-agent connect` and `client-agent diag` (explicit
+ * sessions: the caller relays them itself; the transparent proxy never uses them), and, for
+ * every session the agent authorized, reading and cancelling it for its owner only.
  */
 import type { Logger } from 'pino';
 import type { AliasEntry } from '../../alias-cache/snapshot.js';
@@ -15,6 +15,12 @@ import {
   decodeAuthorizationToken,
   type SessionAuthorizationData,
 } from '../../boundary/authz-token.js';
+import {
+  cancelAtController,
+  cancelAtWorkerOrController,
+  sessionIsOver,
+  type CancelPath,
+} from '../../boundary/session-cancel.js';
 import { newTofuToken } from '../../boundary/worker-dialer.js';
 import type { Clock, TimerHandle } from '../../lib/clock.js';
 import { AgentError } from '../../lib/errors.js';
@@ -31,7 +37,7 @@ export interface HeldSession {
   readonly uid: number;
   /** The alias value; for an explicit session, the alias or target id it was asked for. */
   readonly alias: string;
-  /** Authorized for `client-agent connect`: relayed by the caller, never by the proxy. */
+  /** Authorized for `client-agent connect` or diag: relayed by the caller, never by the proxy. */
   readonly explicit: boolean;
   readonly authorization: SessionAuthorization;
   readonly data: SessionAuthorizationData;
@@ -79,9 +85,6 @@ export interface OwnedSession {
   readonly session: Session;
 }
 
-/** How a cancel went: at the worker, through the controller, or not needed (already over). */
-export type CancelPath = 'worker' | 'controller' | 'already ended';
-
 /** No session with this id was authorized by the agent for this OS user. */
 export class SessionNotFoundError extends AgentError {
   constructor(sessionId: string) {
@@ -90,8 +93,6 @@ export class SessionNotFoundError extends AgentError {
     });
   }
 }
-
-const OVER = new Set(['canceling', 'terminated']);
 
 const DEFAULT_AUTHORIZATION_RATE: RateLimit = { burst: 20, perSecond: 1 };
 
@@ -152,20 +153,8 @@ export class SessionManager {
     if (existing !== undefined) this.#end(existing, existing.ended ?? 'expired');
     let pending = this.#pending.get(k);
     if (pending === undefined) {
-      if (!this.#rate.take(uid)) {
-        const { burst, perSecond } = this.#o.authorizationRate ?? DEFAULT_AUTHORIZATION_RATE;
-        this.#log.warn(
-          { uid, alias: alias.value },
-          'Too many session authorizations; refused one.',
-        );
-        return Promise.reject(
-          new AgentError(
-            'proxy.rate_limited',
-            `too many new sessions for OS user ${uid}: at most ${burst} at once and ${perSecond * 60} a minute`,
-            { hint: 'Wait a little; sessions already authorized keep working.' },
-          ),
-        );
-      }
+      const refused = this.#rateLimited(uid, alias.value);
+      if (refused !== undefined) return Promise.reject(refused);
       pending = this.#authorize(uid, alias.value, false, signal).finally(() =>
         this.#pending.delete(k),
       );
@@ -177,6 +166,33 @@ export class SessionManager {
   /** A new session for `client-agent connect`, by alias value or target id. */
   authorizeExplicit(uid: number, target: string, signal: AbortSignal): Promise<HeldSession> {
     return this.#authorize(uid, target, true, signal);
+  }
+
+  /**
+   * A session for `client-agent diag` to try the path with: authorized within the same rate
+   * limit as proxy sessions and kept in the ledger, but relayed by diag itself, never by the
+   * proxy. End it with endProbe.
+   */
+  authorizeProbe(uid: number, alias: string, signal: AbortSignal): Promise<HeldSession> {
+    const refused = this.#rateLimited(uid, alias);
+    if (refused !== undefined) return Promise.reject(refused);
+    return this.#authorize(uid, alias, true, signal);
+  }
+
+  /**
+   * Cancels a probe session: at the worker when the worker accepted it (else asking the worker
+   * again would only wait for it), else through the controller.
+   */
+  async endProbe(
+    session: HeldSession,
+    workerAccepted: boolean,
+    signal: AbortSignal,
+  ): Promise<CancelPath> {
+    const { uid, data } = session;
+    const entry = this.#owned(uid, data.sessionId);
+    const { canceled } = await this.#cancel(uid, data.sessionId, entry, workerAccepted, signal);
+    this.#log.info({ uid, session: data.sessionId, canceled }, 'Probe session canceled.');
+    return canceled;
   }
 
   /** One of `uid`'s sessions, as the controller has it now. */
@@ -197,24 +213,14 @@ export class SessionManager {
     signal: AbortSignal,
   ): Promise<OwnedSession & { readonly canceled: CancelPath }> {
     const entry = this.#owned(uid, sessionId);
-    const live = entry.live;
-    let canceled: CancelPath | undefined;
-    if (live !== undefined && live.expiresAt > this.#o.clock.now()) {
-      this.#end(live, 'canceled');
-      if (await this.#cancelAtWorker(live)) canceled = 'worker';
-    }
-    let session = await this.#o.authorizer.read(uid, sessionId, signal);
-    if (canceled === undefined) {
-      if (OVER.has(session.status ?? '')) {
-        canceled = 'already ended';
-      } else {
-        session = await this.#o.authorizer.cancel(uid, sessionId, session.version ?? 0, signal);
-        canceled = 'controller';
-      }
-    }
+    const done = await this.#cancel(uid, sessionId, entry, true, signal);
+    const session = done.session ?? (await this.#o.authorizer.read(uid, sessionId, signal));
     this.#noteOver(entry, session);
-    this.#log.info({ uid, session: sessionId, canceled }, 'Session canceled for its owner.');
-    return { alias: entry.alias, session, canceled };
+    this.#log.info(
+      { uid, session: sessionId, canceled: done.canceled },
+      'Session canceled for its owner.',
+    );
+    return { alias: entry.alias, session, canceled: done.canceled };
   }
 
   /**
@@ -271,6 +277,54 @@ export class SessionManager {
   /** Ends every session (pause, stop, controller change), cancelling at the worker. */
   async endAll(reason: SessionEndReason): Promise<void> {
     await Promise.all(this.list().map((s) => this.#drop(s, reason)));
+  }
+
+  /** The typed refusal when `uid` has used up its new authorizations for now. */
+  #rateLimited(uid: number, alias: string): AgentError | undefined {
+    if (this.#rate.take(uid)) return undefined;
+    const { burst, perSecond } = this.#o.authorizationRate ?? DEFAULT_AUTHORIZATION_RATE;
+    this.#log.warn({ uid, alias }, 'Too many session authorizations; refused one.');
+    return new AgentError(
+      'proxy.rate_limited',
+      `too many new sessions for OS user ${uid}: at most ${burst} at once and ${perSecond * 60} a minute`,
+      { hint: 'Wait a little; sessions already authorized keep working.' },
+    );
+  }
+
+  /**
+   * Ends the agent's hold on a ledger session and cancels it: at the worker while the agent
+   * holds its credentials and time is left (unless `atWorker` is false), else through the
+   * controller. The controller's record comes back when it was asked.
+   */
+  async #cancel(
+    uid: number,
+    sessionId: string,
+    entry: LedgerEntry,
+    atWorker: boolean,
+    signal: AbortSignal,
+  ): Promise<{ canceled: CancelPath; session?: Session }> {
+    const live = entry.live;
+    const held = live !== undefined && live.expiresAt > this.#o.clock.now() ? live : undefined;
+    if (held !== undefined) this.#end(held, 'canceled');
+    let session: Session | undefined;
+    const canceled = await cancelAtWorkerOrController({
+      worker: held !== undefined && atWorker ? () => this.#cancelAtWorker(held) : undefined,
+      controller: async () => {
+        const done = await cancelAtController(
+          {
+            read: (s) => this.#o.authorizer.read(uid, sessionId, s),
+            cancel: (version, s) => this.#o.authorizer.cancel(uid, sessionId, version, s),
+          },
+          signal,
+        );
+        session = done.session;
+        return done.path;
+      },
+      onFailure: (way, err) => {
+        if (way === 'worker') this.#workerCancelFailed(sessionId, err);
+      },
+    });
+    return session === undefined ? { canceled } : { canceled, session };
   }
 
   async #authorize(
@@ -352,25 +406,25 @@ export class SessionManager {
   async #drop(session: HeldSession, reason: SessionEndReason): Promise<void> {
     this.#end(session, reason);
     if (session.expiresAt <= this.#o.clock.now()) return;
-    await this.#cancelAtWorker(session);
+    await this.#cancelAtWorker(session).catch((err: unknown) => {
+      this.#workerCancelFailed(session.data.sessionId, err);
+    });
   }
 
-  /** SESSION_CANCEL at the worker; false (and logged) when the worker could not be asked. */
-  async #cancelAtWorker(session: HeldSession): Promise<boolean> {
-    try {
-      await this.#o.worker.cancelSession(
-        session.data,
-        session.tofu,
-        AbortSignal.timeout(this.#o.cancelTimeoutMs ?? 10_000),
-      );
-      return true;
-    } catch (err) {
-      this.#log.warn(
-        { session: session.data.sessionId, err: (err as Error).message },
-        'Could not cancel the session at the worker.',
-      );
-      return false;
-    }
+  /** SESSION_CANCEL at the worker, bounded by cancelTimeoutMs. */
+  #cancelAtWorker(session: HeldSession): Promise<void> {
+    return this.#o.worker.cancelSession(
+      session.data,
+      session.tofu,
+      AbortSignal.timeout(this.#o.cancelTimeoutMs ?? 10_000),
+    );
+  }
+
+  #workerCancelFailed(sessionId: string, err: unknown): void {
+    this.#log.warn(
+      { session: sessionId, err: (err as Error).message },
+      'Could not cancel the session at the worker.',
+    );
   }
 
   #owned(uid: number, sessionId: string): LedgerEntry {
@@ -381,7 +435,7 @@ export class SessionManager {
 
   /** The controller says the session is over: the agent lets it go too. */
   #noteOver(entry: LedgerEntry, session: Session): void {
-    if (entry.live !== undefined && OVER.has(session.status ?? '')) {
+    if (entry.live !== undefined && sessionIsOver(session)) {
       this.#end(entry.live, 'canceled');
     }
   }

@@ -59,10 +59,7 @@ export interface TransparentProxy {
    * allocator at start, from the saved addresses); `addAddress` puts an address on the machine
    * before it is listened on.
    */
-  readiness(
-    allocator: IpAllocator,
-    addAddress?: ((ip: string) => Promise<void>) | undefined,
-  ): AliasReadiness;
+  readiness(allocator: IpAllocator, addAddress?: (ip: string) => Promise<void>): AliasReadiness;
 }
 
 export function createTransparentProxy(o: TransparentProxyOptions): TransparentProxy {
