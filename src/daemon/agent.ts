@@ -43,8 +43,10 @@ import {
   SharedAddressAllocator,
   ProxyListeners,
   ProxyService,
+  queryAsker,
   SessionManager,
   UnlistedAliases,
+  type QueryAsker,
 } from '../proxy/index.js';
 import { WakeDetector } from '../lib/wake-detector.js';
 import { FailureWindow } from './failure-window.js';
@@ -133,6 +135,9 @@ export class Agent implements AgentControl {
   readonly #warnings: string[] = [];
   readonly #worker: WorkerDialer;
   readonly #unlisted: UnlistedAliases;
+  readonly #authorizer: ControllerAuthorizer;
+  /** Who asked a DNS query: the only user whose session it may warm. */
+  readonly #asker: QueryAsker;
   #config: AgentConfig;
   #allocator: AddressAllocator | SharedAddressAllocator | undefined;
   #dns: DnsService | undefined;
@@ -171,14 +176,16 @@ export class Agent implements AgentControl {
       options.notifier === undefined
         ? undefined
         : new CredentialsNotices({ notifier: options.notifier, log: options.log });
+    this.#authorizer = new ControllerAuthorizer({
+      tokenFor: (uid) => this.cache.tokenFor(uid),
+      clientFor: (address) => this.#client(address),
+      onControllerFailure: (error, uid) => {
+        this.#controllerFailed(error, uid);
+      },
+    });
+    this.#asker = queryAsker({ peers: options.peers, clock: options.clock });
     this.sessionManager = new SessionManager({
-      authorizer: new ControllerAuthorizer({
-        tokenFor: (uid) => this.cache.tokenFor(uid),
-        clientFor: (address) => this.#client(address),
-        onControllerFailure: (error, uid) => {
-          this.#controllerFailed(error, uid);
-        },
-      }),
+      authorizer: this.#authorizer,
       worker,
       clock: options.clock,
       log: options.log,
@@ -205,6 +212,7 @@ export class Agent implements AgentControl {
     this.listeners = new ProxyListeners({ handler, log: options.log });
     this.#unlisted = new UnlistedAliases({
       candidates: () => (this.#state.status === 'paused' ? [] : this.cache.listingRefusedUids()),
+      asker: this.#asker,
       acquire: (uid, alias, signal) => this.sessionManager.acquire(uid, alias, signal),
       learn: (uid, value, destinationId) => this.cache.learnAlias(uid, value, destinationId),
       clock: options.clock,
@@ -289,6 +297,8 @@ export class Agent implements AgentControl {
       allocator: this.#allocator,
       sessions: this.sessionManager,
       listeners: this.listeners,
+      asker: this.#asker,
+      readTarget: (uid, targetId, signal) => this.#authorizer.readTarget(uid, targetId, signal),
       addAddress: this.#addAddress(),
       log: this.#o.log,
     });
@@ -301,11 +311,11 @@ export class Agent implements AgentControl {
       log: this.#o.log,
       errors: this.errors,
       alwaysForward: (name) => this.#isControllerName(name),
-      unlisted: (name, signal) => {
+      unlisted: (name, origin, signal) => {
         const first = this.cache.firstListing();
-        if (first === undefined) return this.#unlisted.lookup(name, signal);
+        if (first === undefined) return this.#unlisted.lookup(name, origin, signal);
         return first.then(
-          () => this.#snapshot().lookup(name) ?? this.#unlisted.lookup(name, signal),
+          () => this.#snapshot().lookup(name) ?? this.#unlisted.lookup(name, origin, signal),
         );
       },
       config,

@@ -225,6 +225,10 @@ export class StandInController {
       this.#o.directory.removeAlias(m[1] ?? '');
       return { status: 204 };
     }
+    if (method === 'GET' && (m = /^\/v1\/targets\/([^/:]+)$/.exec(path))) {
+      if (token === undefined) throw unauthenticated();
+      return this.#readTarget(token, m[1] ?? '');
+    }
     if (method === 'POST' && (m = /^\/v1\/targets\/([^/:]+):authorize-session$/.exec(path))) {
       if (token === undefined) throw unauthenticated();
       return this.#authorizeSession(token, m[1] ?? '', parseBody(text));
@@ -318,6 +322,34 @@ export class StandInController {
       command: 'login',
       attributes: authTokenJson(token, directory.authMethodId, user.accountId, true),
     });
+  }
+
+  /** `GET /v1/targets/{id}`: needs the `read` action on the target; creates nothing. */
+  #readTarget(token: DevToken, id: string): Reply {
+    const target = this.#o.directory.targets.get(id);
+    if (target === undefined) throw notFound();
+    const actions = this.#user(token).grants.get(target.id);
+    if (!(actions?.has('read') ?? false)) throw forbidden();
+    return ok(
+      compact({
+        id: target.id,
+        scope_id: target.scopeId,
+        scope: scopeJson(),
+        name: target.name,
+        type: target.type,
+        version: 1,
+        session_max_seconds: target.sessionMaxSeconds,
+        session_connection_limit: target.connectionLimit,
+        address: target.address,
+        // tcp attributes, each omitted when 0 (api/targets/tcp_target_attributes.gen.go)
+        attributes: compact({
+          default_port: target.port === 0 ? undefined : target.port,
+          default_client_port:
+            target.defaultClientPort === 0 ? undefined : target.defaultClientPort,
+        }),
+        authorized_actions: [...(actions ?? [])],
+      }),
+    );
   }
 
   #authorizeSession(token: DevToken, idOrAlias: string, body: Record<string, unknown>): Reply {

@@ -18,10 +18,18 @@ export {
 } from './authorizer.js';
 export { ConnectionHandler, type ConnectionHandlerOptions } from './connection-handler.js';
 export { ProxyListeners, type ProxyListenersOptions } from './listeners.js';
-export { ProxyService, type ProxyServiceOptions } from './proxy-service.js';
+export { ProxyService, TargetUnreadableError, type ProxyServiceOptions } from './proxy-service.js';
+export {
+  ASKER_LOOKUP_MS,
+  queryAsker,
+  type QueryAsker,
+  type QueryAskerOptions,
+  type QueryOrigin,
+} from './query-asker.js';
 export {
   listenPort,
   SessionManager,
+  targetListenPort,
   SessionNotFoundError,
   type CancelPath,
   type OwnedSession,

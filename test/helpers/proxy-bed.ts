@@ -42,6 +42,8 @@ export interface ProxyBed {
   readonly cache: AliasCache;
   readonly sessions: SessionManager;
   readonly listeners: ProxyListeners;
+  /** The controller calls as an OS user (target reads for the DNS preparer). */
+  readonly authorizer: ControllerAuthorizer;
   readonly logs: string[];
   readonly errors: string[];
   /** Authorizes (as the DNS hook would) and listens; returns the proxy port. */
@@ -147,6 +149,7 @@ export interface AgentSide {
   readonly cache: AliasCache;
   readonly sessions: SessionManager;
   readonly listeners: ProxyListeners;
+  readonly authorizer: ControllerAuthorizer;
   /** Authorizes (as the DNS hook would) and listens; returns the proxy port. */
   prepare(): Promise<number>;
   close(): Promise<void>;
@@ -161,11 +164,12 @@ export async function startAgentSide(o: AgentSideOptions): Promise<AgentSide> {
   const dialer = new WorkerDialer({ clock, log, connectTimeoutMs: 5_000 });
   const notices =
     o.notifier === undefined ? undefined : new CredentialsNotices({ notifier: o.notifier, log });
+  const authorizer = new ControllerAuthorizer({
+    tokenFor: (uid) => cache.tokenFor(uid),
+    clientFor: () => client,
+  });
   const sessions = new SessionManager({
-    authorizer: new ControllerAuthorizer({
-      tokenFor: (uid) => cache.tokenFor(uid),
-      clientFor: () => client,
-    }),
+    authorizer,
     worker: dialer,
     clock,
     log,
@@ -196,6 +200,7 @@ export async function startAgentSide(o: AgentSideOptions): Promise<AgentSide> {
     cache,
     sessions,
     listeners,
+    authorizer,
     async prepare() {
       const entry = cache.snapshot().lookup(ALIAS);
       if (entry === undefined) throw new Error('alias not cached');
@@ -258,6 +263,7 @@ export async function startProxyBed(
     cache: agent.cache,
     sessions: agent.sessions,
     listeners: agent.listeners,
+    authorizer: agent.authorizer,
     logs,
     errors,
     prepare: () => agent.prepare(),

@@ -8,7 +8,8 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseV4Prefix } from '../../src/config/prefix.js';
 import { DnsService } from '../../src/dns/index.js';
-import { AddressAllocator, cryptoRandom, ProxyService } from '../../src/proxy/index.js';
+import { LinuxPeerCredentials } from '../../src/platform/linux/peer-credentials.js';
+import { AddressAllocator, cryptoRandom, ProxyService, queryAsker } from '../../src/proxy/index.js';
 import { ALIAS, echoThrough, startProxyBed, type ProxyBed } from '../helpers/proxy-bed.js';
 import { decode, makeQuery, udpExchange } from '../helpers/dns-client.js';
 import { silentLog } from '../helpers/standin.js';
@@ -32,10 +33,13 @@ async function startDns(): Promise<DnsService> {
     random: cryptoRandom,
     isTaken: () => false,
   });
+  const { authorizer } = bed;
   const proxy = new ProxyService({
     allocator,
     sessions: bed.sessions,
     listeners: bed.listeners,
+    asker: queryAsker({ peers: new LinuxPeerCredentials(), clock: bed.clock }),
+    readTarget: (uid, id, signal) => authorizer.readTarget(uid, id, signal),
     log: silentLog,
   });
   const cache = bed.cache;
