@@ -144,7 +144,7 @@ describe.skipIf(skip !== undefined)('a DNS query from another OS user', () => {
 
   it('without a read grant root’s lookup is not answered and makes no session; nobody’s own lookup warms nobody’s session', async () => {
     await start(false);
-    await expect(resolveAsRoot()).rejects.toMatchObject({ code: expect.any(String) });
+    await expect(resolveAsRoot()).rejects.toThrow();
     expect(sessionsOf()).toEqual([]);
     expect(agent.status(NOBODY).errors.join('\n')).toContain(
       'reading its target ttcp_echo000001 failed',
