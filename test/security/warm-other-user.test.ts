@@ -82,7 +82,8 @@ describe.skipIf(skip !== undefined)('a DNS query from another OS user', () => {
       await fs.readFile(path.join(ROOT, 'config/devserver.json'), 'utf8'),
     ) as { users: { id: string; grants: { target: string; actions: string[] }[] }[] };
     for (const grant of data.users.find((u) => u.id === HOLDER)?.grants ?? []) {
-      if (read && grant.target === ECHO) grant.actions.push('read');
+      if (grant.target === ECHO)
+        grant.actions = read ? ['read', 'authorize-session'] : ['authorize-session'];
     }
     await fs.writeFile(path.join(dir, 'data.json'), JSON.stringify(data));
     const clock = new ManualClock(Date.now());
