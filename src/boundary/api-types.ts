@@ -94,6 +94,20 @@ export interface SessionAuthorization {
   readonly session_recording_id?: string;
 }
 
+/**
+ * A target as `GET /v1/targets/{id}` answers it (api/targets/target.gen.go `Target`), the fields
+ * the agent reads. `attributes` of tcp and ssh targets (api/targets/tcp_target_attributes.gen.go,
+ * ssh_target_attributes.gen.go) carry the ports, each omitted when 0.
+ */
+export interface Target {
+  readonly id: string;
+  readonly type?: string;
+  readonly attributes?: {
+    readonly default_port?: number;
+    readonly default_client_port?: number;
+  };
+}
+
 export interface SessionStateJson {
   readonly status?: string;
   readonly start_time?: string;

@@ -1,6 +1,6 @@
 /**
  * A typed client for the Boundary controller's HTTP API: password login, token self-read,
- * list-resolvable-aliases (every page), authorize-session, session read and cancel. Every request
+ * list-resolvable-aliases (every page), target read, authorize-session, session read and cancel. Every request
  * has a timeout and honours the caller's AbortSignal; every failure is a ControllerError.
  */
 import { readFileSync } from 'node:fs';
@@ -17,6 +17,7 @@ import type {
   ResolvableAlias,
   Session,
   SessionAuthorization,
+  Target,
 } from './api-types.js';
 import { normalizeControllerAddress } from './controller-address.js';
 import { ControllerError } from './errors.js';
@@ -145,6 +146,17 @@ export class ControllerClient {
       }
     }
     throw badResponse(this.address, `the alias listing did not end after ${MAX_PAGES} pages`);
+  }
+
+  /**
+   * Reads a target (its ports): needs the `read` action on it, and creates nothing at the
+   * controller (internal/daemon/controller/handlers/targets/target_service.go `GetTarget`).
+   */
+  readTarget(token: string, targetId: string, signal?: AbortSignal): Promise<Target> {
+    return this.#call<Target>('GET', `/v1/targets/${encodeURIComponent(targetId)}`, {
+      token,
+      signal,
+    });
   }
 
   /** By target id (`ttcp_…`) or by alias value (`db.corp`), optionally on one host. */

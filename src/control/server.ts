@@ -25,7 +25,7 @@ export interface ControlServerTimeouts {
 
 export interface ControlServerOptions {
   readonly agent: AgentControl;
-  readonly peers: PeerCredentials;
+  readonly peers: Pick<PeerCredentials, 'uidOf'>;
   /** 0: any free port (tests); the same port is used on every host. */
   readonly port: number;
   /** Default 127.0.0.1 and ::1; ::1 is skipped quietly when IPv6 is unavailable. */

@@ -5,8 +5,8 @@
  * through the profile, so the same agent runs as the root daemon and in the unprivileged demo.
  */
 import type { Logger } from 'pino';
-import { AliasCache, EMPTY_SNAPSHOT } from '../alias-cache/index.js';
-import { ControllerPool, TLS_UNVERIFIED_LOG, WorkerDialer } from '../boundary/index.js';
+import { AliasCache } from '../alias-cache/index.js';
+import { TLS_UNVERIFIED_LOG } from '../boundary/index.js';
 import {
   planReload,
   type AgentConfig,
@@ -14,23 +14,17 @@ import {
   type ReloadTarget,
 } from '../config/index.js';
 import { DnsService, RecentErrors } from '../dns/index.js';
-import { AgentError } from '../lib/errors.js';
 import { WakeDetector } from '../lib/wake-detector.js';
-import { LocalAddresses } from '../platform/index.js';
 import {
-  ControllerAuthorizer,
   createAllocator,
-  createTransparentProxy,
-  UnlistedAliases,
   type AddressAllocator,
   type AliasListeners,
   type SessionManager,
   type SharedAddressAllocator,
-  type TransparentProxy,
 } from '../proxy/index.js';
 import type { AgentOptions } from './agent-options.js';
+import { createAgentParts, type AgentParts } from './agent-parts.js';
 import { ControlApi } from './control-api.js';
-import { RunControl } from './run-control.js';
 import {
   readJson,
   removeFile,
@@ -49,116 +43,33 @@ export class Agent {
   readonly listeners: AliasListeners;
   readonly errors: RecentErrors;
   readonly #o: AgentOptions;
+  readonly #p: AgentParts;
   readonly #log: Logger;
-  readonly #controllers: ControllerPool;
-  readonly #run: RunControl;
-  /** This machine's addresses: DNS queries and proxy connections from anywhere else are refused. */
-  readonly #local: LocalAddresses;
-  readonly #warnings: string[] = [];
-  readonly #worker: WorkerDialer;
-  readonly #unlisted: UnlistedAliases;
   readonly #wake: WakeDetector;
-  readonly #proxy: TransparentProxy;
   #config: AgentConfig;
   #allocator: AddressAllocator | SharedAddressAllocator | undefined;
   #dns: DnsService | undefined;
   #started = false;
 
   constructor(options: AgentOptions) {
-    const { clock, log, profile } = options;
     this.#o = options;
     this.#config = options.config;
-    this.#log = log.child({ component: 'agent' });
-    this.#controllers = new ControllerPool({
-      caFile: options.config.controllerCaFile ?? undefined,
-      insecure: options.config.controllerTlsInsecure,
-      log: this.#log,
-    });
-    const client = (address: string) => this.#controllers.client(address);
-    this.#run = new RunControl({
-      file: options.config.operationalStateFile,
-      clock,
-      log: this.#log,
-      selfPause: options.selfPause,
-      onPause: async () => {
-        await profile.resolver?.restore();
-        await this.sessionManager.endAll('paused');
-      },
-      onResume: async () => {
-        await profile.resolver?.apply();
-      },
-    });
+    const parts = createAgentParts(options);
+    this.#p = parts;
+    this.#log = parts.log;
+    ({ cache: this.cache, errors: this.errors } = parts);
+    this.sessionManager = parts.proxy.sessions;
+    this.listeners = parts.proxy.listeners;
     this.#wake = new WakeDetector({
-      clock,
+      clock: options.clock,
       onWake: (gapMs) => {
         this.#woke(gapMs);
       },
     });
-    this.errors = new RecentErrors({ clock });
-    this.#local = new LocalAddresses({ clock });
-    this.cache = new AliasCache({
-      clientFor: client,
-      clock,
-      log,
-      refreshIntervalMs: options.config.aliasRefreshIntervalMs,
-    });
-    this.#worker = new WorkerDialer({ clock, log });
-    this.#proxy = createTransparentProxy({
-      snapshot: () => this.#snapshot(),
-      authorizer: new ControllerAuthorizer({
-        tokenFor: (uid) => this.cache.tokenFor(uid),
-        clientFor: client,
-        onControllerFailure: (error, uid) => {
-          this.#controllerFailed(error, uid);
-        },
-      }),
-      worker: this.#worker,
-      peers: options.peers,
-      isLocalPeer: (address) => this.#local.has(address),
-      clock,
-      log,
-      spareConnections: options.config.preOpenWorkerConnections,
-      notifier: options.notifier,
-      onError: (message, uid) => {
-        this.errors.record(new AgentError('proxy.connection', message), { uids: [uid] });
-      },
-    });
-    this.sessionManager = this.#proxy.sessions;
-    this.listeners = this.#proxy.listeners;
-    this.#unlisted = new UnlistedAliases({
-      candidates: () => (this.#run.paused ? [] : this.cache.listingRefusedUids()),
-      acquire: (uid, alias, signal) => this.sessionManager.acquire(uid, alias, signal),
-      learn: (uid, value, destinationId) => this.cache.learnAlias(uid, value, destinationId),
-      clock,
-      log,
-    });
-    this.cache.on('failure', (error, uid) => {
-      this.#controllerFailed(error, uid);
-    });
-    this.cache.on('snapshot', (snapshot) => {
-      void profile.resolver?.setAliases?.([...snapshot.entries()].map((e) => e.value));
-    });
-    this.cache.on('token-removed', (info, reason) => {
-      this.#log.info({ uid: info.uid, reason }, 'Ending the sessions of a token that is gone.');
-      void this.sessionManager.endForUid(info.uid, 'token');
-    });
-    this.api = new ControlApi({
-      cache: this.cache,
-      sessions: this.sessionManager,
-      listeners: this.listeners,
-      errors: this.errors,
-      run: this.#run,
-      controllers: this.#controllers,
-      worker: this.#worker,
-      profile,
-      version: options.version,
-      clock,
-      log: this.#log,
-      diag: options.diag,
+    this.api = new ControlApi(parts, options, {
       config: () => this.#config,
       allocator: () => this.#allocator,
       dns: () => this.#dns,
-      warnings: () => this.#warnings,
     });
   }
 
@@ -167,7 +78,7 @@ export class Agent {
   }
 
   get state(): OperationalState {
-    return this.#run.state;
+    return this.#p.run.state;
   }
 
   /** The DNS server's bound addresses (after start). */
@@ -179,7 +90,7 @@ export class Agent {
     const { config } = this;
     const { profile, clock, log } = this.#o;
     const saved = await readJson<RunState>(config.stateFile);
-    await this.#run.load();
+    await this.#p.run.load();
     const own = new Set(profile.dnsAddresses);
     this.#allocator = createAllocator({
       shared: profile.sharedProxyAddress,
@@ -190,38 +101,32 @@ export class Agent {
       log,
     });
     const addAddress = profile.addAddress;
-    const proxy = this.#proxy.readiness(
+    const proxy = this.#p.proxy.readiness(
       this.#allocator,
       addAddress &&
         (async (ip) => {
           await addAddress(ip);
-          this.#local.add(ip);
+          this.#p.local.add(ip);
         }),
     );
     const dns = new DnsService({
-      snapshot: () => this.#snapshot(),
+      snapshot: () => this.#p.snapshot(),
       preparer: proxy,
       proxyAddresses: this.#allocator,
-      paused: () => this.#run.paused,
+      paused: () => this.#p.run.paused,
       clock,
       log,
       errors: this.errors,
       alwaysForward: (name) =>
-        this.#controllers.isControllerName(name, this.cache.controllerAddress()),
-      unlisted: (name, signal) => {
-        const first = this.cache.firstListing();
-        if (first === undefined) return this.#unlisted.lookup(name, signal);
-        return first.then(
-          () => this.#snapshot().lookup(name) ?? this.#unlisted.lookup(name, signal),
-        );
-      },
+        this.#p.controllers.isControllerName(name, this.cache.controllerAddress()),
+      unlisted: this.#p.unlisted,
       config,
       addresses: profile.dnsAddresses,
       port: profile.dnsPort,
       systemUpstreams: profile.systemUpstreams,
       server: {
         describePortOwner: profile.describePortOwner,
-        isLocalClient: (address) => this.#local.has(address),
+        isLocalClient: (address) => this.#p.local.has(address),
       },
     });
     this.#dns = dns;
@@ -234,14 +139,14 @@ export class Agent {
     for (const slower of [dns.udpFallback, await this.#o.peers.slowLookups?.()]) {
       if (slower === undefined) continue;
       this.#log.warn(slower);
-      this.#warnings.unshift(slower);
+      this.#p.warnings.unshift(slower);
     }
     this.#started = true;
     if (config.controllerTlsInsecure) {
       this.#log.warn({ controller_tls_insecure: true }, TLS_UNVERIFIED_LOG);
     }
     await this.#saveRunState();
-    if (!this.#run.paused) await profile.resolver?.apply();
+    if (!this.#p.run.paused) await profile.resolver?.apply();
     this.#log.info(
       { profile: profile.name, dns: this.dnsAddresses, status: this.state.status },
       'Agent started.',
@@ -257,9 +162,9 @@ export class Agent {
     await this.sessionManager.endAll('stopped');
     await this.listeners.close();
     this.cache.close();
-    if (!this.#run.paused) await this.#o.profile.resolver?.restore();
+    if (!this.#p.run.paused) await this.#o.profile.resolver?.restore();
     await removeFile(this.#config.stateFile);
-    await this.#controllers.close();
+    await this.#p.controllers.close();
     this.#log.info('Agent stopped.');
   }
 
@@ -286,7 +191,9 @@ export class Agent {
     };
     for (const target of plan.targets) actions[target]();
     for (const field of plan.needsRestart) {
-      this.#warnings.unshift(`${field} changed in the config file: restart the agent to apply it`);
+      this.#p.warnings.unshift(
+        `${field} changed in the config file: restart the agent to apply it`,
+      );
     }
     this.#log.info(
       { applied: plan.apply, needsRestart: plan.needsRestart },
@@ -307,17 +214,6 @@ export class Agent {
     void this.#o.profile.recheck?.().catch((error: unknown) => {
       this.#log.warn({ err: error }, 'Could not re-check the network after a sleep.');
     });
-  }
-
-  /** A refresh or an authorization (with `uid`'s token) that got no answer. */
-  #controllerFailed(error: AgentError, uid: number): void {
-    // the path may name the user's alias (authorize-session): for that user and root only
-    this.errors.record(error, { uids: [uid] });
-    this.#run.controllerFailed();
-  }
-
-  #snapshot() {
-    return this.#run.paused ? EMPTY_SNAPSHOT : this.cache.snapshot();
   }
 
   /** state_file changed on reload: the run state is written at the new path, the old one goes. */

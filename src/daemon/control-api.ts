@@ -3,14 +3,8 @@
  * caller's own token and sessions, answered from the agent's parts, and shaped by the control
  * API's views. The daemon's one place where a caller's request meets the agent.
  */
-import type { Logger } from 'pino';
-import { normalizeName, type AliasCache } from '../alias-cache/index.js';
-import {
-  normalizeControllerAddress,
-  type ControllerPool,
-  type SessionAuthorization,
-  type WorkerDialer,
-} from '../boundary/index.js';
+import { normalizeName } from '../alias-cache/index.js';
+import { normalizeControllerAddress, type SessionAuthorization } from '../boundary/index.js';
 import { formatUpstream, type AgentConfig } from '../config/index.js';
 import {
   sessionItem,
@@ -22,67 +16,56 @@ import {
   type AgentStatus,
   type AliasDiagnosis,
 } from '../control/index.js';
-import { checkAlias, type AliasCheckOptions } from '../diag/alias-checks.js';
-import type { DnsService, RecentErrors } from '../dns/index.js';
-import type { Clock } from '../lib/clock.js';
+import { checkAlias } from '../diag/alias-checks.js';
+import type { DnsService } from '../dns/index.js';
 import { AgentError } from '../lib/errors.js';
-import type { IpAllocator, AliasListeners, SessionManager } from '../proxy/index.js';
-import type { AgentProfile } from './agent-options.js';
-import type { RunControl } from './run-control.js';
+import type { IpAllocator } from '../proxy/index.js';
+import type { AgentOptions } from './agent-options.js';
+import type { AgentParts } from './agent-parts.js';
 
 /** Bound on authorizing, reading or cancelling a session for a control API caller. */
 const CONTROLLER_CALL_MS = 30_000;
 
-/** The agent's parts the control API reads and drives. */
-export interface AgentParts {
-  readonly cache: AliasCache;
-  readonly sessions: SessionManager;
-  readonly listeners: AliasListeners;
-  readonly errors: RecentErrors;
-  readonly run: RunControl;
-  readonly controllers: ControllerPool;
-  readonly worker: WorkerDialer;
-  readonly profile: AgentProfile;
-  readonly version: string;
-  readonly clock: Clock;
-  readonly log: Logger;
-  readonly diag?: AliasCheckOptions | undefined;
+/** What exists only once the agent has started, and the config in force. */
+export interface StartedParts {
   readonly config: () => AgentConfig;
-  /** Set once the agent has started. */
   readonly allocator: () => IpAllocator | undefined;
-  /** Set once the agent has started. */
   readonly dns: () => DnsService | undefined;
-  /** The agent's own warnings, newest first. */
-  readonly warnings: () => readonly string[];
 }
 
 export class ControlApi implements AgentControl {
   readonly #p: AgentParts;
+  readonly #o: AgentOptions;
+  readonly #started: StartedParts;
 
-  constructor(parts: AgentParts) {
+  constructor(parts: AgentParts, options: AgentOptions, started: StartedParts) {
     this.#p = parts;
+    this.#o = options;
+    this.#started = started;
   }
 
   status(uid: number, privileged = false): AgentStatus {
-    const { cache, run, profile } = this.#p;
+    const { cache, run } = this.#p;
+    const { profile } = this.#o;
     return statusView({
       token: cache.tokenFor(uid),
-      version: this.#p.version,
+      version: this.#o.version,
       status: run.state.status,
       pauseWarning: run.warning,
-      tlsUnverified: this.#p.config().controllerTlsInsecure,
+      tlsUnverified: this.#started.config().controllerTlsInsecure,
       listingRefused: cache.listingRefused(uid),
       errors: this.#p.errors.forStatus({ uid, privileged }),
-      warnings: [...this.#p.warnings(), ...(profile.warnings?.() ?? [])],
+      warnings: [...this.#p.warnings, ...(profile.warnings?.() ?? [])],
     });
   }
 
   details(_uid: number): AgentDetails {
-    const { cache, profile } = this.#p;
-    const config = this.#p.config();
+    const { cache } = this.#p;
+    const { profile } = this.#o;
+    const config = this.#started.config();
     const { status, reason } = this.#p.run.state;
     const refresh = cache.status().lastRefresh;
-    const dns = this.#p.dns();
+    const dns = this.#started.dns();
     return {
       status,
       ...(reason === undefined ? {} : { paused_reason: reason }),
@@ -92,7 +75,7 @@ export class ControlApi implements AgentControl {
         : { last_refresh: { time: new Date(refresh.time).toISOString(), kind: refresh.kind } }),
       dns_addresses: this.#dnsAddresses(),
       upstreams: (dns?.forward.upstreams() ?? []).map(formatUpstream),
-      listeners: this.#p.listeners
+      listeners: this.#p.proxy.listeners
         .list()
         .map(({ address, port, alias }) => ({ address, port, alias })),
       users_with_tokens: cache.tokens().length,
@@ -120,7 +103,7 @@ export class ControlApi implements AgentControl {
   }
 
   sessions(uid: number): AgentSessionItem[] {
-    return this.#p.sessions.list(uid).map(sessionItem);
+    return this.#p.proxy.sessions.list(uid).map(sessionItem);
   }
 
   async authorizeSession(uid: number, target: string): Promise<SessionAuthorization> {
@@ -130,18 +113,22 @@ export class ControlApi implements AgentControl {
       });
     }
     const signal = AbortSignal.timeout(CONTROLLER_CALL_MS);
-    return (await this.#p.sessions.authorizeExplicit(uid, target, signal)).authorization;
+    return (await this.#p.proxy.sessions.authorizeExplicit(uid, target, signal)).authorization;
   }
 
   async readSession(uid: number, sessionId: string): Promise<AgentSessionRecord> {
     const signal = AbortSignal.timeout(CONTROLLER_CALL_MS);
-    const { alias, session } = await this.#p.sessions.read(uid, sessionId, signal);
+    const { alias, session } = await this.#p.proxy.sessions.read(uid, sessionId, signal);
     return { ...session, alias };
   }
 
   async cancelSession(uid: number, sessionId: string): Promise<AgentSessionRecord> {
     const signal = AbortSignal.timeout(CONTROLLER_CALL_MS);
-    const { alias, session, canceled } = await this.#p.sessions.cancel(uid, sessionId, signal);
+    const { alias, session, canceled } = await this.#p.proxy.sessions.cancel(
+      uid,
+      sessionId,
+      signal,
+    );
     return { ...session, alias, canceled };
   }
 
@@ -160,11 +147,12 @@ export class ControlApi implements AgentControl {
   }
 
   async diagnoseAlias(uid: number, alias: string): Promise<AliasDiagnosis> {
-    const { cache, log, sessions } = this.#p;
+    const { cache, log } = this.#p;
+    const { sessions } = this.#p.proxy;
     log.info({ uid, alias }, 'Diagnosing an alias.');
-    const allocator = this.#p.allocator();
+    const allocator = this.#started.allocator();
     const source = {
-      clock: this.#p.clock,
+      clock: this.#o.clock,
       log,
       state: () => this.#p.run.state,
       tokenFor: (u: number) => cache.tokenFor(u),
@@ -182,7 +170,7 @@ export class ControlApi implements AgentControl {
       worker: this.#p.worker,
       sessions,
     };
-    const { steps, entry } = await checkAlias(source, uid, alias, this.#p.diag);
+    const { steps, entry } = await checkAlias(source, uid, alias, this.#o.diag);
     return {
       alias: normalizeName(alias),
       steps,
@@ -190,11 +178,11 @@ export class ControlApi implements AgentControl {
         ? {}
         : { proxy_addresses: allocator.assign(entry.value) }),
       dns_addresses: this.#dnsAddresses(),
-      profile: this.#p.profile.name,
+      profile: this.#o.profile.name,
     };
   }
 
   #dnsAddresses(): string[] {
-    return this.#p.dns()?.endpoints() ?? [];
+    return this.#started.dns()?.endpoints() ?? [];
   }
 }

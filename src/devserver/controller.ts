@@ -200,6 +200,9 @@ export class StandInController {
         this.#o.directory.removeAlias(id);
         return { status: 204 };
       }),
+      route('GET', '/v1/targets/{id}', ({ req }, { id }) =>
+        this.#readTarget(this.#signedIn(req), id),
+      ),
       route('POST', '/v1/targets/{id}:authorize-session', ({ req, text }, { id }) =>
         this.#authorizeSession(this.#signedIn(req), id, parseBody(text)),
       ),
@@ -320,6 +323,34 @@ export class StandInController {
       command: 'login',
       attributes: authTokenJson(token, directory.authMethodId, user.accountId, true),
     });
+  }
+
+  /** `GET /v1/targets/{id}`: needs the `read` action on the target; creates nothing. */
+  #readTarget(token: DevToken, id: string): Reply {
+    const target = this.#o.directory.targets.get(id);
+    if (target === undefined) throw noResource();
+    const actions = this.#user(token).grants.get(target.id);
+    if (!(actions?.has('read') ?? false)) throw forbidden();
+    return ok(
+      compact({
+        id: target.id,
+        scope_id: target.scopeId,
+        scope: scopeJson(),
+        name: target.name,
+        type: target.type,
+        version: 1,
+        session_max_seconds: target.sessionMaxSeconds,
+        session_connection_limit: target.connectionLimit,
+        address: target.address,
+        // tcp attributes, each omitted when 0 (api/targets/tcp_target_attributes.gen.go)
+        attributes: compact({
+          default_port: target.port === 0 ? undefined : target.port,
+          default_client_port:
+            target.defaultClientPort === 0 ? undefined : target.defaultClientPort,
+        }),
+        authorized_actions: [...(actions ?? [])],
+      }),
+    );
   }
 
   #authorizeSession(token: DevToken, idOrAlias: string, body: Record<string, unknown>): Reply {

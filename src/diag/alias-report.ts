@@ -89,7 +89,7 @@ function notAnswered(
   const authorize = diagnosis.steps.find((s) => s.id === 'authorize');
   if (authorize !== undefined && !isGood(authorize)) {
     return warned(
-      `${seen}: the agent answers an alias only when it can authorize a session, and "${authorize.title}" fails (below)`,
+      `${seen}: the agent answers an alias only when it can authorize a session or read its target, and "${authorize.title}" fails (below)`,
       'Fix authorize-session first.',
       details,
     );

@@ -35,6 +35,7 @@ export {
   type DnsQuery,
   type EdnsInfo,
   type ParsedMessage,
+  type QueryOrigin,
   type Transport,
 } from './query.js';
 export {

@@ -48,7 +48,15 @@ export interface DnsQuery {
   /** The largest answer this client can take over its transport. */
   readonly maxAnswerBytes: number;
   readonly client: ClientAddress;
+  /** The agent's address and port the query came to (the client's socket is asked by both). */
+  readonly server: ClientAddress;
 }
+
+/** Where a query came from and to: what tells, lazily, which local OS user asked. */
+export type QueryOrigin = Pick<DnsQuery, 'transport' | 'client' | 'server'>;
+
+/** The server end of a query whose listener did not say (parsers in tests). */
+const NO_SERVER: ClientAddress = Object.freeze({ address: '', port: 0 });
 
 export type ParsedMessage =
   | { readonly kind: 'query'; readonly query: DnsQuery }
@@ -64,6 +72,7 @@ export function parseQuery(
   bytes: Buffer,
   transport: Transport,
   client: ClientAddress,
+  server: ClientAddress = NO_SERVER,
 ): ParsedMessage {
   const header = readHeader(bytes);
   if (header === undefined) return { kind: 'drop', reason: 'shorter than a DNS header' };
@@ -117,6 +126,7 @@ export function parseQuery(
       transport,
       maxAnswerBytes,
       client,
+      server,
     },
   };
 }

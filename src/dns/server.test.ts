@@ -80,6 +80,25 @@ describe.each(modes)('DnsServer (UDP: %s)', (udpIo) => {
     }
   });
 
+  it('gives the preparer both ends of the query (who asked is looked up from them)', async () => {
+    const seen: string[] = [];
+    const preparer: AliasPreparer = {
+      prepare: (_alias, origin) => {
+        const { transport, client, server: end } = origin;
+        seen.push(`${transport} ${client.address} -> ${end.address}:${end.port}`);
+        return { v4: '100.64.0.9' };
+      },
+    };
+    const { server } = makeServer({ preparer });
+    await server.start();
+    await udpExchange(server.port, makeQuery('db.corp', 'A'));
+    await tcpExchange(server.port, [makeQuery('db.corp', 'A')]);
+    expect(seen).toEqual([
+      `udp 127.0.0.1 -> 127.0.0.1:${server.port}`,
+      `tcp 127.0.0.1 -> 127.0.0.1:${server.port}`,
+    ]);
+  });
+
   it('says which address and port are in use, naming the owner through the hook', async () => {
     const holder = dgram.createSocket('udp4');
     await new Promise<void>((resolve) => holder.bind(0, '127.0.0.1', resolve));

@@ -180,8 +180,8 @@ export class DnsServer {
 
   async #bindAll(): Promise<void> {
     let port = this.#options.port;
-    const handle: MessageHandler = (bytes, transport, client) =>
-      this.#handle(bytes, transport, client);
+    const handle: MessageHandler = (bytes, transport, client, server) =>
+      this.#handle(bytes, transport, client, server);
     for (const address of this.#options.addresses) {
       for (const transport of ['udp', 'tcp'] as const) {
         try {
@@ -241,10 +241,11 @@ export class DnsServer {
     bytes: Buffer,
     transport: Transport,
     client: ClientAddress,
+    server: ClientAddress,
   ): Buffer | undefined | Promise<Buffer | undefined> {
     this.stats.received++;
     if (this.#isLocal?.(client.address) === false) return this.#refuse(bytes, transport, client);
-    const parsed = parseQuery(bytes, transport, client);
+    const parsed = parseQuery(bytes, transport, client, server);
     if (parsed.kind === 'drop') {
       this.stats.dropped++;
       return undefined;

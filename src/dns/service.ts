@@ -21,14 +21,7 @@ export interface DnsServiceOptions
   extends
     Pick<
       AliasHandlerOptions,
-      | 'snapshot'
-      | 'preparer'
-      | 'clock'
-      | 'log'
-      | 'errors'
-      | 'alwaysForward'
-      | 'uidHint'
-      | 'unlisted'
+      'snapshot' | 'preparer' | 'clock' | 'log' | 'errors' | 'alwaysForward' | 'unlisted'
     >,
     Partial<Pick<ForwardHandlerOptions, 'tryTimeoutMs' | 'randomInt'>> {
   readonly config: DnsConfig;
@@ -74,7 +67,6 @@ export class DnsService {
       log: options.log,
       errors: options.errors,
       alwaysForward: options.alwaysForward,
-      uidHint: options.uidHint,
       unlisted: options.unlisted,
     });
     this.forward = new ForwardHandler({

@@ -180,7 +180,11 @@ class Connection {
         address: this.#socket.remoteAddress ?? '',
         port: this.#socket.remotePort ?? 0,
       };
-      answer = await this.#options.handle(message, 'tcp', remote);
+      const local = {
+        address: this.#socket.localAddress ?? '',
+        port: this.#socket.localPort ?? 0,
+      };
+      answer = await this.#options.handle(message, 'tcp', remote, local);
     } catch (error) {
       this.#options.log.error(
         { err: (error as Error).message },

@@ -9,10 +9,12 @@ import type { Logger } from 'pino';
 import type { ClientAddress, Transport } from './query.js';
 import { BatchUdpSocket, type UdpBatchAddon } from './udp-batch.js';
 
+/** `server` is the listener's own end, where the client sent the message. */
 export type MessageHandler = (
   bytes: Buffer,
   transport: Transport,
   client: ClientAddress,
+  server: ClientAddress,
 ) => Buffer | undefined | Promise<Buffer | undefined>;
 
 export interface UdpListenerOptions {
@@ -36,11 +38,14 @@ interface DatagramSocket {
 export class UdpListener {
   readonly #options: UdpListenerOptions;
   readonly #socket: DatagramSocket;
+  /** This socket's end, the same for every datagram. */
+  readonly #end: ClientAddress;
   #closed = false;
 
   private constructor(options: UdpListenerOptions, socket: DatagramSocket) {
     this.#options = options;
     this.#socket = socket;
+    this.#end = Object.freeze({ address: options.address, port: socket.port });
   }
 
   /** Binds the socket; rejects with the system error when it cannot. */
@@ -78,7 +83,7 @@ export class UdpListener {
   private receive(msg: Buffer, client: ClientAddress): void {
     let answer: Buffer | undefined | Promise<Buffer | undefined>;
     try {
-      answer = this.#options.handle(msg, 'udp', client);
+      answer = this.#options.handle(msg, 'udp', client, this.#end);
     } catch (error) {
       this.#handlerFailed(error);
       return;

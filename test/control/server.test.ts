@@ -16,7 +16,7 @@ let agent: FakeAgent;
 let server: ControlServer;
 
 async function startServer(
-  options: { peers?: PeerCredentials; selfUid?: number } = {},
+  options: { peers?: Pick<PeerCredentials, 'uidOf'>; selfUid?: number } = {},
 ): Promise<ControlServer> {
   return startControlServer(agent, { peers: options.peers ?? peers, selfUid: options.selfUid });
 }

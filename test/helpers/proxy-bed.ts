@@ -45,6 +45,8 @@ export interface ProxyBed {
   readonly cache: AliasCache;
   readonly sessions: SessionManager;
   readonly listeners: AliasListeners;
+  /** The controller calls as an OS user (target reads for the DNS preparer). */
+  readonly authorizer: ControllerAuthorizer;
   /** The readiness the DNS alias handler calls, over `allocator`'s addresses. */
   readiness(allocator: IpAllocator): AliasReadiness;
   readonly logs: string[];
@@ -152,6 +154,8 @@ export interface AgentSide {
   readonly cache: AliasCache;
   readonly sessions: SessionManager;
   readonly listeners: AliasListeners;
+  /** The controller calls as an OS user (target reads for the DNS preparer). */
+  readonly authorizer: ControllerAuthorizer;
   /** The readiness the DNS alias handler calls, over `allocator`'s addresses. */
   readiness(allocator: IpAllocator): AliasReadiness;
   /** Authorizes (as the DNS hook would) and listens; returns the proxy port. */
@@ -166,12 +170,14 @@ export async function startAgentSide(o: AgentSideOptions): Promise<AgentSide> {
   const { token } = await client.authenticate(o.authMethodId, LOGIN, PASSWORD);
   await cache.addToken(UID, o.controllerAddress, token);
   const dialer = new WorkerDialer({ clock, log, connectTimeoutMs: 5_000 });
+  const authorizer = new ControllerAuthorizer({
+    tokenFor: (uid) => cache.tokenFor(uid),
+    clientFor: () => client,
+  });
   const proxy = createTransparentProxy({
     snapshot: () => cache.snapshot(),
-    authorizer: new ControllerAuthorizer({
-      tokenFor: (uid) => cache.tokenFor(uid),
-      clientFor: () => client,
-    }),
+    authorizer,
+    readTarget: (uid, id, signal) => authorizer.readTarget(uid, id, signal),
     worker: dialer,
     peers: new LinuxPeerCredentials(),
     clock,
@@ -191,6 +197,7 @@ export async function startAgentSide(o: AgentSideOptions): Promise<AgentSide> {
     cache,
     sessions,
     listeners,
+    authorizer,
     readiness: (allocator) => proxy.readiness(allocator),
     async prepare() {
       const entry = cache.snapshot().lookup(ALIAS);
@@ -254,6 +261,7 @@ export async function startProxyBed(
     cache: agent.cache,
     sessions: agent.sessions,
     listeners: agent.listeners,
+    authorizer: agent.authorizer,
     readiness: (allocator) => agent.readiness(allocator),
     logs,
     errors,

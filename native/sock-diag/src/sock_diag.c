@@ -1,11 +1,12 @@
 /*
- * The owner (uid) of one TCP socket, asked of the kernel over NETLINK_SOCK_DIAG (sock_diag(7)),
+ * The owner (uid) of one TCP or UDP socket, asked of the kernel over NETLINK_SOCK_DIAG (sock_diag(7)),
  * synchronously: for a request without NLM_F_DUMP the kernel looks the socket up by its exact
  * four-tuple while handling sendmsg and queues its one answer before sendmsg returns, so the
  * answer is read at once, without waiting (a missing answer is an error, never a wait).
  *
- * JavaScript builds the struct inet_diag_req_v2 (56 bytes) and gets back the socket's uid, or a
- * negative errno when the kernel answered with an error (-ENOENT: no such socket).
+ * JavaScript builds the struct inet_diag_req_v2 (56 bytes; its protocol field says TCP or UDP)
+ * and gets back the socket's uid, or a negative errno when the kernel answered with an error
+ * (-ENOENT: no such socket, or no diag handler for the protocol: udp_diag not loadable).
  *
  *   open() -> handle            query(handle, request) -> uid | -errno           close(handle)
  *

@@ -16,7 +16,7 @@ import { AliasPrepareError, DnsOptionsError, type ErrorRecorder } from '../error
 import type { DnsAnswer, DnsHandler, MaybePromise, Next } from '../handler.js';
 import { encodeAnswer } from '../answer.js';
 import type { Answer } from '../packet.js';
-import { hasPlainName, type DnsQuery } from '../query.js';
+import { hasPlainName, type DnsQuery, type QueryOrigin } from '../query.js';
 import { FLAG_RD, setId } from '../wire.js';
 
 /** The TTL of alias answers (and of their reverse names), seconds. */
@@ -33,11 +33,12 @@ export interface AliasPreparer {
   /**
    * May return the addresses at once when the alias is already reachable (the allocator alone
    * always does: answering from memory is the fast path); `signal` aborts at
-   * dns_request_timeout.
+   * dns_request_timeout. `origin` tells who asked: the preparer asks the OS only when it has
+   * work to do, so answers from memory cost no lookup.
    */
   prepare(
     alias: AliasEntry,
-    uidHint: number | undefined,
+    origin: QueryOrigin,
     signal: AbortSignal,
   ): PreparedAlias | Promise<PreparedAlias>;
 }
@@ -56,15 +57,17 @@ export interface AliasHandlerOptions {
   /**
    * For a name that is not in the snapshot: tries it as an alias the snapshot could not list
    * (the user lacks the listing grant) and resolves to its entry, or undefined when it is none;
-   * returns undefined at once when there is nothing to try. `signal()` gives the signal that
-   * aborts at dns_request_timeout (asked for only when something is tried: every forwarded name
-   * passes here).
+   * returns undefined at once when there is nothing to try. `origin` tells who asked (only the
+   * asker's own token may try). `signal()` gives the signal that aborts at dns_request_timeout
+   * (asked for only when something is tried: every forwarded name passes here).
    */
   readonly unlisted?:
-    | ((name: string, signal: () => AbortSignal) => Promise<AliasEntry | undefined> | undefined)
+    | ((
+        name: string,
+        origin: QueryOrigin,
+        signal: () => AbortSignal,
+      ) => Promise<AliasEntry | undefined> | undefined)
     | undefined;
-  /** The local OS user who asked, where the platform can tell. */
-  readonly uidHint?: ((q: DnsQuery) => number | undefined) | undefined;
   /** TTL of alias answers, seconds (default 5). */
   readonly ttlSeconds?: number | undefined;
   /** How many encoded answers to keep (default 4096); the store is emptied when full. */
@@ -141,7 +144,7 @@ export class AliasHandler implements DnsHandler {
       return next(q, signal);
     }
     const timeoutMs = this.#requestTimeoutMs;
-    const found = this.#options.unlisted?.(q.name, () =>
+    const found = this.#options.unlisted?.(q.name, q, () =>
       this.#deadlines.signal(timeoutMs, () => tooSlow(undefined, timeoutMs)),
     );
     if (found === undefined) return next(q, signal);
@@ -168,7 +171,7 @@ export class AliasHandler implements DnsHandler {
     try {
       prepared = this.#options.preparer.prepare(
         entry,
-        this.#options.uidHint?.(q),
+        q,
         this.#deadlines.signal(timeoutMs, () => tooSlow(undefined, timeoutMs)),
       );
     } catch (e) {

@@ -264,4 +264,30 @@ describe('macOS port owners and peers (lsof)', () => {
       await peers.uidOf({ address: '127.0.0.1', port: 50000 }, { address: '100.64.0.9', port: 23 }),
     ).toBeUndefined();
   });
+
+  it('finds the uid of the UDP socket a DNS query came from, connected or only bound', async () => {
+    const dnsEnd = { address: '100.64.0.1', port: 53 };
+    const runner = new FakeRunner()
+      // an unconnected client socket on the wildcard; our own socket (pid 100) is left out
+      .on('lsof -nP -iUDP:50000 -F pun', 'p100\nu0\nn100.64.0.1:53\np200\nu501\nn*:50000\n')
+      // a connected one wins over another user's socket bound to the same port elsewhere
+      .on(
+        'lsof -nP -iUDP:50001 -F pun',
+        'p300\nu502\nn10.0.0.5:50001\np200\nu501\nn127.0.0.1:50001->100.64.0.1:53\n',
+      )
+      // two users' sockets that would both fit: unknown
+      .on('lsof -nP -iUDP:50002 -F pun', 'p200\nu501\nn*:50002\np300\nu502\nn127.0.0.1:50002\n')
+      // IPv6, bracketed
+      .on('lsof -nP -iUDP:50003 -F pun', 'p200\nu501\nn[fd00::9]:50003->[fd00::1]:53\n');
+    runner.fail('lsof -nP -iUDP:50004 -F pun', '', 1);
+    const peers = new DarwinPeerCredentials({ runner, ownPid: 100 });
+    const from = (port: number, address = '127.0.0.1') => ({ address, port });
+    expect(await peers.uidOfUdp(from(50000), dnsEnd)).toBe(501);
+    expect(await peers.uidOfUdp(from(50001), dnsEnd)).toBe(501);
+    expect(await peers.uidOfUdp(from(50002), dnsEnd)).toBeUndefined();
+    expect(await peers.uidOfUdp(from(50003, 'fd00::9'), { address: 'fd00::1', port: 53 })).toBe(
+      501,
+    );
+    expect(await peers.uidOfUdp(from(50004), dnsEnd)).toBeUndefined();
+  });
 });

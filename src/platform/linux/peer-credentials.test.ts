@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import dgram from 'node:dgram';
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -300,4 +301,116 @@ describe('LinuxPeerCredentials', () => {
       },
     );
   });
+});
+
+describe.runIf(process.platform === 'linux')('LinuxPeerCredentials.uidOfUdp', () => {
+  const built = loadSockDiag() !== undefined || process.env.CI === 'true';
+  if (!built)
+    console.log('peer-credentials.test.ts: native/sock-diag is not built: UDP not tested');
+  const isRoot = process.getuid?.() === 0;
+  if (built && !isRoot) {
+    console.log('peer-credentials.test.ts: not root: the UDP socket of another uid is not tested');
+  }
+  const sockets: dgram.Socket[] = [];
+  afterEach(() => {
+    for (const s of sockets.splice(0)) s.close();
+  });
+
+  /** A socket on `address` (port 0), closed after the test. */
+  async function bound(type: 'udp4' | 'udp6', address?: string): Promise<dgram.Socket> {
+    const socket = dgram.createSocket(type);
+    sockets.push(socket);
+    await new Promise<void>((resolve) => socket.bind(0, address, resolve));
+    return socket;
+  }
+
+  /** The first datagram's sender, as the DNS server sees it. */
+  const sender = (server: dgram.Socket) =>
+    new Promise<{ address: string; port: number }>((resolve) => {
+      server.once('message', (_m, rinfo) => {
+        resolve({ address: rinfo.address, port: rinfo.port });
+      });
+    });
+
+  const local = (server: dgram.Socket) => ({
+    address: server.address().address,
+    port: server.address().port,
+  });
+
+  it.runIf(built)('names our uid for an unconnected and a connected client socket', async () => {
+    const creds = new LinuxPeerCredentials();
+    const server = await bound('udp4', '127.0.0.1');
+    const unconnected = await bound('udp4'); // the wildcard, as most stub resolvers bind
+    let from = sender(server);
+    unconnected.send('q', server.address().port, '127.0.0.1');
+    expect(await creds.uidOfUdp(await from, local(server))).toBe(os.userInfo().uid);
+    const connected = await bound('udp4', '127.0.0.1');
+    await new Promise<void>((resolve) => {
+      connected.connect(server.address().port, '127.0.0.1', resolve);
+    });
+    from = sender(server);
+    connected.send('q');
+    expect(await creds.uidOfUdp(await from, local(server))).toBe(os.userInfo().uid);
+    await creds.close();
+  });
+
+  it.runIf(built)('names our uid over IPv6 loopback', async (context) => {
+    const creds = new LinuxPeerCredentials();
+    let server: dgram.Socket;
+    try {
+      server = await bound('udp6', '::1');
+    } catch {
+      return context.skip('no IPv6 loopback on this machine');
+    }
+    const client = await bound('udp6', '::1');
+    const from = sender(server);
+    client.send('q', server.address().port, '::1');
+    expect(await creds.uidOfUdp(await from, local(server))).toBe(os.userInfo().uid);
+    await creds.close();
+  });
+
+  it.runIf(built)('finds nobody when no socket would get the answer', async () => {
+    const creds = new LinuxPeerCredentials();
+    const server = await bound('udp4', '127.0.0.1');
+    const gone = await bound('udp4', '127.0.0.1');
+    const port = gone.address().port;
+    sockets.splice(sockets.indexOf(gone), 1);
+    await new Promise<void>((resolve) => gone.close(resolve));
+    expect(await creds.uidOfUdp({ address: '127.0.0.1', port }, local(server))).toBeUndefined();
+    await creds.close();
+  });
+
+  it('is unknown without sock_diag (no exact /proc row for an unconnected socket)', async () => {
+    const creds = new LinuxPeerCredentials({ sockDiag: true, openSockDiag: () => undefined });
+    const server = await bound('udp4', '127.0.0.1');
+    const client = await bound('udp4', '127.0.0.1');
+    const from = sender(server);
+    client.send('q', server.address().port, '127.0.0.1');
+    expect(await creds.uidOfUdp(await from, local(server))).toBeUndefined();
+  });
+
+  it.runIf(built && isRoot)(
+    'names uid 65534 for a query sent by a process running as nobody',
+    async () => {
+      const creds = new LinuxPeerCredentials();
+      const server = await bound('udp4', '127.0.0.1');
+      const from = sender(server);
+      const child = spawn(
+        process.execPath,
+        [
+          '-e',
+          `const s = require('dgram').createSocket('udp4');
+         s.bind(0, () => s.send('q', ${server.address().port}, '127.0.0.1'));
+         setTimeout(() => {}, 5000)`,
+        ],
+        { uid: 65534, gid: 65534, stdio: 'ignore' },
+      );
+      try {
+        expect(await creds.uidOfUdp(await from, local(server))).toBe(65534);
+      } finally {
+        child.kill();
+        await creds.close();
+      }
+    },
+  );
 });

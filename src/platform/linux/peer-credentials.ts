@@ -1,5 +1,6 @@
 /**
- * Linux: the uid owning the other end of a local TCP connection. Asked of the kernel by the
+ * Linux: the uid owning the other end of a local TCP connection, or the local UDP socket a
+ * datagram came from (sock_diag only). Asked of the kernel by the
  * connection's exact four-tuple over sock_diag netlink (sock-diag.ts) where that is available: a
  * hash lookup, tens of microseconds whatever the number of sockets. Otherwise, or when the
  * kernel could not be asked, from /proc/net/tcp{,6}.
@@ -82,6 +83,19 @@ export class LinuxPeerCredentials implements PeerCredentials {
       }
     }
     return this.#fromProc(peer, local);
+  }
+
+  /**
+   * Over sock_diag only: /proc/net/udp has no exact row for a socket that is not connected (a
+   * DNS client's usually is not), so without the addon the sender stays unknown.
+   */
+  uidOfUdp(peer: TcpEndpoint, local: TcpEndpoint): Promise<number | undefined> {
+    try {
+      // The peer's socket is the one that gets what our side sends to it.
+      return Promise.resolve(this.#diag()?.uidOfUdpReceiver(local, peer));
+    } catch {
+      return Promise.resolve(undefined);
+    }
   }
 
   /** Closes the netlink socket, if one was opened. */

@@ -1,5 +1,5 @@
 /**
- * Linux: the uid owning one TCP socket, asked of the kernel by its exact four-tuple over
+ * Linux: the uid owning one TCP or UDP socket, asked of the kernel by its exact four-tuple over
  * NETLINK_SOCK_DIAG (sock_diag(7)): a request without NLM_F_DUMP makes the kernel look the socket
  * up in its connection hash, so the answer costs the same however many sockets (TIME_WAIT ones
  * included) the machine holds — unlike /proc/net/tcp, which the kernel prints by walking every
@@ -16,6 +16,7 @@ import { canonicalIp, endpointBytes } from './proc-net-tcp.js';
 const AF_INET = 2;
 const AF_INET6 = 10;
 const IPPROTO_TCP = 6;
+const IPPROTO_UDP = 17;
 const ENOENT = 2;
 /** struct inet_diag_req_v2: family, protocol, ext, pad, states, then struct inet_diag_sockid. */
 const REQUEST_BYTES = 56;
@@ -65,7 +66,21 @@ export class SockDiag {
    * the kernel has no such socket. Throws when the kernel could not be asked.
    */
   uidOf(local: TcpEndpoint, remote: TcpEndpoint): number | undefined {
-    const request = inetDiagRequest(local, remote);
+    return this.#ask(inetDiagRequest(local, remote));
+  }
+
+  /**
+   * The uid of the UDP socket that receives a datagram sent from `from` to `to`: a socket
+   * connected to `from` at `to`, else one bound to `to` (its address or the wildcard). The
+   * kernel's UDP lookup reads the request's source as the datagram's sender and its destination
+   * as the receiving socket's end (Linux net/ipv4/udp_diag.c, `udp_dump_one`: "src and dst are
+   * swapped"), the other way round from TCP. Undefined when no socket would receive it.
+   */
+  uidOfUdpReceiver(from: TcpEndpoint, to: TcpEndpoint): number | undefined {
+    return this.#ask(inetDiagRequest(from, to, IPPROTO_UDP));
+  }
+
+  #ask(request: Buffer | undefined): number | undefined {
     if (request === undefined) return undefined;
     const answer = this.#addon.query(this.#handle, request);
     if (answer >= 0) return answer;
@@ -79,11 +94,16 @@ export class SockDiag {
 }
 
 /**
- * An exact-match inet_diag_req_v2 for the TCP socket (local → remote), any state, no cookie
- * check: the kernel finds it by hash lookup. IPv4 addresses (v4-mapped ones too) are asked as
- * AF_INET, where the kernel hashes them whichever family the socket has.
+ * An exact-match inet_diag_req_v2 with `local` as the source and `remote` as the destination
+ * (for TCP: the socket's own end and its peer's), any state, no cookie check: the kernel finds
+ * the socket by hash lookup. IPv4 addresses (v4-mapped ones too) are asked as AF_INET, where the
+ * kernel hashes them whichever family the socket has.
  */
-export function inetDiagRequest(local: TcpEndpoint, remote: TcpEndpoint): Buffer | undefined {
+export function inetDiagRequest(
+  local: TcpEndpoint,
+  remote: TcpEndpoint,
+  protocol: number = IPPROTO_TCP,
+): Buffer | undefined {
   const l = canonicalIp(local.address);
   const r = canonicalIp(remote.address);
   const v4 = net.isIPv4(l) && net.isIPv4(r);
@@ -95,8 +115,8 @@ export function inetDiagRequest(local: TcpEndpoint, remote: TcpEndpoint): Buffer
   }
   const b = Buffer.alloc(REQUEST_BYTES);
   b.writeUInt8(v4 ? AF_INET : AF_INET6, 0);
-  b.writeUInt8(IPPROTO_TCP, 1);
-  b.writeUInt32LE(0xffffffff, 4); // every TCP state
+  b.writeUInt8(protocol, 1);
+  b.writeUInt32LE(0xffffffff, 4); // every state
   b.writeUInt16BE(local.port, 8);
   b.writeUInt16BE(remote.port, 10);
   Buffer.from(src).copy(b, 12);

@@ -1,6 +1,9 @@
-/** The controller's session API for an OS user: authorize, read and cancel with that user's own token. */
+/**
+ * The controller's session API for an OS user: authorize, read and cancel with that user's own
+ * token; and the target read that tells an alias's port without a session.
+ */
 import type { TokenInfo } from '../../alias-cache/alias-cache.js';
-import type { Session, SessionAuthorization } from '../../boundary/api-types.js';
+import type { Session, SessionAuthorization, Target } from '../../boundary/api-types.js';
 import type { ControllerClient } from '../../boundary/controller-client.js';
 import { ControllerError } from '../../boundary/errors.js';
 import { AgentError } from '../../lib/errors.js';
@@ -10,7 +13,7 @@ export interface ControllerAuthorizerOptions {
   readonly tokenFor: (uid: number) => TokenInfo | undefined;
   readonly clientFor: (
     controllerAddress: string,
-  ) => Pick<ControllerClient, 'authorizeSession' | 'readSession' | 'cancelSession'>;
+  ) => Pick<ControllerClient, 'authorizeSession' | 'readSession' | 'cancelSession' | 'readTarget'>;
   /** Told of every call that failed for want of the controller (no answer, 5xx), and for whom. */
   readonly onControllerFailure?: (error: ControllerError, uid: number) => void;
 }
@@ -29,6 +32,11 @@ export class ControllerAuthorizer implements SessionAuthorizer {
 
   read(uid: number, sessionId: string, signal: AbortSignal): Promise<Session> {
     return this.#as(uid, (client, token) => client.readSession(token, sessionId, signal));
+  }
+
+  /** The target with `uid`'s token: no session is made, on anyone's account. */
+  readTarget(uid: number, targetId: string, signal: AbortSignal): Promise<Target> {
+    return this.#as(uid, (client, token) => client.readTarget(token, targetId, signal));
   }
 
   cancel(uid: number, sessionId: string, version: number, signal: AbortSignal): Promise<Session> {

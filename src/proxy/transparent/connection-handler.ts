@@ -15,7 +15,7 @@ import type { PreparedConnection, WorkerConnection, WorkerConnector } from '../t
 export interface ConnectionHandlerOptions {
   readonly sessions: SessionManager;
   readonly worker: WorkerConnector;
-  readonly peers: PeerCredentials;
+  readonly peers: Pick<PeerCredentials, 'uidOf'>;
   /**
    * Whether an address is this machine's: a connection from anywhere else is reset before its
    * owner is even looked up. Default: the peer lookup alone decides.

@@ -21,10 +21,22 @@ export {
 } from './authorizer.js';
 export { ConnectionHandler, type ConnectionHandlerOptions } from './connection-handler.js';
 export { AliasListeners, type AliasListenersOptions } from './alias-listeners.js';
-export { AliasReadiness, type AliasReadinessOptions } from './alias-readiness.js';
+export {
+  AliasReadiness,
+  TargetUnreadableError,
+  type AliasReadinessOptions,
+} from './alias-readiness.js';
+export {
+  ASKER_LOOKUP_MS,
+  queryAsker,
+  type QueryAsker,
+  type QueryAskerOptions,
+  type QueryOrigin,
+} from './query-asker.js';
 export {
   listenPort,
   SessionManager,
+  targetListenPort,
   SessionNotFoundError,
   type OwnedSession,
   type HeldSession,

@@ -10,7 +10,7 @@
  */
 import type { Logger } from 'pino';
 import type { AliasEntry } from '../../alias-cache/snapshot.js';
-import type { Session, SessionAuthorization } from '../../boundary/api-types.js';
+import type { Session, SessionAuthorization, Target } from '../../boundary/api-types.js';
 import {
   decodeAuthorizationToken,
   type SessionAuthorizationData,
@@ -99,6 +99,12 @@ const DEFAULT_AUTHORIZATION_RATE: RateLimit = { burst: 20, perSecond: 1 };
 /** The port a session's proxy listens on: the target's default client port, else its port. */
 export function listenPort(data: SessionAuthorizationData): number {
   return data.defaultClientPort !== 0 ? data.defaultClientPort : data.endpointPort;
+}
+
+/** The same port from a target read: its default_client_port, else its default_port (0: none). */
+export function targetListenPort(target: Target): number {
+  const { default_client_port: client = 0, default_port: port = 0 } = target.attributes ?? {};
+  return client !== 0 ? client : port;
 }
 
 export class SessionManager {

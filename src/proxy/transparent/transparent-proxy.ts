@@ -8,6 +8,7 @@
  */
 import type { Logger } from 'pino';
 import type { AliasEntry } from '../../alias-cache/index.js';
+import type { Target } from '../../boundary/index.js';
 import type { Clock } from '../../lib/clock.js';
 import type { RateLimit } from '../../lib/rate-limiter.js';
 import type { UserNotifier } from '../../platform/platform.js';
@@ -17,6 +18,7 @@ import { AliasListeners } from './alias-listeners.js';
 import { AliasReadiness } from './alias-readiness.js';
 import type { IpAllocator } from './allocator.js';
 import { ConnectionHandler } from './connection-handler.js';
+import { queryAsker, type QueryAsker } from './query-asker.js';
 import { CredentialsNotices } from './credentials-notice.js';
 import { SessionManager } from './session-manager.js';
 
@@ -25,6 +27,8 @@ export interface TransparentProxyOptions {
   readonly snapshot: () => { lookup(alias: string): AliasEntry | undefined };
   /** The controller's session API as each OS user (ControllerAuthorizer). */
   readonly authorizer: SessionAuthorizer;
+  /** Reads a target with `uid`'s token, creating nothing (ControllerAuthorizer.readTarget). */
+  readonly readTarget: (uid: number, targetId: string, signal: AbortSignal) => Promise<Target>;
   readonly worker: WorkerConnector;
   /** Who owns a local TCP connection (the platform's peer lookup). */
   readonly peers: PeerCredentials;
@@ -54,6 +58,8 @@ export interface TransparentProxyOptions {
 export interface TransparentProxy {
   readonly sessions: SessionManager;
   readonly listeners: AliasListeners;
+  /** Who sent a DNS query (its socket's owner), for whose session it may warm. */
+  readonly asker: QueryAsker;
   /**
    * What the DNS alias handler calls, over `allocator`'s addresses (the agent makes its
    * allocator at start, from the saved addresses); `addAddress` puts an address on the machine
@@ -98,10 +104,20 @@ export function createTransparentProxy(o: TransparentProxyOptions): TransparentP
     log: o.log,
     ...(o.maxConnections === undefined ? {} : { maxConnections: o.maxConnections }),
   });
+  const asker = queryAsker({ peers: o.peers, clock: o.clock });
   return {
     sessions,
     listeners,
+    asker,
     readiness: (allocator, addAddress) =>
-      new AliasReadiness({ allocator, sessions, listeners, addAddress, log: o.log }),
+      new AliasReadiness({
+        allocator,
+        sessions,
+        listeners,
+        asker,
+        readTarget: o.readTarget,
+        addAddress,
+        log: o.log,
+      }),
   };
 }
