@@ -574,7 +574,12 @@ function boundaryData(): unknown {
         login_name: BOUNDARY_LOGIN.login,
         password: BOUNDARY_LOGIN.password,
         manage_aliases: true,
-        grants: [{ target: 'ttcp_ssh0000e2e' }, { target: 'ttcp_pg00000e2e' }],
+        // `read` as well: a query from root or another user who holds no token answers the alias
+        // only when the target's port can be read (docs/security.md).
+        grants: [
+          { target: 'ttcp_ssh0000e2e', actions: ['read', 'authorize-session'] },
+          { target: 'ttcp_pg00000e2e', actions: ['read', 'authorize-session'] },
+        ],
       },
     ],
     targets: [
