@@ -145,9 +145,9 @@ export interface AgentControl {
    * Stores a token for `uid` after the controller confirmed it. Rejects with an AgentError
    * (ControllerError for the controller's answer) when it cannot, and with a PlainHttpError for
    * an `http://` address that is not loopback unless `allowPlainHttp`. The address is
-   * normalised as Boundary's client does; the same token again is a no-op, a new token of the
-   * same Boundary user is swapped in place (sessions kept). Resolves before the alias listing
-   * unless `waitForAliases`.
+   * normalised as Boundary's client does (api/client.go `setAddr`); the same token again is a
+   * no-op, a new token of the same Boundary user is swapped in place (sessions kept). Resolves
+   * before the alias listing unless `waitForAliases`.
    */
   addToken(
     uid: number,

@@ -5,7 +5,10 @@ import type { SessionRecord } from './sessions.js';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
-/** Drops undefined, empty strings and empty arrays, as the controller's marshaler does. */
+/**
+ * Drops undefined, empty strings and empty arrays, as the controller's marshaler does
+ * (`EmitUnpopulated: false`, internal/daemon/controller/handlers/marshaler.go).
+ */
 export function compact(obj: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(obj)) {

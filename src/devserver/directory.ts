@@ -126,7 +126,10 @@ export class Directory {
     return target;
   }
 
-  /** Deleting a target clears the destination of its aliases, as Boundary does. */
+  /**
+   * Deleting a target clears the destination of its aliases, as Boundary does (`on delete set
+   * null`, internal/db/schema/migrations/oss/postgres/85/04_alias_target.up.sql).
+   */
   removeTarget(id: string): void {
     this.targets.delete(id);
     for (const alias of this.aliases.values()) {

@@ -1,8 +1,9 @@
 /**
- * What the stand-in controller puts in a session authorization, as Boundary's controller does:
- * a fresh Ed25519 key and a self-signed CA certificate whose first DNS SAN is the session id,
- * then the worker's DNS names, with the worker's IPs as IP SANs; server and client auth; valid
- * from a minute ago until the session expires.
+ * What the stand-in controller puts in a session authorization, as Boundary's controller does
+ * (`newCert` in internal/session/session.go): a fresh Ed25519 key and a self-signed CA
+ * certificate whose first DNS SAN is the session id, then the worker's DNS names, with the
+ * worker's IPs as IP SANs; server and client auth; valid from a minute ago until the session
+ * expires.
  */
 import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import net from 'node:net';

@@ -77,7 +77,8 @@ export function serveProxyConnection(
     }
     const activation = ctx.store.activate(session.id, hello.tofuToken);
     // A matching token on a session that is no longer active falls through to authorization,
-    // which refuses it, as Boundary's controller does.
+    // which refuses it, as Boundary's controller does (`AuthorizeConnection` in
+    // internal/session/repository_connection.go).
     const matching = session.tofuToken === hello.tofuToken;
     if (activation === 'tofu_mismatch' && !matching) {
       refuse(CLOSE.policyViolation, CLOSE_REASON.tofuNotAllowed);

@@ -56,7 +56,7 @@ export interface ProxyBed {
   connect(port: number): Promise<net.Socket>;
   /**
    * A connection to `port` on the proxy address, not waited for: one the proxy refuses may be
-   * reset before the connect callback would run (the refusal takes microseconds).
+   * reset before the connect callback would run (a local refusal is that quick).
    */
   dial(port: number): net.Socket;
   close(): Promise<void>;

@@ -1,8 +1,8 @@
 /**
  * Another OS user's DNS query never creates a session on a token holder's account, for real: as
  * root, the agent holds a token for uid 65534 (nobody) only; root (this process) looks the alias
- * up, and the stand-in controller sees no session, yet nobody's connection to the answer works
- * (it authorizes nobody's own session). Nobody's own lookup does warm nobody's session. The
+ * up, and the stand-in controller sees no session, yet uid 65534's connection to the answer
+ * works (it authorizes that user's own session). Uid 65534's own lookup does warm its session. The
  * agent finds each asker from the kernel (sock_diag), the stand-in runs on loopback.
  */
 import { execFile } from 'node:child_process';

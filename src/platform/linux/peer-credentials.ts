@@ -2,7 +2,7 @@
  * Linux: the uid owning the other end of a local TCP connection, or the local UDP socket a
  * datagram came from (sock_diag only). Asked of the kernel by the
  * connection's exact four-tuple over sock_diag netlink (sock-diag.ts) where that is available: a
- * hash lookup, tens of microseconds whatever the number of sockets. Otherwise, or when the
+ * hash lookup, whose cost does not grow with the number of sockets. Otherwise, or when the
  * kernel could not be asked, from /proc/net/tcp{,6}.
  *
  * The tables hold every socket of the network namespace (TIME_WAIT ones too, thousands on a busy

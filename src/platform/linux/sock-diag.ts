@@ -4,8 +4,8 @@
  * up in its connection hash, so the answer costs the same however many sockets (TIME_WAIT ones
  * included) the machine holds — unlike /proc/net/tcp, which the kernel prints by walking every
  * bucket of that hash. The kernel answers while handling the request, so the addon in
- * native/sock-diag asks and reads the answer in one synchronous call (tens of microseconds, no
- * turn of the event loop). Where the addon is not built `SockDiag.open()` gives undefined and
+ * native/sock-diag asks and reads the answer in one synchronous call (no turn of the event
+ * loop). Where the addon is not built `SockDiag.open()` gives undefined and
  * callers read /proc instead.
  */
 import { createRequire } from 'node:module';

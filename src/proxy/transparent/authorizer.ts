@@ -26,7 +26,8 @@ export class ControllerAuthorizer implements SessionAuthorizer {
   }
 
   authorize(uid: number, target: string, signal: AbortSignal): Promise<SessionAuthorization> {
-    // By alias value the controller applies the alias's host binding itself.
+    // By alias value the controller applies the alias's host binding itself
+    // (internal/alias/interceptor.go).
     return this.#as(uid, (client, token) => client.authorizeSession(token, target, { signal }));
   }
 

@@ -162,7 +162,7 @@ export class ConnectionHandler {
   /**
    * The session's next spare worker connection gets set up shortly after this connection's
    * first reply came back (or when it ended, or after REFILL_DELAY_MS): setting it up costs both
-   * processes a TLS handshake and WebSocket upgrade (several ms of CPU each), which would
+   * processes a TLS handshake and WebSocket upgrade (CPU-heavy for both), which would
    * otherwise land on this connection's first exchange. Returns the trigger
    * for the connection's end.
    */

@@ -22,8 +22,8 @@ export interface QueryOrigin {
 export type QueryAsker = (origin: QueryOrigin) => Promise<number | undefined>;
 
 /**
- * Far above a sock_diag lookup (microseconds) and an lsof run (tens of ms); a lookup this slow
- * leaves the asker unknown rather than hold the answer up to dns_request_timeout.
+ * Far above what a sock_diag lookup or an lsof run takes; a lookup this slow leaves the asker
+ * unknown rather than hold the answer up to dns_request_timeout.
  */
 export const ASKER_LOOKUP_MS = 500;
 
