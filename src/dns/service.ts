@@ -4,6 +4,7 @@
  * parser), and the reload of its two reloadable settings.
  */
 import type { AgentConfig, UpstreamServer } from '../config/index.js';
+import { hostPort } from '../lib/host-port.js';
 import { buildChain } from './handler.js';
 import { AliasHandler, type AliasHandlerOptions } from './handlers/alias.js';
 import { ForwardHandler, type ForwardHandlerOptions } from './handlers/forward.js';
@@ -109,11 +110,7 @@ export class DnsService {
 
   /** The server's bound `address:port`s, IPv6 in brackets (after start). */
   endpoints(): string[] {
-    return this.server
-      .addresses()
-      .map((a) =>
-        a.address.includes(':') ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`,
-      );
+    return this.server.addresses().map((a) => hostPort(a.address, a.port));
   }
 
   async start(): Promise<void> {

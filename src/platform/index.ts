@@ -4,7 +4,6 @@ export {
   LinuxPeerCredentials,
   type LinuxPeerCredentialsOptions,
 } from './linux/peer-credentials.js';
-export { canonicalIp } from './linux/proc-net-tcp.js';
 export { LocalAddresses, machineAddresses, type LocalAddressesOptions } from './local-addresses.js';
 export {
   EMPTY,
