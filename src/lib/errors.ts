@@ -152,3 +152,8 @@ export class UnsupportedPlatformError extends AgentError {
     });
   }
 }
+
+/** A thrown or rejected value as an Error: JavaScript lets anything be thrown. */
+export function asError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(String(value));
+}
