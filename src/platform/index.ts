@@ -41,6 +41,7 @@ export {
 } from './command-runner.js';
 export { PlatformError } from './errors.js';
 export { loadNetLink } from './linux/net-link-addon.js';
+export { loadUdpBatch, type UdpBatchNative } from './linux/udp-batch-addon.js';
 export { rootFs, type PlatformFs, type RootFsOptions } from './root-fs.js';
 export { dnsAddressesFor } from './prefix-overlap.js';
 export {
