@@ -14,7 +14,7 @@ const { buildSnapshot } = (await import(
 const { parseUpstream } = (await import(
   dist('config/index.js')
 )) as typeof import('../../src/config/index.js');
-const { DnsService } = (await import(
+const { DnsService, resolveUdpIo } = (await import(
   dist('dns/index.js')
 )) as typeof import('../../src/dns/index.js');
 const { systemClock } = (await import(
@@ -23,6 +23,9 @@ const { systemClock } = (await import(
 const { LocalAddresses } = (await import(
   dist('platform/local-addresses.js')
 )) as typeof import('../../src/platform/local-addresses.js');
+const { loadUdpBatch } = (await import(
+  dist('platform/linux/udp-batch-addon.js')
+)) as typeof import('../../src/platform/linux/udp-batch-addon.js');
 const { AddressAllocator, cryptoRandom } = (await import(
   dist('proxy/index.js')
 )) as typeof import('../../src/proxy/index.js');
@@ -68,6 +71,8 @@ const service = new DnsService({
   preparer: { prepare: (alias) => allocator.assign(alias.value) },
   clock: systemClock,
   log: pino({ level: 'warn' }),
+  // As the agent does: batched UDP where the addon is built.
+  udpBatch: resolveUdpIo('auto', loadUdpBatch).addon,
   server: {
     maxInFlight: 4096,
     udpBufferBytes: 4 << 20,

@@ -3,6 +3,7 @@
  * clock, whatever happens first; the step's listeners are removed however it ends.
  */
 import type { Clock } from '../lib/clock.js';
+import { asError } from '../lib/errors.js';
 
 export interface StepContext {
   readonly clock: Clock;
@@ -34,7 +35,7 @@ export function step<T>(
     const fail = (error: unknown): void => {
       if (!finish()) return;
       dispose();
-      reject(error instanceof Error ? error : new Error(String(error)));
+      reject(asError(error));
     };
     const onAbort = (): void => {
       fail(ctx.signal.reason);

@@ -1,6 +1,6 @@
 /** Errors from talking to Boundary: the controller's API and its session authorization tokens. */
 import type { ApiRequestField } from '../lib/api-error.js';
-import { AgentError, type AgentErrorOptions } from '../lib/errors.js';
+import { AgentError, type AgentErrorOptions, type ErrorCode } from '../lib/errors.js';
 
 /** A session authorization token that cannot be decoded or lacks what a session needs. */
 export class AuthorizationTokenError extends AgentError {
@@ -14,12 +14,7 @@ export class AuthorizationTokenError extends AgentError {
   }
 }
 
-export type ControllerErrorCode =
-  | 'controller.api'
-  | 'controller.unreachable'
-  | 'controller.timeout'
-  | 'controller.bad_response'
-  | 'controller.aborted';
+export type ControllerErrorCode = Extract<ErrorCode, `controller.${string}`>;
 
 /**
  * A controller request that failed: `controller.api` when the controller answered with an error

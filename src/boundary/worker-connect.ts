@@ -11,6 +11,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
+import { parseHostPort } from '../lib/host-port.js';
 import type { SessionAuthorizationData } from './authz-token.js';
 import type { SessionCredentials } from './session-credentials.js';
 import { step, type StepContext } from './abortable-step.js';
@@ -33,13 +34,8 @@ const ANY_EKU = '2.5.29.37.0';
 
 /** `host:port`, `[v6]:port`, or a bare host (default port 9202). */
 export function splitHostPort(address: string): { host: string; port: number } {
-  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(address);
-  if (bracketed) {
-    return { host: bracketed[1] ?? '', port: Number(bracketed[2] ?? DEFAULT_WORKER_PORT) };
-  }
-  const colon = address.lastIndexOf(':');
-  if (colon < 0 || net.isIPv6(address)) return { host: address, port: DEFAULT_WORKER_PORT };
-  return { host: address.slice(0, colon), port: Number(address.slice(colon + 1)) };
+  const { host, port } = parseHostPort(address);
+  return { host, port: port === undefined ? DEFAULT_WORKER_PORT : Number(port) };
 }
 
 /**

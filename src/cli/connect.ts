@@ -10,7 +10,7 @@
 import net from 'node:net';
 import type { Command } from 'commander';
 import { WorkerDialer } from '../boundary/worker-dialer.js';
-import { UsageError } from '../lib/errors.js';
+import { asError, UsageError } from '../lib/errors.js';
 import { createLogger } from '../lib/logger.js';
 import { ConnectRelay, type ConnectRelayEnd } from '../proxy/connect/index.js';
 import {
@@ -165,7 +165,7 @@ async function relayUntilEnd(
     if (plan.exec !== undefined) {
       running = runProgram(io, plan.exec.program, plan.exec.args, at);
       status = await running.done.catch((err: unknown) => {
-        failure = err instanceof Error ? err : new Error(String(err));
+        failure = asError(err);
         return undefined;
       });
       // The program is done (or could not start): so is the session.

@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import os from 'node:os';
 import { AgentError } from '../lib/errors.js';
+import { hostPort } from '../lib/host-port.js';
 import type { CliIo } from './io.js';
 
 export interface ListenAddress {
@@ -16,7 +17,7 @@ export interface ListenAddress {
 
 /** `127.0.0.1:7777`, `[::1]:7777`. */
 export function addrOf(at: ListenAddress): string {
-  return at.ip.includes(':') ? `[${at.ip}]:${at.port}` : `${at.ip}:${at.port}`;
+  return hostPort(at.ip, at.port);
 }
 
 const TEMPLATE = /\{\{\s*boundary\.(addr|ip|port)\s*\}\}/g;

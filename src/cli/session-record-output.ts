@@ -4,6 +4,7 @@
  */
 import type { SessionConnectionJson } from '../boundary/api-types.js';
 import type { AgentSessionRecord } from '../control/agent-api.js';
+import { bracketHost, hostPort } from '../lib/host-port.js';
 import { formatBytes, keyValues, table } from './agent-client.js';
 
 export function formatSessionRecord(record: AgentSessionRecord): string {
@@ -48,8 +49,8 @@ export function formatSessionRecord(record: AgentSessionRecord): string {
         table(
           ['CLIENT', 'ENDPOINT', 'BYTES UP', 'BYTES DOWN', 'CLOSED REASON'],
           connections.map((c) => [
-            hostPort(c.client_tcp_address, c.client_tcp_port),
-            hostPort(c.endpoint_tcp_address, c.endpoint_tcp_port),
+            endpointText(c.client_tcp_address, c.client_tcp_port),
+            endpointText(c.endpoint_tcp_address, c.endpoint_tcp_port),
             formatBytes(count(c.bytes_up)),
             formatBytes(count(c.bytes_down)),
             c.closed_reason ?? '(open)',
@@ -67,10 +68,9 @@ function count(value: SessionConnectionJson['bytes_up']): number {
   return Number.isFinite(n) ? n : 0;
 }
 
-function hostPort(host: string | undefined, port: number | undefined): string {
+function endpointText(host: string | undefined, port: number | undefined): string {
   if (host === undefined) return '-';
-  const h = host.includes(':') ? `[${host}]` : host;
-  return port === undefined ? h : `${h}:${port}`;
+  return port === undefined ? bracketHost(host) : hostPort(host, port);
 }
 
 function indent(text: string): string {

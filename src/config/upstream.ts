@@ -1,5 +1,6 @@
 /** Upstream DNS servers written as `ip`, `ip:port`, `[v6]` or `[v6]:port` (port 53 by default). */
 import net from 'node:net';
+import { hostPort, parseHostPort } from '../lib/host-port.js';
 
 export interface UpstreamServer {
   readonly address: string;
@@ -12,21 +13,9 @@ export const DNS_PORT = 53;
 /** The server, or a sentence saying what is wrong with `text`. */
 export function parseUpstream(text: string): UpstreamServer | string {
   const value = text.trim();
-  let host = value;
-  let portText: string | undefined;
-  const bracketed = /^\[([^\]]*)\](?::(.*))?$/.exec(value);
-  if (bracketed) {
-    host = bracketed[1] ?? '';
-    portText = bracketed[2];
-    if (!net.isIPv6(host)) return `"${host}" inside brackets is not an IPv6 address`;
-  } else if (net.isIPv6(value)) {
-    host = value;
-  } else {
-    const colon = value.lastIndexOf(':');
-    if (colon >= 0) {
-      host = value.slice(0, colon);
-      portText = value.slice(colon + 1);
-    }
+  const { host, port: portText, bracketed } = parseHostPort(value);
+  if (bracketed && !net.isIPv6(host)) {
+    return `"${host}" inside brackets is not an IPv6 address`;
   }
   const family = net.isIP(host);
   if (family === 0) {
@@ -48,7 +37,5 @@ export function parseUpstream(text: string): UpstreamServer | string {
 }
 
 export function formatUpstream(server: UpstreamServer): string {
-  return server.family === 6
-    ? `[${server.address}]:${server.port}`
-    : `${server.address}:${server.port}`;
+  return hostPort(server.address, server.port);
 }

@@ -5,7 +5,7 @@
  */
 import http from 'node:http';
 import { DEFAULT_LISTEN_PORT, LISTEN_PORT_ENV, parsePort } from '../config/index.js';
-import { UsageError } from '../lib/errors.js';
+import { asError, UsageError } from '../lib/errors.js';
 import type { SessionAuthorization } from '../boundary/index.js';
 import type {
   AgentDetails,
@@ -174,7 +174,7 @@ export class ControlClient {
             try {
               resolve(this.#decode(method, path, res.statusCode ?? 0, Buffer.concat(chunks)) as T);
             } catch (err) {
-              reject(err instanceof Error ? err : new Error(String(err)));
+              reject(asError(err));
             }
           });
         },

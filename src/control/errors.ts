@@ -1,7 +1,7 @@
 /** Errors a control API client meets: the agent is not there, or it refused the request. */
-import { AgentError, type AgentErrorOptions } from '../lib/errors.js';
+import { AgentError, type AgentErrorOptions, type ErrorCode } from '../lib/errors.js';
 
-export type ControlErrorCode = 'control.not_running' | 'control.unreachable' | 'control.api';
+export type ControlErrorCode = Extract<ErrorCode, `control.${string}`>;
 
 export class ControlError extends AgentError {
   declare readonly code: ControlErrorCode;

@@ -13,8 +13,9 @@ import {
   type ConfigField,
   type ReloadTarget,
 } from '../config/index.js';
-import { DnsService, RecentErrors } from '../dns/index.js';
+import { DnsService, RecentErrors, resolveUdpIo } from '../dns/index.js';
 import { WakeDetector } from '../lib/wake-detector.js';
+import { loadUdpBatch } from '../platform/index.js';
 import {
   createAllocator,
   type AddressAllocator,
@@ -109,6 +110,7 @@ export class Agent {
           this.#p.local.add(ip);
         }),
     );
+    const udp = resolveUdpIo('auto', loadUdpBatch);
     const dns = new DnsService({
       snapshot: () => this.#p.snapshot(),
       preparer: proxy,
@@ -124,6 +126,7 @@ export class Agent {
       addresses: profile.dnsAddresses,
       port: profile.dnsPort,
       systemUpstreams: profile.systemUpstreams,
+      udpBatch: udp.addon,
       server: {
         describePortOwner: profile.describePortOwner,
         isLocalClient: (address) => this.#p.local.has(address),
@@ -136,7 +139,11 @@ export class Agent {
     });
     this.#wake.start();
     // Slower paths this machine is left with: in the log once, and in every status
-    for (const slower of [dns.udpFallback, await this.#o.peers.slowLookups?.()]) {
+    const udpFallback =
+      udp.fallback === undefined
+        ? undefined
+        : `DNS over UDP uses Node's dgram, slower under heavy load: ${udp.fallback}`;
+    for (const slower of [udpFallback, await this.#o.peers.slowLookups?.()]) {
       if (slower === undefined) continue;
       this.#log.warn(slower);
       this.#p.warnings.unshift(slower);

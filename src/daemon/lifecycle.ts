@@ -6,6 +6,7 @@
  */
 import type { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
+import { asError } from '../lib/errors.js';
 
 export interface StopOutcome {
   readonly reason: 'signal' | 'failure';
@@ -81,8 +82,4 @@ export function runUntilStopped(options: LifecycleOptions): Promise<StopOutcome>
     ];
     for (const [event, handler] of handlers) events.on(event, handler);
   });
-}
-
-function asError(value: unknown): Error {
-  return value instanceof Error ? value : new Error(String(value));
 }

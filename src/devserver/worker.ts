@@ -25,6 +25,7 @@ import {
   PROXY_SUBPROTOCOL,
 } from '../boundary/worker-protocol.js';
 import type { Clock } from '../lib/clock.js';
+import { hostPort } from '../lib/host-port.js';
 import type { SessionRecord, SessionStore } from './sessions.js';
 import { serveProxyConnection, type ProxyClient } from './worker-connection.js';
 
@@ -141,8 +142,7 @@ export class StandInWorker {
       if (this.#lastAddress !== undefined) return this.#lastAddress;
       throw new Error('the stand-in worker is not listening');
     }
-    this.#lastAddress =
-      info.family === 'IPv6' ? `[${info.address}]:${info.port}` : `${info.address}:${info.port}`;
+    this.#lastAddress = hostPort(info.address, info.port);
     return this.#lastAddress;
   }
 

@@ -6,6 +6,7 @@
 import dns from 'node:dns';
 import { Resolver } from 'node:dns/promises';
 import net from 'node:net';
+import { hostPort, parseHostPort } from '../lib/host-port.js';
 
 export interface DnsServerAddress {
   readonly address: string;
@@ -90,16 +91,18 @@ export function nodeDnsProbe(options: NodeDnsProbeOptions = {}): DnsProbe {
 
 /** `100.64.0.1:53`, `[fd00::53]:53`. */
 export function formatServer(server: DnsServerAddress): string {
-  return net.isIPv6(server.address)
-    ? `[${server.address}]:${server.port}`
-    : `${server.address}:${server.port}`;
+  return hostPort(server.address, server.port);
 }
 
 /** `100.64.0.1:53` or `[fd00::53]:53` → address and port. */
 export function parseServer(text: string): DnsServerAddress | undefined {
-  const m = /^\[([^\]]+)\]:(\d+)$/.exec(text) ?? /^([^:]+):(\d+)$/.exec(text);
-  if (m?.[1] === undefined || net.isIP(m[1]) === 0) return undefined;
-  return { address: m[1], port: Number(m[2]) };
+  const { host, port, bracketed } = parseHostPort(text);
+  // An IPv6 address takes a port only in brackets, as formatServer writes it.
+  if (port === undefined || !/^\d+$/.test(port) || (!bracketed && host.includes(':'))) {
+    return undefined;
+  }
+  if (net.isIP(host) === 0) return undefined;
+  return { address: host, port: Number(port) };
 }
 
 function codeOf(err: unknown): string {

@@ -5,6 +5,7 @@
  * them started.
  */
 import type { Clock, TimerHandle } from '../lib/clock.js';
+import { asError } from '../lib/errors.js';
 
 interface Bucket {
   readonly start: number;
@@ -71,7 +72,7 @@ export function raceTimeout<T>(
       },
       (error: unknown) => {
         timer.cancel();
-        reject(error instanceof Error ? error : new Error(String(error)));
+        reject(asError(error));
       },
     );
   });

@@ -15,23 +15,26 @@ function setup(limit?: number) {
 describe('RecentErrors', () => {
   it('keeps one entry per cause, counted, with the first and last time and the latest message', () => {
     const { clock, errors } = setup();
-    errors.record(new AgentError('x.a', 'A failed'));
+    errors.record(new AgentError('dns.bind', 'A failed'));
     clock.advance(1000);
-    errors.record(new AgentError('x.b', 'B failed'));
+    errors.record(new AgentError('dns.options', 'B failed'));
     clock.advance(1000);
-    errors.record(new AgentError('x.a', 'A failed'));
-    errors.record(new AgentError('x.up', 'upstream 1 timed out'), { key: 'up' });
-    errors.record(new AgentError('x.up', 'upstream 1 refused the TCP connection'), { key: 'up' });
+    errors.record(new AgentError('dns.bind', 'A failed'));
+    errors.record(new AgentError('dns.upstream', 'upstream 1 timed out'), { key: 'up' });
+    errors.record(new AgentError('dns.upstream', 'upstream 1 refused the TCP connection'), {
+      key: 'up',
+    });
     expect(errors.list().map((e) => [e.code, e.count, e.at - e.firstAt, e.message])).toEqual([
-      ['x.b', 1, 0, 'B failed'],
-      ['x.a', 2, 2000, 'A failed'],
-      ['x.up', 2, 0, 'upstream 1 refused the TCP connection'],
+      ['dns.options', 1, 0, 'B failed'],
+      ['dns.bind', 2, 2000, 'A failed'],
+      ['dns.upstream', 2, 0, 'upstream 1 refused the TCP connection'],
     ]);
   });
 
   it('drops the cause that happened longest ago beyond the limit', () => {
     const { errors } = setup(2);
-    for (const m of ['one', 'two', 'one', 'three']) errors.record(new AgentError('x', m));
+    for (const m of ['one', 'two', 'one', 'three'])
+      errors.record(new AgentError('proxy.connection', m));
     expect(errors.list().map((e) => e.message)).toEqual(['one', 'three']);
   });
 
@@ -56,17 +59,17 @@ describe('RecentErrors', () => {
 
   it('adds up the users an entry is about; an entry about no one stays visible to all', () => {
     const { errors } = setup();
-    errors.record(new AgentError('x', 'shared'), { uids: [1001] });
-    errors.record(new AgentError('x', 'shared'), { uids: [1000, 1001] });
+    errors.record(new AgentError('proxy.connection', 'shared'), { uids: [1001] });
+    errors.record(new AgentError('proxy.connection', 'shared'), { uids: [1000, 1001] });
     expect(errors.list()[0]?.uids).toEqual([1000, 1001]);
-    errors.record(new AgentError('y', 'public'));
-    errors.record(new AgentError('y', 'public'), { uids: [1000] });
+    errors.record(new AgentError('proxy.listen', 'public'));
+    errors.record(new AgentError('proxy.listen', 'public'), { uids: [1000] });
     expect(errors.list(BOB).map((e) => e.message)).toEqual(['shared', 'public']);
   });
 
   it('writes status lines newest first, with the count, the last time and (privileged) the detail', () => {
     const { clock, errors } = setup();
-    errors.record(new AgentError('x', 'once'));
+    errors.record(new AgentError('proxy.connection', 'once'));
     errors.record(new AgentError('dns.upstream', 'dead'), { detail: 'a.test A' });
     clock.advance(5000);
     errors.record(new AgentError('dns.upstream', 'dead'), { detail: 'b.test AAAA' });

@@ -1,5 +1,5 @@
 /** Typed errors of the DNS server, with what happened and how to fix it. */
-import { AgentError, type AgentErrorOptions } from '../lib/errors.js';
+import { AgentError, type AgentErrorOptions, type ErrorCode } from '../lib/errors.js';
 import type { Clock } from '../lib/clock.js';
 
 /** A listener could not bind its address and port. */
@@ -106,7 +106,7 @@ export interface RecordedError {
   readonly at: number;
   readonly firstAt: number;
   readonly count: number;
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly message: string;
   readonly hint: string | undefined;
   /** Absent: about no one user. */

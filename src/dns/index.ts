@@ -46,3 +46,4 @@ export {
 } from './server.js';
 export { DnsService, type DnsConfig, type DnsServiceOptions } from './service.js';
 export { DEFAULT_TCP_LIMITS, type TcpLimits } from './tcp-listener.js';
+export { resolveUdpIo, type UdpBatchAddon, type UdpIo } from './udp-batch.js';

@@ -20,6 +20,7 @@ import { DnsBindError } from './errors.js';
 import { buildChain } from './handler.js';
 import { AliasHandler, type AliasPreparer } from './handlers/alias.js';
 import { DnsServer, type DnsServerOptions } from './server.js';
+import { loadUdpBatch } from '../platform/index.js';
 import { resolveUdpIo, type UdpBatchAddon } from './udp-batch.js';
 import { udpModes } from '../../test/helpers/udp-modes.js';
 
@@ -61,7 +62,7 @@ const modes = udpModes('src/dns/server.test.ts');
 
 describe.each(modes)('DnsServer (UDP: %s)', (udpIo) => {
   beforeAll(() => {
-    udpBatch = resolveUdpIo(udpIo).addon;
+    udpBatch = resolveUdpIo(udpIo, loadUdpBatch).addon;
   });
 
   it('listens on IPv4 and IPv6 over UDP and TCP on one port; port 0 reports the port it got', async () => {
@@ -238,7 +239,7 @@ describe.each(modes)('DnsServer (UDP: %s)', (udpIo) => {
 
 describe.each(modes)('DnsServer and clients that are not on this machine (UDP: %s)', (udpIo) => {
   beforeAll(() => {
-    udpBatch = resolveUdpIo(udpIo).addon;
+    udpBatch = resolveUdpIo(udpIo, loadUdpBatch).addon;
   });
 
   /** A server that takes every client for a foreign one, and a preparer that counts its calls. */

@@ -4,6 +4,7 @@
  * parser), and the reload of its two reloadable settings.
  */
 import type { AgentConfig, UpstreamServer } from '../config/index.js';
+import { hostPort } from '../lib/host-port.js';
 import { buildChain } from './handler.js';
 import { AliasHandler, type AliasHandlerOptions } from './handlers/alias.js';
 import { ForwardHandler, type ForwardHandlerOptions } from './handlers/forward.js';
@@ -11,7 +12,7 @@ import { ProbeHandler } from './handlers/probe.js';
 import { ReverseHandler, type ProxyAddresses } from './handlers/reverse.js';
 import { pooledRandomInt } from './random.js';
 import { DnsServer, type DnsServerOptions } from './server.js';
-import { resolveUdpIo, type UdpIo } from './udp-batch.js';
+import type { UdpBatchAddon } from './udp-batch.js';
 
 /** The settings of AgentConfig the DNS side uses; both reload on SIGHUP. */
 export type DnsConfig = Pick<AgentConfig, 'dnsRequestTimeoutMs' | 'overrideUpstreamDnsServers'>;
@@ -33,8 +34,11 @@ export interface DnsServiceOptions
   readonly port: number;
   /** The resolvers configured before the agent took over (from the platform). */
   readonly systemUpstreams: readonly UpstreamServer[];
-  /** How UDP is read and written, for clients and upstreams (default 'auto'). */
-  readonly udpIo?: UdpIo | undefined;
+  /**
+   * Batched UDP for the client and upstream sockets (see resolveUdpIo), loaded by the platform;
+   * without it, Node's dgram.
+   */
+  readonly udpBatch?: UdpBatchAddon | undefined;
   readonly server?: Pick<
     DnsServerOptions,
     | 'maxInFlight'
@@ -51,14 +55,8 @@ export class DnsService {
   readonly server: DnsServer;
   readonly alias: AliasHandler;
   readonly forward: ForwardHandler;
-  /** Why UDP is not batched on Linux (the addon is not built), for the owner to warn about. */
-  readonly udpFallback: string | undefined;
 
   constructor(options: DnsServiceOptions) {
-    const udp = resolveUdpIo(options.udpIo ?? 'auto');
-    if (udp.fallback !== undefined) {
-      this.udpFallback = `DNS over UDP uses Node's dgram, slower under heavy load: ${udp.fallback}`;
-    }
     this.alias = new AliasHandler({
       snapshot: options.snapshot,
       preparer: options.preparer,
@@ -79,12 +77,12 @@ export class DnsService {
       log: options.log,
       randomInt: options.randomInt ?? pooledRandomInt(),
       errors: options.errors,
-      udpBatch: udp.addon,
+      udpBatch: options.udpBatch,
     });
     const ownAddresses = (): string[] => this.server.addresses().map((a) => a.address);
     this.server = new DnsServer({
       ...options.server,
-      udpBatch: udp.addon,
+      udpBatch: options.udpBatch,
       addresses: options.addresses,
       port: options.port,
       handle: buildChain([
@@ -109,11 +107,7 @@ export class DnsService {
 
   /** The server's bound `address:port`s, IPv6 in brackets (after start). */
   endpoints(): string[] {
-    return this.server
-      .addresses()
-      .map((a) =>
-        a.address.includes(':') ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`,
-      );
+    return this.server.addresses().map((a) => hostPort(a.address, a.port));
   }
 
   async start(): Promise<void> {

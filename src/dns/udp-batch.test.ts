@@ -1,6 +1,7 @@
 import dgram from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BatchUdpSocket, loadUdpBatch, resolveUdpIo, type UdpBatchAddon } from './udp-batch.js';
+import { loadUdpBatch } from '../platform/index.js';
+import { BatchUdpSocket, resolveUdpIo, type UdpBatchAddon } from './udp-batch.js';
 import { DnsOptionsError } from './errors.js';
 
 const loaded = loadUdpBatch();
@@ -163,7 +164,7 @@ describe.skipIf(addon === undefined && process.env.CI !== 'true')('BatchUdpSocke
 
 describe('resolveUdpIo', () => {
   it('uses dgram when asked, whatever is built', () => {
-    expect(resolveUdpIo('dgram').addon).toBeUndefined();
+    expect(resolveUdpIo('dgram', loadUdpBatch).addon).toBeUndefined();
   });
 
   it('uses the addon for auto and batched where it is built', () => {

@@ -8,12 +8,15 @@
  * Replies queued while a batch is being handled leave when it ends; replies queued at any other
  * time (answers from upstream) leave together at the next turn of the event loop.
  */
-import { createRequire } from 'node:module';
 import net from 'node:net';
 import { Address6 } from 'ip-address';
 import { DnsOptionsError } from './errors.js';
 
-/** The addon's exports (see native/udp-batch/src/udp_batch.c for the shared areas' layout). */
+/**
+ * What BatchUdpSocket needs of the batched-UDP addon (native/udp-batch/src/udp_batch.c lays out
+ * the shared areas). The platform loads it (src/platform/linux/udp-batch-addon.ts) and whoever
+ * builds the DNS service passes it in.
+ */
 export interface UdpBatchAddon {
   open(
     family: 4 | 6,
@@ -36,25 +39,9 @@ export interface UdpBatchAddon {
   readonly META_BYTES: number;
 }
 
-const ADDON_PATH = '../../native/udp-batch/build/Release/udp_batch.node';
 const FLAG_TRUNCATED = 1;
 /** Formatted/parsed addresses kept (clients of a resolver are few: loopback and the machine's own). */
 const ADDRESS_CACHE = 1024;
-
-/**
- * The addon, or why it cannot be used: only on Linux, and only when `npm ci` could build it (a
- * C compiler and Node's headers); the DNS server then uses Node's dgram.
- */
-export function loadUdpBatch(): UdpBatchAddon | { readonly unavailable: string } {
-  if (process.platform !== 'linux') return { unavailable: `not built on ${process.platform}` };
-  try {
-    return createRequire(import.meta.url)(ADDON_PATH) as UdpBatchAddon;
-  } catch (error) {
-    return {
-      unavailable: `native/udp-batch is not built (${(error as Error).message.split('\n')[0] ?? ''}); run npm run build:native`,
-    };
-  }
-}
 
 /**
  * How UDP is read and written: 'batched' (this addon; an error when it is not available),
@@ -63,12 +50,13 @@ export function loadUdpBatch(): UdpBatchAddon | { readonly unavailable: string }
 export type UdpIo = 'auto' | 'batched' | 'dgram';
 
 /**
- * The addon to use for `wanted` (undefined: dgram). `fallback` says why 'auto' fell back on
- * Linux, where the addon is expected; elsewhere dgram is the only way and nothing is said.
+ * The addon to use for `wanted` (undefined: dgram), from `load`, which gives the addon or why it
+ * cannot be used. `fallback` says why 'auto' fell back on Linux, where the addon is expected;
+ * elsewhere dgram is the only way and nothing is said.
  */
 export function resolveUdpIo(
   wanted: UdpIo,
-  load: () => ReturnType<typeof loadUdpBatch> = loadUdpBatch,
+  load: () => UdpBatchAddon | { readonly unavailable: string },
   platform: NodeJS.Platform = process.platform,
 ): {
   readonly addon: UdpBatchAddon | undefined;

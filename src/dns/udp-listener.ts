@@ -24,7 +24,7 @@ export interface UdpListenerOptions {
   readonly log: Logger;
   /** Kernel receive/send buffer size to ask for (default 1 MiB). */
   readonly bufferBytes?: number | undefined;
-  /** The batched socket's addon (see loadUdpBatch); without it, Node's dgram. */
+  /** The batched socket's addon (see resolveUdpIo); without it, Node's dgram. */
   readonly batch?: UdpBatchAddon | undefined;
 }
 

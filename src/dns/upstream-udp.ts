@@ -6,6 +6,7 @@
 import dgram from 'node:dgram';
 import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../lib/clock.js';
+import { hostPort } from '../lib/host-port.js';
 import { UpstreamError } from './errors.js';
 import { BatchUdpSocket, type UdpBatchAddon } from './udp-batch.js';
 import { fitUdp, FLAG_QR, HEADER_BYTES, rcodeOf, setId } from './wire.js';
@@ -208,9 +209,7 @@ export class UdpUpstreamClient {
 }
 
 export function describe(target: { address: string; port: number; family: 4 | 6 }): string {
-  return target.family === 6
-    ? `[${target.address}]:${target.port}`
-    : `${target.address}:${target.port}`;
+  return hostPort(target.address, target.port);
 }
 
 /** The answer's question section is the query's, ignoring ASCII case. */

@@ -3,16 +3,92 @@
  * happened and, where there is one, a hint that says how to fix it. Errors are logged or printed
  * once, where they are handled.
  */
+
+/**
+ * Every code an AgentError can carry, so that tsc checks each one where it is thrown. The values
+ * are stable: the control API, `status` and scripts show and match them.
+ */
+export const ERROR_CODES = [
+  'usage',
+  'agent.paused',
+  'boundary.address',
+  'boundary.authorization_token',
+  'boundary.ca_file',
+  'boundary.plain_http',
+  'boundary.token_format',
+  'config.not_found',
+  'config.unreadable',
+  'config.syntax',
+  'config.invalid',
+  'config.environment',
+  'connect.exec',
+  'connect.expired',
+  'connect.forbidden',
+  'connect.not_found',
+  'connect.paused',
+  'connect.unauthenticated',
+  'control.not_running',
+  'control.unreachable',
+  'control.api',
+  'controller.api',
+  'controller.unreachable',
+  'controller.timeout',
+  'controller.bad_response',
+  'controller.aborted',
+  'daemon.failed',
+  'daemon.not_root',
+  'dev.failed',
+  'dev.not_root',
+  'dev.prefix',
+  'devserver.listen',
+  'dns.alias_prepare',
+  'dns.bind',
+  'dns.options',
+  'dns.upstream',
+  'elevation.failed',
+  'log.unwritable',
+  'platform.command_failed',
+  'platform.no_default_route',
+  'platform.no_interface',
+  'platform.no_network_service',
+  'platform.notify_failed',
+  'platform.prefix_conflict',
+  'platform.resolved_loopback',
+  'platform.tunnel_interface',
+  'platform.unsupported',
+  'proxy.address_conflict',
+  'proxy.address_pool_full',
+  'proxy.connection',
+  'proxy.listen',
+  'proxy.no_owner',
+  'proxy.no_token',
+  'proxy.rate_limited',
+  'proxy.session_not_found',
+  'proxy.target_unreadable',
+  'service.not_root',
+  'worker.unreachable',
+  'worker.unauthorized',
+  'worker.untrusted',
+  'worker.session_in_use',
+  'worker.connection_limit',
+  'worker.session_not_pending',
+  'worker.target_unreachable',
+  'worker.timeout',
+  'worker.protocol',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
 export interface AgentErrorOptions {
   readonly hint?: string | undefined;
   readonly cause?: unknown;
 }
 
 export class AgentError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly hint: string | undefined;
 
-  constructor(code: string, message: string, options: AgentErrorOptions = {}) {
+  constructor(code: ErrorCode, message: string, options: AgentErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
@@ -30,12 +106,7 @@ export interface ConfigProblem {
   readonly column?: number | undefined;
 }
 
-export type ConfigErrorCode =
-  | 'config.not_found'
-  | 'config.unreadable'
-  | 'config.syntax'
-  | 'config.invalid'
-  | 'config.environment';
+export type ConfigErrorCode = Extract<ErrorCode, `config.${string}`>;
 
 /** A configuration that cannot be used. Lists every problem found, not only the first. */
 export class ConfigError extends AgentError {
@@ -80,4 +151,9 @@ export class UnsupportedPlatformError extends AgentError {
       hint: 'client-agent runs on Linux and macOS.',
     });
   }
+}
+
+/** A thrown or rejected value as an Error: JavaScript lets anything be thrown. */
+export function asError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(String(value));
 }

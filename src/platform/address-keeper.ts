@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import type { UpstreamServer } from '../config/index.js';
 import type { Clock, TimerHandle } from '../lib/clock.js';
+import { canonicalIp } from '../lib/ip-address.js';
 import type { NetworkChange, Platform } from './platform.js';
 
 export interface AddressKeeperOptions {
@@ -137,9 +138,9 @@ export class AddressKeeper {
       const present = new Set(
         (await platform.addresses.list())
           .filter((a) => a.interface === iface)
-          .map((a) => a.address.toLowerCase()),
+          .map((a) => canonicalIp(a.address)),
       );
-      const missing = [...this.#wanted].filter((ip) => !present.has(ip.toLowerCase()));
+      const missing = [...this.#wanted].filter((ip) => !present.has(canonicalIp(ip)));
       if (this.#closed) return;
       if (missing.length > 0) {
         this.#warnOnce(

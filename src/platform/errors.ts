@@ -1,5 +1,5 @@
 /** Errors from the operating system layer: a command that failed, a machine we cannot change safely. */
-import { AgentError, type AgentErrorOptions } from '../lib/errors.js';
+import { AgentError, type AgentErrorOptions, type ErrorCode } from '../lib/errors.js';
 
 export interface PlatformErrorOptions extends AgentErrorOptions {
   /** The command line that failed, as run (no shell quoting); absent for non-command failures. */
@@ -8,11 +8,13 @@ export interface PlatformErrorOptions extends AgentErrorOptions {
   readonly exitCode?: number | null | undefined;
 }
 
+export type PlatformErrorCode = Extract<ErrorCode, `platform.${string}`>;
+
 export class PlatformError extends AgentError {
   readonly command: string | undefined;
   readonly exitCode: number | null | undefined;
 
-  constructor(code: string, message: string, options: PlatformErrorOptions = {}) {
+  constructor(code: PlatformErrorCode, message: string, options: PlatformErrorOptions = {}) {
     super(code, message, options);
     this.command = options.command;
     this.exitCode = options.exitCode;

@@ -4,7 +4,6 @@ export {
   LinuxPeerCredentials,
   type LinuxPeerCredentialsOptions,
 } from './linux/peer-credentials.js';
-export { canonicalIp } from './linux/proc-net-tcp.js';
 export { LocalAddresses, machineAddresses, type LocalAddressesOptions } from './local-addresses.js';
 export {
   EMPTY,
@@ -42,6 +41,7 @@ export {
 } from './command-runner.js';
 export { PlatformError } from './errors.js';
 export { loadNetLink } from './linux/net-link-addon.js';
+export { loadUdpBatch, type UdpBatchNative } from './linux/udp-batch-addon.js';
 export { rootFs, type PlatformFs, type RootFsOptions } from './root-fs.js';
 export { dnsAddressesFor } from './prefix-overlap.js';
 export {

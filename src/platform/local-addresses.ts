@@ -7,6 +7,7 @@
  */
 import os from 'node:os';
 import type { Clock } from '../lib/clock.js';
+import { canonicalIp } from '../lib/ip-address.js';
 
 export interface LocalAddressesOptions {
   readonly clock: Clock;
@@ -35,7 +36,7 @@ export class LocalAddresses {
 
   /** True when `address` (as a socket reports it: v4-mapped or with a zone is fine) is ours. */
   has(address: string): boolean {
-    const ip = plainIp(address);
+    const ip = canonicalIp(address);
     if (ip.startsWith('127.') || ip === '::1') return true;
     const now = this.#clock.now();
     if (now - this.#readAt >= this.#maxAgeMs) this.#read(now);
@@ -47,7 +48,7 @@ export class LocalAddresses {
 
   /** An address just put on the machine (by the agent): known at once, before any re-read. */
   add(address: string): void {
-    this.#addresses.add(plainIp(address));
+    this.#addresses.add(canonicalIp(address));
   }
 
   #read(now: number): void {
@@ -56,20 +57,13 @@ export class LocalAddresses {
   }
 }
 
-/** `::ffff:192.0.2.1` → `192.0.2.1`, `fe80::1%eth0` → `fe80::1`. */
-function plainIp(address: string): string {
-  const zone = address.indexOf('%');
-  const ip = zone < 0 ? address : address.slice(0, zone);
-  return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
-}
-
 /** Every address on this machine's interfaces now, as `LocalAddresses.has` compares them. */
 export function machineAddresses(
   list: () => NodeJS.Dict<os.NetworkInterfaceInfo[]> = os.networkInterfaces,
 ): Set<string> {
   const addresses = new Set<string>();
   for (const infos of Object.values(list())) {
-    for (const info of infos ?? []) addresses.add(plainIp(info.address).toLowerCase());
+    for (const info of infos ?? []) addresses.add(canonicalIp(info.address));
   }
   return addresses;
 }

@@ -2,6 +2,7 @@
 import net from 'node:net';
 import { Address4, Address6 } from 'ip-address';
 import type { IpPrefix } from '../config/index.js';
+import { compressedIp } from '../lib/ip-address.js';
 
 /** Do two CIDRs (or a CIDR and a host address) share any address? Different families never do. */
 export function overlaps(a: string, b: string): boolean {
@@ -23,29 +24,20 @@ export function overlapping(
   addresses: readonly { readonly address: string; readonly text: string }[],
   routes: readonly { readonly cidr: string; readonly text: string }[],
 ): string[] {
-  const own = new Set(ignore.map((a) => canonical(a)));
+  const own = new Set(ignore.map((a) => compressedIp(a)));
   const hostRoute = (cidr: string): boolean => {
     const [address = '', length] = cidr.split('/');
     return (
-      own.has(canonical(address)) &&
+      own.has(compressedIp(address)) &&
       (length === undefined || Number(length) === hostLength(address))
     );
   };
   return [
     ...addresses
-      .filter((a) => !own.has(canonical(a.address)) && overlaps(a.address, prefix.cidr))
+      .filter((a) => !own.has(compressedIp(a.address)) && overlaps(a.address, prefix.cidr))
       .map((a) => a.text),
     ...routes.filter((r) => !hostRoute(r.cidr) && overlaps(r.cidr, prefix.cidr)).map((r) => r.text),
   ];
-}
-
-function canonical(address: string): string {
-  if (!net.isIPv6(address)) return address;
-  try {
-    return new Address6(address).correctForm();
-  } catch {
-    return address;
-  }
 }
 
 type Parsed = { v4: true; a4: Address4 } | { v4: false; a6: Address6 };

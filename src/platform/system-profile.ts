@@ -8,10 +8,10 @@
 import type { Logger } from 'pino';
 import type { DnsMode, IpPrefix, UpstreamServer } from '../config/index.js';
 import type { Clock } from '../lib/clock.js';
+import { asError } from '../lib/errors.js';
 import { AddressKeeper } from './address-keeper.js';
 import { machineAddresses } from './local-addresses.js';
 import { EMPTY, type Platform } from './platform.js';
-import { asError } from './linux/linux-addresses.js';
 import { dnsAddressesFor } from './prefix-overlap.js';
 
 export interface SystemProfileOptions {

@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildSnapshot } from '../../src/alias-cache/index.js';
 import { DnsService } from '../../src/dns/index.js';
-import { udpModes } from '../helpers/udp-modes.js';
+import { udpBatchFor, udpModes } from '../helpers/udp-modes.js';
 import { systemClock } from '../../src/lib/clock.js';
 import { AddressAllocator, cryptoRandom } from '../../src/proxy/index.js';
 import { allocatorPreparer } from '../helpers/dns-fixtures.js';
@@ -96,7 +96,7 @@ describe.each(udpModes('test/dns/fuzz.test.ts'))('DNS server under garbage (UDP:
       clock: systemClock,
       log: pino({ level: 'silent' }),
       tryTimeoutMs: 500,
-      udpIo,
+      udpBatch: udpBatchFor(udpIo),
     });
     await service.start();
   });

@@ -16,7 +16,7 @@ import { AddressAllocator, cryptoRandom } from '../../src/proxy/index.js';
 import { allocatorPreparer } from '../helpers/dns-fixtures.js';
 import { startDnsmasq, which, type Dnsmasq } from '../helpers/dns-dnsmasq.js';
 import { reply, startFakeUpstream } from '../helpers/dns-upstream.js';
-import { udpModes } from '../helpers/udp-modes.js';
+import { udpBatchFor, udpModes } from '../helpers/udp-modes.js';
 
 const run = promisify(execFile);
 const missing = ['dig', 'dnsmasq'].filter((p) => which(p) === undefined);
@@ -149,7 +149,7 @@ describe.skipIf(missing.length > 0).each(udpModes('test/dns/resolve.test.ts'))(
         log: pino({ level: 'silent' }),
         errors,
         tryTimeoutMs: 400,
-        udpIo,
+        udpBatch: udpBatchFor(udpIo),
       });
       await service.start();
     });

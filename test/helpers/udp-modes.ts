@@ -3,7 +3,8 @@
  * and the batched addon (native/udp-batch) on Linux. In CI the addon must be built: a missing one
  * fails there instead of skipping.
  */
-import { loadUdpBatch, type UdpIo } from '../../src/dns/udp-batch.js';
+import { resolveUdpIo, type UdpBatchAddon, type UdpIo } from '../../src/dns/index.js';
+import { loadUdpBatch } from '../../src/platform/index.js';
 
 export function udpModes(file: string): UdpIo[] {
   const loaded = loadUdpBatch();
@@ -12,4 +13,9 @@ export function udpModes(file: string): UdpIo[] {
     return ['dgram'];
   }
   return ['batched', 'dgram'];
+}
+
+/** The batched-UDP addon for `mode`, as the agent gives it to its DNS service; undefined: dgram. */
+export function udpBatchFor(mode: UdpIo): UdpBatchAddon | undefined {
+  return resolveUdpIo(mode, loadUdpBatch).addon;
 }

@@ -12,6 +12,7 @@ import { AddressAllocator, cryptoRandom } from '../../src/proxy/index.js';
 import { ALIAS, echoThrough, startProxyBed, type ProxyBed } from '../helpers/proxy-bed.js';
 import { decode, makeQuery, udpExchange } from '../helpers/dns-client.js';
 import { silentLog } from '../helpers/standin.js';
+import { udpBatchFor } from '../helpers/udp-modes.js';
 
 let bed: ProxyBed | undefined;
 let dns: DnsService | undefined;
@@ -43,6 +44,7 @@ async function startDns(): Promise<DnsService> {
     addresses: ['127.0.0.1'],
     port: 0,
     systemUpstreams: [],
+    udpBatch: udpBatchFor('auto'),
   });
   await dns.start();
   return dns;

@@ -12,10 +12,10 @@
  * answer SERVFAIL and the failure recorded for `status`: one entry per set of upstreams, counted,
  * without the query name, which only root and the agent's user see (it is another user's lookup).
  */
-import { Address6 } from 'ip-address';
 import type { Logger } from 'pino';
 import type { UpstreamServer } from '../../config/index.js';
 import type { Clock } from '../../lib/clock.js';
+import { compressedIp } from '../../lib/ip-address.js';
 import { DnsOptionsError, UpstreamError, type ErrorRecorder } from '../errors.js';
 import { servfail, type DnsAnswer, type DnsHandler, type Next } from '../handler.js';
 import type { DnsQuery } from '../query.js';
@@ -95,9 +95,9 @@ export class ForwardHandler implements DnsHandler {
     if (this.#effective?.own === ownList) return this.#effective.list;
     const { overrideUpstreams, systemUpstreams } = this.#settings;
     const list = overrideUpstreams.length > 0 ? overrideUpstreams : systemUpstreams;
-    const own = new Set(ownList.map((a) => key(canonical(a.address), a.port)));
+    const own = new Set(ownList.map((a) => key(compressedIp(a.address), a.port)));
     const effective = list
-      .map((u) => ({ address: canonical(u.address), port: u.port, family: u.family }))
+      .map((u) => ({ address: compressedIp(u.address), port: u.port, family: u.family }))
       .filter((u) => {
         if (!own.has(key(u.address, u.port))) return true;
         this.#log.warn(
@@ -211,11 +211,6 @@ interface Attempt {
 
 function key(address: string, port: number): string {
   return `${address}|${port}`;
-}
-
-/** The address as Node reports a datagram's source: IPv6 in its canonical short form. */
-function canonical(address: string): string {
-  return address.includes(':') ? new Address6(address).correctForm() : address;
 }
 
 interface Settings {

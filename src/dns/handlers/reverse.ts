@@ -14,9 +14,9 @@
  * While the agent is paused, everything but its own address goes upstream, as alias names do.
  * Names outside the ranges, partial reverse names and names with odd labels are passed on.
  */
-import net from 'node:net';
 import { Address6 } from 'ip-address';
 import type { AliasSnapshot } from '../../alias-cache/index.js';
+import { compressedIp } from '../../lib/ip-address.js';
 import { encodeAnswer } from '../answer.js';
 import type { DnsAnswer, DnsHandler, MaybePromise, Next } from '../handler.js';
 import type { Answer } from '../packet.js';
@@ -115,6 +115,5 @@ export function addressOfReverseName(name: string): string | undefined {
 }
 
 function sameAddress(a: string, b: string): boolean {
-  if (net.isIP(a) !== net.isIP(b)) return false;
-  return net.isIPv6(a) ? new Address6(a).correctForm() === b : a === b;
+  return compressedIp(a) === compressedIp(b);
 }

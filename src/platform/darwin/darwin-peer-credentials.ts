@@ -2,6 +2,8 @@
  * macOS: the uid owning the other end of a local TCP connection, or the local UDP socket a
  * datagram came from, from `lsof -F pun` (our own process is left out).
  */
+import { hostPort, parseHostPort } from '../../lib/host-port.js';
+import { canonicalIp } from '../../lib/ip-address.js';
 import type { CommandRunner } from '../command-runner.js';
 import type { PeerCredentials, TcpEndpoint } from '../types.js';
 
@@ -23,8 +25,7 @@ export class DarwinPeerCredentials implements PeerCredentials {
 
   /** Over the connection's peer endpoint: both ends match. */
   async uidOf(peer: TcpEndpoint, local: TcpEndpoint): Promise<number | undefined> {
-    const host = peer.address.includes(':') ? `[${peer.address}]` : peer.address;
-    for (const socket of await this.#list(`-iTCP@${host}:${peer.port}`)) {
+    for (const socket of await this.#list(`-iTCP@${hostPort(peer.address, peer.port)}`)) {
       // The peer's socket: its local end is `peer`, its remote end is our `local` port.
       if (socket.from.endsWith(`:${peer.port}`) && socket.to?.endsWith(`:${local.port}`) === true)
         return socket.uid;
@@ -73,7 +74,7 @@ export class DarwinPeerCredentials implements PeerCredentials {
   }
 }
 
-/** An address as lsof prints it without brackets, lower case (IPv6 as lsof shortens it). */
+/** An address as lsof prints it (`[fe80::1]`, `10.0.0.1`, `*`) without brackets, canonical. */
 function bare(address: string): string {
-  return address.replace(/^\[|\]$/g, '').toLowerCase();
+  return canonicalIp(parseHostPort(address).host);
 }

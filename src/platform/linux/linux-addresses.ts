@@ -1,6 +1,7 @@
 /** Linux: addresses on an interface with `ip addr add/del`, the primary interface and prefix checks from `ip -j`. */
 import type { Logger } from 'pino';
 import type { IpPrefix } from '../../config/index.js';
+import { asError } from '../../lib/errors.js';
 import type { CommandRunner } from '../command-runner.js';
 import { PlatformError } from '../errors.js';
 import type { InterfaceAddress, InterfaceAddresses } from '../platform.js';
@@ -167,8 +168,4 @@ export function prefixConflict(prefix: IpPrefix, conflicts: string[], v6: boolea
       hint: `Another VPN (Tailscale uses 100.64.0.0/10), a container network or a carrier-grade NAT uses these addresses; set ${key} to a range nothing else uses, e.g. "${v6 ? 'fd00:ca:1::/64' : '198.18.0.0/16'}" (a benchmarking range, rarely used).`,
     },
   );
-}
-
-export function asError(value: unknown): Error {
-  return value instanceof Error ? value : new Error(String(value));
 }

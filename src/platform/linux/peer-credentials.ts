@@ -13,8 +13,9 @@
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
+import { canonicalIp } from '../../lib/ip-address.js';
 import type { PeerCredentials, TcpEndpoint } from '../types.js';
-import { canonicalIp, procRowKey, uidAfterEndpoints } from './proc-net-tcp.js';
+import { procRowKey, uidAfterEndpoints } from './proc-net-tcp.js';
 import { SockDiag } from './sock-diag.js';
 
 export interface LinuxPeerCredentialsOptions {

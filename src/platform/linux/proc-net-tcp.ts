@@ -3,6 +3,7 @@
  * owner uid per socket. Addresses are hex, each 32-bit word in host (little-endian) byte order.
  */
 import net from 'node:net';
+import { canonicalIp } from '../../lib/ip-address.js';
 
 export interface ProcTcpRow {
   readonly local: { readonly address: string; readonly port: number };
@@ -48,23 +49,6 @@ function wordsToBytes(hex: string): number[] {
     for (let b = 6; b >= 0; b -= 2) bytes.push(parseInt(word.slice(b, b + 2), 16));
   }
   return bytes;
-}
-
-/**
- * One spelling per address, so that Node's and the kernel's forms compare equal: IPv4-mapped
- * IPv6 (`::ffff:1.2.3.4`) becomes plain IPv4, IPv6 is compressed and lower case.
- */
-export function canonicalIp(address: string): string {
-  const lower = address.toLowerCase();
-  if (!net.isIPv6(lower)) return lower;
-  const v6 = new net.SocketAddress({ address: lower, family: 'ipv6' }).address;
-  const dotted = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(v6);
-  if (dotted?.[1] !== undefined) return dotted[1];
-  const hex = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(v6);
-  if (hex === null) return v6;
-  const hi = parseInt(hex[1] ?? '0', 16);
-  const lo = parseInt(hex[2] ?? '0', 16);
-  return [hi >> 8, hi & 255, lo >> 8, lo & 255].join('.');
 }
 
 /**

@@ -10,8 +10,9 @@
  */
 import { createRequire } from 'node:module';
 import net from 'node:net';
+import { canonicalIp } from '../../lib/ip-address.js';
 import type { TcpEndpoint } from '../types.js';
-import { canonicalIp, endpointBytes } from './proc-net-tcp.js';
+import { endpointBytes } from './proc-net-tcp.js';
 
 const AF_INET = 2;
 const AF_INET6 = 10;
