@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { encodeAuthorizationToken } from '../boundary/index.js';
 import { ApiError, forbidden, internalError, invalidArgument, notFound } from '../lib/api-error.js';
 import { AgentError } from '../lib/errors.js';
+import { hostPort, parseHostPort } from '../lib/host-port.js';
 import { route, RouteTable } from '../lib/http-routes.js';
 import { AliasListings } from './alias-listing.js';
 import { aliasJson, authTokenJson, compact, scopeJson, sessionJson } from './api-json.js';
@@ -65,7 +66,7 @@ export class StandInController {
 
   /** `http://host:port`, once started. */
   get address(): string {
-    return `http://${this.#o.host ?? '127.0.0.1'}:${this.#port}`;
+    return `http://${hostPort(this.#o.host ?? '127.0.0.1', this.#port)}`;
   }
 
   async start(): Promise<void> {
@@ -390,9 +391,9 @@ export class StandInController {
       sessionId,
       notBefore: new Date(now - 60_000),
       notAfter: new Date(expiration),
-      workerHosts: [workerAddress.replace(/:\d+$/, '').replace(/^\[|\]$/g, '')],
+      workerHosts: [parseHostPort(workerAddress).host],
     });
-    const endpoint = `tcp://${target.address}:${target.port}`;
+    const endpoint = `tcp://${hostPort(target.address, target.port)}`;
     const session = this.#o.sessions.create({
       id: sessionId,
       targetId: target.id,
