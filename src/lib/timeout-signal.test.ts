@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from './clock.js';
-import { timeoutSignal } from './timeout-signal.js';
+import { timeoutSignal, withTimeout } from './timeout-signal.js';
 
 describe('timeoutSignal', () => {
   it('aborts with a TimeoutError once the clock has moved by its time, not before', () => {
@@ -20,5 +20,25 @@ describe('timeoutSignal', () => {
     expect(clock.pending).toBe(0);
     clock.advance(5_000);
     expect(bound.signal.aborted).toBe(false);
+  });
+
+  it('withTimeout: the work sees the signal abort at its time, and no timer outlives the work', async () => {
+    const clock = new ManualClock(0);
+    const done = await withTimeout(clock, 1_000, () => Promise.resolve('quick'));
+    expect(done).toBe('quick');
+    expect(clock.pending).toBe(0);
+    const slow = withTimeout(
+      clock,
+      1_000,
+      (signal) =>
+        new Promise((_resolve, reject) => {
+          signal.addEventListener('abort', () => {
+            reject(signal.reason as Error);
+          });
+        }),
+    );
+    clock.advance(1_000);
+    await expect(slow).rejects.toMatchObject({ name: 'TimeoutError' });
+    expect(clock.pending).toBe(0);
   });
 });

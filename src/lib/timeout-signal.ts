@@ -22,3 +22,17 @@ export function timeoutSignal(clock: Clock, ms: number): TimeoutSignal {
     },
   };
 }
+
+/** Runs `run` with a signal that aborts after `ms`; the timer is released however it ends. */
+export async function withTimeout<T>(
+  clock: Clock,
+  ms: number,
+  run: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const bound = timeoutSignal(clock, ms);
+  try {
+    return await run(bound.signal);
+  } finally {
+    bound.cancel();
+  }
+}
