@@ -326,4 +326,24 @@ describe('ConnectionHandler: worker connections set up ahead', () => {
     expect(b.worker.prepared).toHaveLength(2);
     expect(b.worker.opened).toHaveLength(1);
   });
+
+  it('ends an early start that never comes up by the setup bound, and resets the client', async () => {
+    const b = await bed({ spares: false, earlyStart: true, uids: [ALICE], setupTimeoutMs: 10_000 });
+    await b.sessions.acquire(
+      ALICE,
+      { value: ALIAS, id: 'a', destinationId: 't', uids: [ALICE] },
+      new AbortController().signal,
+    );
+    b.worker.prepareHangs = true;
+    const c = b.connect();
+    await until(() => b.worker.prepared.length === 1);
+    b.clock.advance(9_999);
+    await new Promise((r) => setImmediate(r));
+    expect(b.worker.prepared[0]?.signal.aborted).toBe(false);
+    b.clock.advance(1);
+    expect(await c.ended).toBe('reset');
+    await Promise.all(b.handled);
+    expect(b.worker.prepared[0]?.signal.aborted).toBe(true);
+    await until(() => b.clock.pending === 1); // the session's expiry alone
+  });
 });

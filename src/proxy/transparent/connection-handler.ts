@@ -80,6 +80,13 @@ export class ConnectionHandler {
     socket.once('close', onClose);
     const setup = timeoutSignal(this.#o.clock, this.#o.setupTimeoutMs ?? 30_000);
     const signal = AbortSignal.any([abort.signal, setup.signal]);
+    const early = fromHere ? this.#startEarly(alias, signal) : undefined;
+    // The bound is released once setup is over, but not before an early start has settled: a
+    // dropped one still coming up is ended by it.
+    const setupDone = (): void => {
+      if (early === undefined) setup.cancel();
+      else void early.prepared.then(setup.cancel, setup.cancel);
+    };
     try {
       await this.#serve(socket, alias, {
         peer,
@@ -87,11 +94,11 @@ export class ConnectionHandler {
         fromHere,
         signal,
         onClose,
-        setupDone: setup.cancel,
+        early,
+        setupDone,
       });
     } finally {
-      // However it ended: the timer goes with the connection.
-      setup.cancel();
+      setupDone();
     }
   }
 
@@ -104,12 +111,12 @@ export class ConnectionHandler {
       readonly fromHere: boolean;
       readonly signal: AbortSignal;
       readonly onClose: () => void;
+      readonly early: EarlyStart | undefined;
       /** The setup bound is over: the relay has its own idle bound. */
       readonly setupDone: () => void;
     },
   ): Promise<void> {
-    const { peer, local, fromHere, signal, onClose } = c;
-    const early = fromHere ? this.#startEarly(alias, signal) : undefined;
+    const { peer, local, fromHere, signal, onClose, early } = c;
     const uid = fromHere
       ? await this.#o.peers.uidOf(peer, local).catch(() => undefined)
       : undefined;
