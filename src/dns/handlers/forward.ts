@@ -202,6 +202,7 @@ export class ForwardHandler implements DnsHandler {
 interface Attempt {
   readonly upstreams: readonly UpstreamTarget[];
   readonly first: number;
+  /** On the monotonic clock: a wall-clock jump neither cuts nor stretches the query's time. */
   readonly deadline: number;
   readonly failures: string[];
   readonly signal: AbortSignal;
