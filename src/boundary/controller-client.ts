@@ -7,7 +7,9 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import type { Dispatcher } from 'undici';
 import type { ApiRequestField } from '../lib/api-error.js';
+import { systemClock, type Clock } from '../lib/clock.js';
 import { AgentError } from '../lib/errors.js';
+import { timeoutSignal } from '../lib/timeout-signal.js';
 import { packageVersion } from '../lib/version.js';
 import type {
   ApiErrorBody,
@@ -36,6 +38,8 @@ export interface ControllerClientOptions {
   readonly allowPlainHttp?: boolean | undefined;
   /** Per request, default 30 s. */
   readonly timeoutMs?: number | undefined;
+  /** Bounds each request; default the system clock (one-shot CLI commands). */
+  readonly clock?: Clock | undefined;
   /**
    * Sent as `User-Agent`, default `client-agent/<version>`: the controller's operators can tell
    * the agent's requests from the CLI's and Desktop's.
@@ -207,7 +211,8 @@ export class ControllerClient {
   ): Promise<T> {
     const { request } = await import('undici');
     const timeoutMs = this.#options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    const timeout = AbortSignal.timeout(timeoutMs);
+    const bound = timeoutSignal(this.#options.clock ?? systemClock, timeoutMs);
+    const timeout = bound.signal;
     const signal =
       options.signal === undefined ? timeout : AbortSignal.any([options.signal, timeout]);
     const headers: Record<string, string> = {
@@ -245,6 +250,8 @@ export class ControllerClient {
         );
       }
       throw unreachable(this.address, cause);
+    } finally {
+      bound.cancel();
     }
     let parsed: unknown;
     try {

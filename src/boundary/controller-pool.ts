@@ -5,6 +5,7 @@
  * controller's own host name answered as an alias (the agent must keep reaching its controller).
  */
 import type { Logger } from 'pino';
+import type { Clock } from '../lib/clock.js';
 import { normalizeName } from '../lib/dns-name.js';
 import { ControllerClient, PlainHttpError, sendsInClear } from './controller-client.js';
 
@@ -23,6 +24,8 @@ export interface ControllerPoolOptions {
   readonly caFile: string | undefined;
   /** controller_tls_insecure */
   readonly insecure: boolean;
+  /** Bounds each request of the clients; default the system clock. */
+  readonly clock?: Clock | undefined;
   readonly log: Logger;
 }
 
@@ -45,6 +48,7 @@ export class ControllerPool {
         caFile: this.#o.caFile,
         insecure: this.#o.insecure,
         allowPlainHttp: this.#plainHttpAllowed.has(address),
+        clock: this.#o.clock,
       });
       this.#clients.set(address, client);
     }

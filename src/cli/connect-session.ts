@@ -15,6 +15,7 @@ import { newTofuToken, type WorkerDialer } from '../boundary/worker-dialer.js';
 import type { ControlClient } from '../control/client.js';
 import { ControlError } from '../control/errors.js';
 import type { Clock } from '../lib/clock.js';
+import { withTimeout } from '../lib/timeout-signal.js';
 import { AgentError } from '../lib/errors.js';
 
 export interface ConnectSession {
@@ -65,6 +66,7 @@ export function sessionFromToken(text: string, clock: Clock): ConnectSession {
 export async function cancelSession(
   session: ConnectSession,
   dialer: WorkerDialer,
+  clock: Clock,
 ): Promise<string | undefined> {
   const id = session.data.sessionId;
   const agent = session.agent;
@@ -76,7 +78,10 @@ export async function cancelSession(
         agent === undefined
           ? undefined
           : async () => (await agent.cancelSession(id)).canceled ?? 'controller',
-      worker: () => dialer.cancelSession(session.data, session.tofu, AbortSignal.timeout(15_000)),
+      worker: () =>
+        withTimeout(clock, 15_000, (signal) =>
+          dialer.cancelSession(session.data, session.tofu, signal),
+        ),
       onFailure: (_way, err) => failures.push((err as Error).message),
     });
     return undefined;

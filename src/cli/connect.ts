@@ -114,7 +114,7 @@ export function registerConnectCommand(program: Command, io: CliIo): void {
       try {
         bound ??= await proxy.start(session.data.defaultClientPort, { orFreePort: true });
       } catch (err) {
-        const warning = await cancelSession(session, dialer);
+        const warning = await cancelSession(session, dialer, clockOf(io));
         if (warning !== undefined) output.warning(warning);
         throw err;
       }
@@ -173,7 +173,7 @@ async function relayUntilEnd(
     }
     const end = await ended;
     if (end.reason === 'stopped' && (session.data.expiration?.getTime() ?? 0) > clockOf(io).now()) {
-      const warning = await cancelSession(session, dialer);
+      const warning = await cancelSession(session, dialer, clockOf(io));
       if (warning !== undefined) output.warning(warning);
     }
     if (failure !== undefined) throw failure;

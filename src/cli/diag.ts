@@ -65,7 +65,7 @@ export function registerDiagCommand(program: Command, io: CliIo, seams: DiagSeam
   ).action(async (alias: string | undefined, options: DiagOptions) => {
     const format = formatOf(options);
     const client = agentClient(io, options, DIAG_TIMEOUT_MS);
-    const dns = seams.dns ?? nodeDnsProbe();
+    const dns = seams.dns ?? nodeDnsProbe({ clock: clockOf(io) });
     const now = clockOf(io).now();
     const report =
       alias === undefined

@@ -46,6 +46,7 @@ export function createAgentParts(options: AgentOptions): AgentParts {
   const controllers = new ControllerPool({
     caFile: config.controllerCaFile ?? undefined,
     insecure: config.controllerTlsInsecure,
+    clock,
     log,
   });
   const clientFor = (address: string) => controllers.client(address);

@@ -19,6 +19,7 @@ import {
 import { checkAlias } from '../diag/alias-checks.js';
 import type { DnsService } from '../dns/index.js';
 import { AgentError } from '../lib/errors.js';
+import { withTimeout } from '../lib/timeout-signal.js';
 import type { IpAllocator } from '../proxy/index.js';
 import type { AgentOptions } from './agent-options.js';
 import type { AgentParts } from './agent-parts.js';
@@ -112,22 +113,24 @@ export class ControlApi implements AgentControl {
         hint: 'Run "client-agent resume" first.',
       });
     }
-    const signal = AbortSignal.timeout(CONTROLLER_CALL_MS);
-    return (await this.#p.proxy.sessions.authorizeExplicit(uid, target, signal)).authorization;
+    const session = await withTimeout(this.#o.clock, CONTROLLER_CALL_MS, (signal) =>
+      this.#p.proxy.sessions.authorizeExplicit(uid, target, signal),
+    );
+    return session.authorization;
   }
 
   async readSession(uid: number, sessionId: string): Promise<AgentSessionRecord> {
-    const signal = AbortSignal.timeout(CONTROLLER_CALL_MS);
-    const { alias, session } = await this.#p.proxy.sessions.read(uid, sessionId, signal);
+    const { alias, session } = await withTimeout(this.#o.clock, CONTROLLER_CALL_MS, (signal) =>
+      this.#p.proxy.sessions.read(uid, sessionId, signal),
+    );
     return { ...session, alias };
   }
 
   async cancelSession(uid: number, sessionId: string): Promise<AgentSessionRecord> {
-    const signal = AbortSignal.timeout(CONTROLLER_CALL_MS);
-    const { alias, session, canceled } = await this.#p.proxy.sessions.cancel(
-      uid,
-      sessionId,
-      signal,
+    const { alias, session, canceled } = await withTimeout(
+      this.#o.clock,
+      CONTROLLER_CALL_MS,
+      (signal) => this.#p.proxy.sessions.cancel(uid, sessionId, signal),
     );
     return { ...session, alias, canceled };
   }

@@ -122,7 +122,11 @@ export async function startDev(options: DevOptions): Promise<DevRun> {
   try {
     // ssh and PostgreSQL targets are offered only when something listens there.
     for (const target of [...devserver.directory.targets.values()]) {
-      if (target.demo !== undefined || (await listening(target.address, target.port))) continue;
+      if (
+        target.demo !== undefined ||
+        (await listening(target.address, target.port, options.clock))
+      )
+        continue;
       for (const alias of [...devserver.directory.aliases.values()]) {
         if (alias.destinationId === target.id) devserver.directory.removeAlias(alias.id);
       }
@@ -218,16 +222,17 @@ async function startUnprivileged(
   });
 }
 
-function listening(host: string, port: number): Promise<boolean> {
+function listening(host: string, port: number, clock: Clock): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect({ host, port });
     const done = (up: boolean) => {
+      timer.cancel();
       socket.destroy();
       resolve(up);
     };
-    socket.setTimeout(300, () => {
+    const timer = clock.setTimeout(() => {
       done(false);
-    });
+    }, 300);
     socket.once('connect', () => {
       done(true);
     });

@@ -145,12 +145,15 @@ function relay(
       'Proxied connection closed.',
     );
   };
-  target.setTimeout(ctx.dialTimeoutMs, () => {
+  const dialDeadline = ctx.clock.setTimeout(() => {
     if (!connected) target.destroy(new Error(`no answer within ${ctx.dialTimeoutMs} ms`));
+  }, ctx.dialTimeoutMs);
+  target.once('close', () => {
+    dialDeadline.cancel();
   });
   target.once('connect', () => {
     connected = true;
-    target.setTimeout(0);
+    dialDeadline.cancel();
     log.info({ endpoint }, 'Proxying a connection.');
     stream.on('data', (chunk: Buffer) => (record.bytesUp += chunk.length));
     target.on('data', (chunk: Buffer) => (record.bytesDown += chunk.length));

@@ -12,6 +12,7 @@ import type { ControllerClient } from '../boundary/controller-client.js';
 import { ControllerError } from '../boundary/errors.js';
 import { WorkerError } from '../boundary/worker-errors.js';
 import type { Clock } from '../lib/clock.js';
+import { withTimeout } from '../lib/timeout-signal.js';
 import { roughDuration } from '../lib/rough-duration.js';
 import { closest } from '../lib/suggest.js';
 import type {
@@ -166,9 +167,9 @@ async function tokenHeld(ctx: Ctx): Promise<StepOutcome> {
   }
   const started = src.clock.now();
   try {
-    await src
-      .controller(token.controllerAddress)
-      .readAuthToken(token.token, AbortSignal.timeout(ctx.timeoutMs));
+    await withTimeout(src.clock, ctx.timeoutMs, (signal) =>
+      src.controller(token.controllerAddress).readAuthToken(token.token, signal),
+    );
     ctx.readMs = src.clock.now() - started;
   } catch (err) {
     if (err instanceof ControllerError && err.status === 401) {
@@ -248,7 +249,9 @@ async function authorize(ctx: Ctx): Promise<StepOutcome> {
   const { src, uid, alias } = ctx;
   const target = ctx.entry?.destinationId ?? 'TARGET_ID';
   try {
-    const probe = await src.sessions.authorizeProbe(uid, alias, AbortSignal.timeout(ctx.timeoutMs));
+    const probe = await withTimeout(src.clock, ctx.timeoutMs, (signal) =>
+      src.sessions.authorizeProbe(uid, alias, signal),
+    );
     ctx.probe = probe;
     const data = probe.data;
     ctx.data = data;
@@ -278,7 +281,9 @@ async function workerAccepts(ctx: Ctx): Promise<StepOutcome> {
   const probe = ctx.probe;
   if (probe === undefined) throw new Error('no session');
   const data = probe.data;
-  const stream = await ctx.src.worker.open(data, probe.tofu, AbortSignal.timeout(ctx.timeoutMs));
+  const stream = await withTimeout(ctx.src.clock, ctx.timeoutMs, (signal) =>
+    ctx.src.worker.open(data, probe.tofu, signal),
+  );
   ctx.stream = stream;
   stream.on('error', () => undefined);
   const left = stream.handshake.connectionsLeft;
@@ -355,10 +360,8 @@ async function endProbe(ctx: Ctx): Promise<void> {
   const probe = ctx.probe;
   if (probe === undefined) return;
   try {
-    await ctx.src.sessions.endProbe(
-      probe,
-      ctx.stream !== undefined,
-      AbortSignal.timeout(ctx.timeoutMs),
+    await withTimeout(ctx.src.clock, ctx.timeoutMs, (signal) =>
+      ctx.src.sessions.endProbe(probe, ctx.stream !== undefined, signal),
     );
   } catch (err) {
     ctx.src.log.warn(

@@ -6,6 +6,7 @@
 import dns from 'node:dns';
 import { Resolver } from 'node:dns/promises';
 import net from 'node:net';
+import { systemClock, type Clock, type TimerHandle } from '../lib/clock.js';
 import { hostPort, parseHostPort } from '../lib/host-port.js';
 
 export interface DnsServerAddress {
@@ -40,12 +41,15 @@ export interface NodeDnsProbeOptions {
   readonly askTimeoutMs?: number;
   /** For a lookup through the OS resolver; default 10 s. */
   readonly lookupTimeoutMs?: number;
+  /** Bounds the lookup through the OS resolver; default the system clock. */
+  readonly clock?: Clock;
 }
 
 /** The real probe: Node's c-ares client for direct questions, getaddrinfo for the OS resolver. */
 export function nodeDnsProbe(options: NodeDnsProbeOptions = {}): DnsProbe {
   const askTimeoutMs = options.askTimeoutMs ?? 2_000;
   const lookupTimeoutMs = options.lookupTimeoutMs ?? 10_000;
+  const clock = options.clock ?? systemClock;
   return {
     async ask(server, name, type = 'A') {
       const resolver = new Resolver({ timeout: askTimeoutMs, tries: 1 });
@@ -65,9 +69,9 @@ export function nodeDnsProbe(options: NodeDnsProbeOptions = {}): DnsProbe {
       }
     },
     async lookup(name) {
-      let timer: NodeJS.Timeout | undefined;
+      let timer: TimerHandle | undefined;
       const timeout = new Promise<LookupResult>((resolve) => {
-        timer = setTimeout(() => {
+        timer = clock.setTimeout(() => {
           resolve({ kind: 'error', code: `no answer within ${lookupTimeoutMs / 1000} s` });
         }, lookupTimeoutMs);
       });
@@ -83,7 +87,7 @@ export function nodeDnsProbe(options: NodeDnsProbeOptions = {}): DnsProbe {
       try {
         return await Promise.race([lookup, timeout]);
       } finally {
-        clearTimeout(timer);
+        timer?.cancel();
       }
     },
   };

@@ -24,7 +24,7 @@ export class SharedDeadlines {
 
   /** A signal that aborts with `reason()` at least `ms` (at most 10% more) from now. */
   signal(ms: number, reason: () => Error): AbortSignal {
-    const now = this.#clock.now();
+    const now = this.#clock.monotonic();
     const slice = Math.max(1, Math.floor(ms / 10));
     const current = this.#current.get(ms);
     if (current !== undefined && now - current.start < slice) return current.controller.signal;

@@ -124,7 +124,7 @@ class Connection {
     this.#socket = socket;
     this.#options = options;
     this.#onGone = onGone;
-    this.#lastActivity = options.clock.now();
+    this.#lastActivity = options.clock.monotonic();
     this.#timer = options.clock.setTimeout(() => {
       this.#checkIdle();
     }, options.limits.idleTimeoutMs);
@@ -149,7 +149,7 @@ class Connection {
   }
 
   #onData(chunk: Buffer): void {
-    this.#lastActivity = this.#options.clock.now();
+    this.#lastActivity = this.#options.clock.monotonic();
     this.#buffered = this.#buffered.length === 0 ? chunk : Buffer.concat([this.#buffered, chunk]);
     const { maxMessageBytes, maxQueriesPerConnection } = this.#options.limits;
     let offset = 0;
@@ -194,7 +194,7 @@ class Connection {
       this.#inFlight--;
     }
     if (this.#gone) return;
-    this.#lastActivity = this.#options.clock.now();
+    this.#lastActivity = this.#options.clock.monotonic();
     if (answer !== undefined) {
       const length = Buffer.allocUnsafe(2);
       length.writeUInt16BE(answer.length);
@@ -208,7 +208,7 @@ class Connection {
   #checkIdle(): void {
     if (this.#gone) return;
     const { clock, limits } = this.#options;
-    const now = clock.now();
+    const now = clock.monotonic();
     const idleFor = now - this.#lastActivity;
     const partialFor = this.#partialSince === undefined ? 0 : now - this.#partialSince;
     if (

@@ -34,6 +34,21 @@ describe('RateLimiter', () => {
     expect(limiter.size).toBeLessThanOrEqual(3);
   });
 
+  it('refills by elapsed time, whatever the wall clock does', () => {
+    const clock = new ManualClock(0);
+    const limiter = new RateLimiter({ clock, burst: 2, perSecond: 1 });
+    expect(limiter.take('a')).toBe(true);
+    // Set back by an hour (NTP): the allowance left stays, and refills as before.
+    clock.jumpWall(-3_600_000);
+    expect(limiter.take('a')).toBe(true);
+    expect(limiter.take('a')).toBe(false);
+    clock.advance(1_000);
+    expect(limiter.take('a')).toBe(true);
+    // Set forward: no free allowance either.
+    clock.jumpWall(3_600_000);
+    expect(limiter.take('a')).toBe(false);
+  });
+
   it('rejects limits that make no sense', () => {
     const clock = new ManualClock(0);
     expect(() => new RateLimiter({ clock, burst: 0, perSecond: 1 })).toThrow(RangeError);

@@ -50,7 +50,7 @@ export class RateLimiter {
 
   /** Takes one from the key's allowance; false (and nothing taken) when it is used up. */
   take(key: string | number): boolean {
-    const now = this.#clock.now();
+    const now = this.#clock.monotonic();
     let bucket = this.#buckets.get(key);
     if (bucket === undefined) {
       if (this.#buckets.size >= this.#maxKeys) this.#forgetSome(now);

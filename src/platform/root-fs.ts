@@ -10,11 +10,16 @@ export interface PlatformFs {
   /** The real path an absolute platform path maps to (for messages and fs.watch). */
   resolve(file: string): string;
   readFile(file: string): Promise<string>;
-  /** The file's text, or undefined when it does not exist. */
+  /**
+   * The file's bytes as latin1 text (one character per byte), or undefined when it does not
+   * exist: whatever the file holds, written back with writeInPlace it is the same bytes, which a
+   * UTF-8 decode would not give for bytes that are not UTF-8.
+   */
   readIfExists(file: string): Promise<string | undefined>;
   /**
-   * Replaces the content in place: open, truncate, write, the same inode. A rename would fail on a
-   * bind-mounted file (`ip netns exec`, containers) and would break a watcher's handle.
+   * Replaces the content in place with `text` as latin1 (as readIfExists reads): open, truncate,
+   * write, the same inode. A rename would fail on a bind-mounted file (`ip netns exec`,
+   * containers) and would break a watcher's handle.
    */
   writeInPlace(file: string, text: string): Promise<void>;
   /** Writes a new file (creating its directory), e.g. a unit file. */
@@ -46,7 +51,7 @@ export function rootFs(options: RootFsOptions = {}): PlatformFs {
     readFile: (file) => fs.readFile(resolve(file), 'utf8'),
     async readIfExists(file) {
       try {
-        return await fs.readFile(resolve(file), 'utf8');
+        return await fs.readFile(resolve(file), 'latin1');
       } catch (error) {
         if (isCode(error, 'ENOENT')) return undefined;
         throw error;
@@ -57,7 +62,7 @@ export function rootFs(options: RootFsOptions = {}): PlatformFs {
       const handle = await fs.open(resolve(file), 'r+');
       try {
         await handle.truncate(0);
-        await handle.write(text, 0, 'utf8');
+        await handle.write(text, 0, 'latin1');
         await handle.sync();
       } finally {
         await handle.close();

@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { Duplex, PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ManualClock, systemClock } from '../lib/clock.js';
 import { relay } from './relay.js';
 
 let server: net.Server | undefined;
@@ -22,7 +23,7 @@ describe('relay', () => {
   it('counts bytes both ways and treats the client closing as a normal end, not a reset', async () => {
     const { accepted, client } = await socketPair();
     const upstream = new PassThrough(); // echoes what it is written
-    const done = relay(accepted, upstream, { halfCloseMs: 50 });
+    const done = relay(accepted, upstream, { clock: systemClock, halfCloseMs: 50 });
     const echoed = new Promise<string>((resolve) =>
       client.once('data', (c: Buffer) => {
         resolve(c.toString());
@@ -47,7 +48,7 @@ describe('relay', () => {
   it('resets the client when the upstream fails', async () => {
     const { accepted, client } = await socketPair();
     const upstream = new PassThrough();
-    const done = relay(accepted, upstream);
+    const done = relay(accepted, upstream, { clock: systemClock });
     const clientEnd = new Promise<string | undefined>((resolve) => {
       client.once('error', (e: NodeJS.ErrnoException) => {
         resolve(e.code);
@@ -79,7 +80,7 @@ describe('relay', () => {
         callback();
       },
     });
-    const done = relay(accepted, upstream, { halfCloseMs: 300 });
+    const done = relay(accepted, upstream, { clock: systemClock, halfCloseMs: 300 });
     let reply = '';
     client.on('data', (c: Buffer) => (reply += c.toString()));
     client.end('question'); // as `echo question | nc -q 1` does
@@ -87,5 +88,34 @@ describe('relay', () => {
     expect(received).toBe('question');
     expect(reply).toBe('re: question');
     expect(result).toMatchObject({ bytesUp: 8, bytesDown: 12, error: undefined });
+  });
+
+  it('closes a connection with no byte either way for idleMs, each byte restarting the count', async () => {
+    const { accepted, client } = await socketPair();
+    const clock = new ManualClock(0);
+    const upstream = new PassThrough();
+    let ended = false;
+    const done = relay(accepted, upstream, { clock, idleMs: 1_000 }).finally(() => (ended = true));
+    const echo = (text: string) =>
+      new Promise<void>((resolve) => {
+        client.once('data', () => {
+          resolve();
+        });
+        client.write(text);
+      });
+    client.on('error', () => undefined);
+    clock.advance(900);
+    await echo('a');
+    clock.advance(900);
+    await new Promise((r) => setImmediate(r));
+    expect(ended).toBe(false);
+    clock.advance(99);
+    await new Promise((r) => setImmediate(r));
+    expect(ended).toBe(false);
+    clock.advance(1);
+    const result = await done;
+    expect(result).toMatchObject({ idle: true, error: undefined, bytesUp: 1, bytesDown: 1 });
+    expect(clock.pending).toBe(0);
+    client.destroy();
   });
 });

@@ -10,6 +10,7 @@ import type net from 'node:net';
 import { pipeline, Transform } from 'node:stream';
 import type { Duplex } from 'node:stream';
 import { STREAM_HIGH_WATER_MARK } from '../boundary/websocket-stream.js';
+import type { Clock, TimerHandle } from '../lib/clock.js';
 
 /** After the client ended its side: how long a reply may keep the worker connection open. */
 export const DEFAULT_HALF_CLOSE_MS = 2_000;
@@ -22,23 +23,33 @@ export interface RelayResult {
   readonly idle: boolean;
 }
 
+export interface RelayOptions {
+  /** Drives the idle and half-close timers. */
+  readonly clock: Clock;
+  readonly idleMs?: number | undefined;
+  readonly halfCloseMs?: number;
+}
+
 export function relay(
   client: net.Socket,
   upstream: Duplex,
-  options: { readonly idleMs?: number | undefined; readonly halfCloseMs?: number } = {},
+  options: RelayOptions,
 ): Promise<RelayResult> {
+  const { clock } = options;
   let bytesUp = 0;
   let bytesDown = 0;
   let error: Error | undefined;
   // Set once the client has ended its side: ends the worker side when the reply is over.
   let endUpstream: (() => void) | undefined;
-  let halfCloseTimer: NodeJS.Timeout | undefined;
+  let halfCloseTimer: TimerHandle | undefined;
   const halfCloseMs = options.halfCloseMs ?? DEFAULT_HALF_CLOSE_MS;
   const armHalfClose = (): void => {
     if (endUpstream === undefined) return;
-    clearTimeout(halfCloseTimer);
-    halfCloseTimer = setTimeout(endUpstream, halfCloseMs);
+    halfCloseTimer?.cancel();
+    halfCloseTimer = clock.setTimeout(endUpstream, halfCloseMs);
   };
+  // Bytes either way restart the idle count.
+  let lastActive = clock.monotonic();
   const holdEnd = new Transform({
     // As the worker stream: a client read (up to 64 KiB) passes without backpressure.
     highWaterMark: STREAM_HIGH_WATER_MARK,
@@ -52,9 +63,13 @@ export function relay(
       armHalfClose();
     },
   });
-  client.on('data', (chunk: Buffer) => (bytesUp += chunk.length));
+  client.on('data', (chunk: Buffer) => {
+    bytesUp += chunk.length;
+    lastActive = clock.monotonic();
+  });
   upstream.on('data', (chunk: Buffer) => {
     bytesDown += chunk.length;
+    lastActive = clock.monotonic();
     armHalfClose();
   });
   client.setNoDelay(true);
@@ -68,20 +83,30 @@ export function relay(
   };
   upstream.on('error', fail);
   let idle = false;
-  if (options.idleMs !== undefined && options.idleMs > 0) {
-    // Any read or write on the client socket (so bytes either way) restarts the count.
-    client.setTimeout(options.idleMs, () => {
+  let idleTimer: TimerHandle | undefined;
+  const idleMs = options.idleMs;
+  if (idleMs !== undefined && idleMs > 0) {
+    // One timer for the whole connection, not one per chunk: when it fires early (bytes came
+    // since it was set) it is set again for the rest of the quiet time.
+    const checkIdle = (): void => {
+      const quiet = clock.monotonic() - lastActive;
+      if (quiet < idleMs) {
+        idleTimer = clock.setTimeout(checkIdle, idleMs - quiet);
+        return;
+      }
       idle = true;
       client.destroy();
       upstream.destroy();
-    });
+    };
+    idleTimer = clock.setTimeout(checkIdle, idleMs);
   }
   return new Promise((resolve) => {
     let open = 2;
     const done = (err: NodeJS.ErrnoException | null | undefined) => {
       if (err !== null && err !== undefined) fail(err);
       if (--open === 0) {
-        clearTimeout(halfCloseTimer);
+        halfCloseTimer?.cancel();
+        idleTimer?.cancel();
         resolve({ bytesUp, bytesDown, error, idle });
       }
     };

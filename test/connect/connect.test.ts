@@ -7,6 +7,8 @@
 import { execFileSync } from 'node:child_process';
 import net from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DEFAULT_HALF_CLOSE_MS } from '../../src/proxy/relay.js';
+import { advanceUntil } from '../helpers/advance-clock.js';
 import { ECHO, echo, LIMITED, startConnectBed, type ConnectBed } from '../helpers/connect-bed.js';
 
 let bed: ConnectBed;
@@ -134,7 +136,8 @@ describe('client-agent connect', () => {
     const [, id = ''] = await cmd.until(/^ {2}Session ID: +(s_\w+)$/m);
     expect(cmd.io.out()).toMatch(/^ {2}Connection Limit: +1$/m);
     expect(await echo(Number(port), 'only')).toBe('only');
-    const { code, out } = await cmd.done;
+    // The relay ends the worker side after the half-close time, on the bed's clock.
+    const { code, out } = await advanceUntil(bed.clock, cmd.done, DEFAULT_HALF_CLOSE_MS);
     expect(code).toBe(0);
     expect(out).toMatch(/Connections Left: +0/);
     expect(out).toMatch(/Reason: +No connections left in session/);
@@ -181,7 +184,7 @@ describe('client-agent connect', () => {
         ];
     const [program = '', ...rest] = args;
     const cmd = bed.start(['connect', ECHO.alias, '-listen-port', '0', '-exec', program, ...rest]);
-    const { code, out, err } = await cmd.done;
+    const { code, out, err } = await advanceUntil(bed.clock, cmd.done, DEFAULT_HALF_CLOSE_MS);
     expect(err).toBe('');
     expect(code).toBe(3);
     expect(out).toContain(hasNc ? 'through-nc' : 'through-node');

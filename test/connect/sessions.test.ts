@@ -7,6 +7,7 @@
 import { Resolver } from 'node:dns/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { asNobody, NOBODY } from '../control/as-nobody.js';
+import { DEFAULT_HALF_CLOSE_MS } from '../../src/proxy/relay.js';
 import { ECHO, echo, startConnectBed, type ConnectBed } from '../helpers/connect-bed.js';
 
 let bed: ConnectBed;
@@ -33,11 +34,16 @@ describe('client-agent sessions read|cancel', () => {
   it('reads a transparent session, cancels it at the worker, and the next connection gets a new one', async () => {
     const { id, address } = await transparentSession();
     // The worker notes the connection's bytes when it closes: the agent ends it once the reply
-    // has been silent for a moment after the client's FIN (a WebSocket cannot half-close).
+    // has been silent for a moment after the client's FIN (a WebSocket cannot half-close), on
+    // the bed's clock.
     await expect
-      .poll(() => bed.dev.devserver.sessions.get(id)?.connections[0]?.closedReason, {
-        timeout: 5_000,
-      })
+      .poll(
+        () => {
+          bed.clock.advance(DEFAULT_HALF_CLOSE_MS);
+          return bed.dev.devserver.sessions.get(id)?.connections[0]?.closedReason;
+        },
+        { timeout: 5_000 },
+      )
       .toBe('closed by end-user');
     const read = await bed.cli(['sessions', 'read', id]);
     expect(read.err).toBe('');

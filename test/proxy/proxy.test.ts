@@ -11,6 +11,8 @@ import {
   startProxyBed,
   UID,
 } from '../helpers/proxy-bed.js';
+import { DEFAULT_HALF_CLOSE_MS } from '../../src/proxy/relay.js';
+import { advanceUntil } from '../helpers/advance-clock.js';
 
 let bed: ProxyBed | undefined;
 afterEach(async () => {
@@ -215,7 +217,9 @@ describe('transparent proxy', () => {
     const active = await bed.connect(port);
     expect(await echoThrough(active, Buffer.from('once'))).toEqual(Buffer.from('once'));
     const silent = await bed.connect(port);
-    const [afterUse, neverUsed] = await Promise.all([closed(active), closed(silent)]);
+    const ends = Promise.all([closed(active), closed(silent)]);
+    // The idle policy runs on the bed's clock: move it on until both have been closed.
+    const [afterUse, neverUsed] = await advanceUntil(bed.clock, ends, 300);
     expect(afterUse.error).toBeUndefined();
     expect(neverUsed).toEqual({ error: undefined, bytes: 0 });
     await vi.waitFor(() => {
@@ -246,9 +250,11 @@ describe('transparent proxy', () => {
     expect(most).toBeLessThanOrEqual(50);
     for (const socket of sockets) socket.destroy();
     await Promise.all(ends);
-    // Connections still being set up notice their client is gone when the relay starts reading.
+    // Connections still being set up notice their client is gone when the relay starts reading;
+    // the worker side of each ends after the half-close time, on the bed's clock.
     await vi.waitFor(
       () => {
+        bed?.clock.advance(DEFAULT_HALF_CLOSE_MS);
         expect(bed?.listeners.list()[0]?.connections).toBe(0);
       },
       { timeout: 15_000, interval: 100 },

@@ -12,6 +12,7 @@ import {
   UID,
   type ProxyBed,
 } from '../helpers/proxy-bed.js';
+import { REFILL_DELAY_MS } from '../../src/proxy/transparent/connection-handler.js';
 
 let bed: ProxyBed | undefined;
 afterEach(async () => {
@@ -22,8 +23,10 @@ afterEach(async () => {
 const USED = 'Using the session’s spare worker connection.';
 const uses = (b: ProxyBed) => b.logs.join('').split(USED).length - 1;
 
+/** Waits for the session's spare, moving the bed's clock on for the refill's delay. */
 async function spareHeld(b: ProxyBed): Promise<void> {
   await vi.waitFor(() => {
+    b.clock.advance(REFILL_DELAY_MS);
     expect(b.sessions.spareCounts().held).toBe(1);
   });
 }

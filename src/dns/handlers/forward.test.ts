@@ -271,4 +271,31 @@ describe('ForwardHandler', () => {
     ]);
     expect((errors.list()[0]?.at ?? 0) - (errors.list()[0]?.firstAt ?? 0)).toBe(10_000);
   });
+
+  it('keeps its time limit by elapsed time: a wall clock set forward mid-query still lets the next upstream answer', async () => {
+    const clock = new ManualClock();
+    const dead = await upstream(() => 'drop');
+    const alive = await upstream(answerA('10.0.0.9'));
+    const handler = new ForwardHandler({
+      overrideUpstreams: [server(dead), server(alive)],
+      systemUpstreams: [],
+      requestTimeoutMs: 2000,
+      tryTimeoutMs: 300,
+      ownAddresses: () => [],
+      clock,
+      log,
+      randomInt: (limit) => randomInt(limit),
+    });
+    opened.push(handler);
+    const parsed = parseQuery(makeQuery('j.test', 'A'), 'udp', { address: '127.0.0.1', port: 1 });
+    if (parsed.kind !== 'query') throw new Error('not a query');
+    const next = () => Promise.reject(new Error('unused'));
+    const answer = handler.serve(parsed.query, next, new AbortController().signal);
+    for (let i = 0; i < 200 && dead.seen.length === 0; i++) {
+      await new Promise((r) => setImmediate(r));
+    }
+    clock.jumpWall(3_600_000);
+    clock.advance(300);
+    expect(dnsPacket.decode((await answer).bytes).answers).toMatchObject([{ data: '10.0.0.9' }]);
+  });
 });

@@ -113,7 +113,7 @@ export class ForwardHandler implements DnsHandler {
   serve(q: DnsQuery, _next: Next, signal: AbortSignal): Promise<DnsAnswer> {
     const upstreams = this.upstreams();
     const first = this.#preferred < upstreams.length ? this.#preferred : 0;
-    const deadline = this.#options.clock.now() + this.#settings.requestTimeoutMs;
+    const deadline = this.#options.clock.monotonic() + this.#settings.requestTimeoutMs;
     return this.#attempt(q, { upstreams, first, deadline, failures: [], signal }, 0);
   }
 
@@ -122,7 +122,7 @@ export class ForwardHandler implements DnsHandler {
     const { upstreams, first, deadline, failures, signal } = run;
     const index = (first + i) % upstreams.length;
     const target = upstreams[index];
-    const left = deadline - this.#options.clock.now();
+    const left = deadline - this.#options.clock.monotonic();
     if (i >= upstreams.length || target === undefined || left <= 0) {
       return Promise.resolve(this.#allFailed(q, run));
     }
@@ -188,12 +188,12 @@ export class ForwardHandler implements DnsHandler {
     if (q.transport === 'tcp' && q.bytes.length > CLASSIC_UDP_BYTES) {
       return tcpExchange(target, q.bytes, q.questionEnd, timeoutMs, clock, signal);
     }
-    const started = clock.now();
+    const started = clock.monotonic();
     const udp = this.#udp.exchange(target, q.bytes, q.questionEnd, timeoutMs, signal);
     if (q.transport !== 'tcp') return udp;
     return udp.then((answer) => {
       if (!isTruncated(answer)) return answer;
-      const left = Math.max(1, timeoutMs - (clock.now() - started));
+      const left = Math.max(1, timeoutMs - (clock.monotonic() - started));
       return tcpExchange(target, q.bytes, q.questionEnd, left, clock, signal);
     });
   }
@@ -202,6 +202,7 @@ export class ForwardHandler implements DnsHandler {
 interface Attempt {
   readonly upstreams: readonly UpstreamTarget[];
   readonly first: number;
+  /** On the monotonic clock: a wall-clock jump neither cuts nor stretches the query's time. */
   readonly deadline: number;
   readonly failures: string[];
   readonly signal: AbortSignal;

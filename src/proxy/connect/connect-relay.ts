@@ -15,6 +15,7 @@ import type { Logger } from 'pino';
 import type { SessionAuthorizationData } from '../../boundary/authz-token.js';
 import { endsSession, type WorkerError } from '../../boundary/worker-errors.js';
 import type { Clock, TimerHandle } from '../../lib/clock.js';
+import { timeoutSignal } from '../../lib/timeout-signal.js';
 import { relay } from '../relay.js';
 import { listenTcp, portInUse } from '../tcp-listen.js';
 import type { WorkerConnector } from '../types.js';
@@ -134,12 +135,13 @@ export class ConnectRelay {
       abort.abort();
     };
     socket.once('close', onClose);
+    const setup = timeoutSignal(this.#o.clock, this.#o.setupTimeoutMs ?? 30_000);
     let stream;
     try {
       stream = await this.#o.worker.open(
         session.data,
         session.tofu,
-        AbortSignal.any([abort.signal, AbortSignal.timeout(this.#o.setupTimeoutMs ?? 30_000)]),
+        AbortSignal.any([abort.signal, setup.signal]),
       );
     } catch (err) {
       socket.resetAndDestroy();
@@ -147,6 +149,7 @@ export class ConnectRelay {
       else if (!abort.signal.aborted) this.#o.onConnectionError?.(err as Error);
       return;
     } finally {
+      setup.cancel();
       socket.off('close', onClose);
     }
     if (socket.destroyed || this.#end !== undefined) {
@@ -158,7 +161,7 @@ export class ConnectRelay {
     this.#o.onConnection?.(left);
     // The last connection: no new ones; the session ends when the live ones finish.
     if (left === 0) this.#finish({ reason: 'exhausted' });
-    const result = await relay(socket, stream);
+    const result = await relay(socket, stream, { clock: this.#o.clock });
     this.#log.debug(
       { bytesUp: result.bytesUp, bytesDown: result.bytesDown, err: result.error?.message },
       'A connection ended.',

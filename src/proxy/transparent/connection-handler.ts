@@ -7,6 +7,8 @@ import type net from 'node:net';
 import type { Logger } from 'pino';
 import type { AliasEntry } from '../../alias-cache/snapshot.js';
 import { endsSession } from '../../boundary/worker-errors.js';
+import type { Clock, TimerHandle } from '../../lib/clock.js';
+import { timeoutSignal } from '../../lib/timeout-signal.js';
 import type { PeerCredentials } from '../../platform/types.js';
 import { relay } from '../relay.js';
 import type { HeldSession, SessionManager } from './session-manager.js';
@@ -30,6 +32,7 @@ export interface ConnectionHandlerOptions {
    * byte wait for the uid check, and a caller who fails it gets the prepared connection dropped.
    */
   readonly aliasEntry?: ((alias: string) => AliasEntry | undefined) | undefined;
+  readonly clock: Clock;
   readonly log: Logger;
   /** Bound on authorizing and dialing before the relay starts; default 30 s. */
   readonly setupTimeoutMs?: number;
@@ -75,11 +78,45 @@ export class ConnectionHandler {
       abort.abort();
     };
     socket.once('close', onClose);
-    const signal = AbortSignal.any([
-      abort.signal,
-      AbortSignal.timeout(this.#o.setupTimeoutMs ?? 30_000),
-    ]);
+    const setup = timeoutSignal(this.#o.clock, this.#o.setupTimeoutMs ?? 30_000);
+    const signal = AbortSignal.any([abort.signal, setup.signal]);
     const early = fromHere ? this.#startEarly(alias, signal) : undefined;
+    // The bound is released once setup is over, but not before an early start has settled: a
+    // dropped one still coming up is ended by it.
+    const setupDone = (): void => {
+      if (early === undefined) setup.cancel();
+      else void early.prepared.then(setup.cancel, setup.cancel);
+    };
+    try {
+      await this.#serve(socket, alias, {
+        peer,
+        local,
+        fromHere,
+        signal,
+        onClose,
+        early,
+        setupDone,
+      });
+    } finally {
+      setupDone();
+    }
+  }
+
+  async #serve(
+    socket: net.Socket,
+    alias: string,
+    c: {
+      readonly peer: { readonly address: string; readonly port: number };
+      readonly local: { readonly address: string; readonly port: number };
+      readonly fromHere: boolean;
+      readonly signal: AbortSignal;
+      readonly onClose: () => void;
+      readonly early: EarlyStart | undefined;
+      /** The setup bound is over: the relay has its own idle bound. */
+      readonly setupDone: () => void;
+    },
+  ): Promise<void> {
+    const { peer, local, fromHere, signal, onClose, early } = c;
     const uid = fromHere
       ? await this.#o.peers.uidOf(peer, local).catch(() => undefined)
       : undefined;
@@ -129,6 +166,7 @@ export class ConnectionHandler {
       return;
     }
     socket.off('close', onClose);
+    c.setupDone();
     if (socket.destroyed) {
       stream.destroy();
       return;
@@ -136,6 +174,7 @@ export class ConnectionHandler {
     this.#o.sessions.noteConnection(session, stream.handshake.connectionsLeft);
     this.#log.debug({ alias, uid, session: session.data.sessionId }, 'Relaying a connection.');
     const relayed = relay(socket, stream, {
+      clock: this.#o.clock,
       idleMs: this.#o.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
     });
     // After relay() has its listeners on the stream: the reply reaches the client first.
@@ -171,13 +210,14 @@ export class ConnectionHandler {
     const refill = () => {
       if (done) return;
       done = true;
-      clearTimeout(timer);
+      timer.cancel();
+      afterReply?.cancel();
       this.#o.sessions.refillSpare(session);
     };
-    const timer = setTimeout(refill, REFILL_DELAY_MS);
-    timer.unref();
+    const timer = this.#o.clock.setTimeout(refill, REFILL_DELAY_MS);
+    let afterReply: TimerHandle | undefined;
     const onData = () => {
-      setTimeout(refill, REFILL_AFTER_REPLY_MS).unref();
+      afterReply = this.#o.clock.setTimeout(refill, REFILL_AFTER_REPLY_MS);
     };
     stream.once('data', onData);
     return () => {

@@ -6,6 +6,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { SessionAuthorizationData } from '../../boundary/authz-token.js';
+import { systemClock } from '../../lib/clock.js';
 import { FakeRunner } from '../../../test/platform/fake-runner.js';
 import { LinuxNotifier } from '../../platform/linux/desktop-notifier.js';
 import { CredentialsNotices, credentialsNotice } from './credentials-notice.js';
@@ -67,7 +68,7 @@ function setup(runner = new FakeRunner()) {
     }),
   );
   const notifier = new LinuxNotifier({ runner, runtimeRoot: root, selfUid: ME + 1 });
-  return { runner, logs, notices: new CredentialsNotices({ notifier, log }) };
+  return { runner, logs, notices: new CredentialsNotices({ notifier, clock: systemClock, log }) };
 }
 
 describe('credentialsNotice', () => {

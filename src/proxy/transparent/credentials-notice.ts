@@ -6,6 +6,8 @@
  */
 import type { Logger } from 'pino';
 import { isValidAliasValue } from '../../alias-cache/alias-value.js';
+import type { Clock } from '../../lib/clock.js';
+import { timeoutSignal } from '../../lib/timeout-signal.js';
 import type { UserNotice, UserNotifier } from '../../platform/platform.js';
 import type { HeldSession } from './session-manager.js';
 
@@ -20,6 +22,7 @@ export function credentialsNotice(alias: string): UserNotice | undefined {
 
 export interface CredentialsNoticesOptions {
   readonly notifier: UserNotifier;
+  readonly clock: Clock;
   readonly log: Logger;
 }
 
@@ -53,8 +56,9 @@ export class CredentialsNotices {
       this.#log.warn(fields, 'No credentials notice: the alias is not a DNS name.');
       return;
     }
+    const bound = timeoutSignal(this.#o.clock, 10_000);
     try {
-      const result = await this.#o.notifier.notify(uid, notice, AbortSignal.timeout(10_000));
+      const result = await this.#o.notifier.notify(uid, notice, bound.signal);
       if (result === 'no-session') {
         this.#log.debug(fields, 'No credentials notice: the user has no desktop session.');
       } else {
@@ -67,6 +71,8 @@ export class CredentialsNotices {
         { ...fields, err: (err as Error).message },
         'Could not show the credentials notice.',
       );
+    } finally {
+      bound.cancel();
     }
   }
 }

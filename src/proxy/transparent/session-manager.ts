@@ -24,6 +24,7 @@ import {
 import { newTofuToken } from '../../boundary/worker-dialer.js';
 import type { Clock, TimerHandle } from '../../lib/clock.js';
 import { AgentError } from '../../lib/errors.js';
+import { timeoutSignal } from '../../lib/timeout-signal.js';
 import { SessionLedger, type LedgerEntry } from './session-ledger.js';
 import { RateLimiter, type RateLimit } from '../../lib/rate-limiter.js';
 import { SpareConnections } from './spare-connections.js';
@@ -419,11 +420,10 @@ export class SessionManager {
 
   /** SESSION_CANCEL at the worker, bounded by cancelTimeoutMs. */
   #cancelAtWorker(session: HeldSession): Promise<void> {
-    return this.#o.worker.cancelSession(
-      session.data,
-      session.tofu,
-      AbortSignal.timeout(this.#o.cancelTimeoutMs ?? 10_000),
-    );
+    const bound = timeoutSignal(this.#o.clock, this.#o.cancelTimeoutMs ?? 10_000);
+    return this.#o.worker
+      .cancelSession(session.data, session.tofu, bound.signal)
+      .finally(bound.cancel);
   }
 
   #workerCancelFailed(sessionId: string, err: unknown): void {

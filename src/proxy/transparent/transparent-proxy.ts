@@ -72,7 +72,7 @@ export function createTransparentProxy(o: TransparentProxyOptions): TransparentP
   const notices =
     o.notifier === undefined
       ? undefined
-      : new CredentialsNotices({ notifier: o.notifier, log: o.log });
+      : new CredentialsNotices({ notifier: o.notifier, clock: o.clock, log: o.log });
   const sessions = new SessionManager({
     authorizer: o.authorizer,
     worker: o.worker,
@@ -88,6 +88,7 @@ export function createTransparentProxy(o: TransparentProxyOptions): TransparentP
     worker: o.worker,
     peers: o.peers,
     isLocalPeer: o.isLocalPeer,
+    clock: o.clock,
     entitled: (uid, alias) => {
       const entry = o.snapshot().lookup(alias);
       return entry?.uids.includes(uid) === true ? entry : undefined;

@@ -89,6 +89,15 @@ describe('UnlistedAliases: only the asker’s own token tries a name', () => {
     expect(unlisted.lookup('www.example', ORIGIN, signal)).toBeInstanceOf(Promise);
   });
 
+  it('forgets "no alias" after its time by elapsed time, whatever the wall clock does', async () => {
+    const { unlisted, tried, clock } = setup(() => 1000);
+    expect(await unlisted.lookup('db.corp', ORIGIN, signal)).toBeUndefined();
+    clock.jumpWall(-3_600_000); // set back by an hour
+    clock.advance(60_001);
+    await unlisted.lookup('db.corp', ORIGIN, signal);
+    expect(tried).toEqual(['1000 db.corp', '1000 db.corp']);
+  });
+
   it('asks nothing for a name that cannot be an alias', () => {
     const { unlisted, lookups } = setup(() => 1001);
     expect(unlisted.lookup('not_a name', ORIGIN, signal)).toBeUndefined();

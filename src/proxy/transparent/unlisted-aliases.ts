@@ -71,7 +71,7 @@ export class UnlistedAliases {
     if (uids.length === 0) return undefined;
     const value = normalizeName(name);
     if (!isValidAliasValue(value)) return undefined;
-    const now = this.#o.clock.now();
+    const now = this.#o.clock.monotonic();
     if (uids.every((uid) => this.#isNegative(uid, value, now))) return undefined;
     return this.#forAsker(value, origin, signal);
   }
@@ -83,7 +83,7 @@ export class UnlistedAliases {
   ): Promise<AliasEntry | undefined> {
     const uid = await this.#o.asker(origin);
     if (uid === undefined || !this.#o.candidates().includes(uid)) return undefined;
-    if (this.#isNegative(uid, value, this.#o.clock.now())) return undefined;
+    if (this.#isNegative(uid, value, this.#o.clock.monotonic())) return undefined;
     const key = `${uid} ${value}`;
     const trying = this.#trying.get(key);
     if (trying !== undefined) return trying;
@@ -133,6 +133,6 @@ export class UnlistedAliases {
       const oldest = this.#negative.keys().next().value;
       if (oldest !== undefined) this.#negative.delete(oldest);
     }
-    this.#negative.set(key, this.#o.clock.now() + (this.#o.negativeTtlMs ?? 60_000));
+    this.#negative.set(key, this.#o.clock.monotonic() + (this.#o.negativeTtlMs ?? 60_000));
   }
 }
