@@ -9,10 +9,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeAuthorizationToken } from '../src/boundary/authz-token.js';
-import { ControllerClient } from '../src/boundary/controller-client.js';
-import { newTofuToken, WorkerDialer } from '../src/boundary/worker-dialer.js';
-import { systemClock } from '../src/lib/clock.js';
+import {
+  decodeAuthorizationToken,
+  ControllerClient,
+  newTofuToken,
+  WorkerDialer,
+} from '../src/boundary/index.js';
+import { systemClock } from '../src/lib/index.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const BIN = path.join(ROOT, 'dist/cli/bin.js');

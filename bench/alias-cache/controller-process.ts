@@ -5,10 +5,8 @@
  */
 import { createInterface } from 'node:readline';
 import { pino } from 'pino';
-import { StandInController } from '../../src/devserver/controller.js';
-import { buildDirectory } from '../../src/devserver/data-file.js';
-import { SessionStore } from '../../src/devserver/sessions.js';
-import { systemClock } from '../../src/lib/clock.js';
+import { StandInController, buildDirectory, SessionStore } from '../../src/devserver/index.js';
+import { systemClock } from '../../src/lib/index.js';
 
 const count = Number(process.argv[2] ?? '100000');
 const target = 'ttcp_bench00001';

@@ -9,8 +9,8 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { pino } from 'pino';
 import { AliasCache } from '../../src/alias-cache/index.js';
-import { ControllerClient } from '../../src/boundary/controller-client.js';
-import { ManualClock } from '../../src/lib/clock.js';
+import { ControllerClient } from '../../src/boundary/index.js';
+import { ManualClock } from '../../src/lib/index.js';
 
 const COUNT = Number(process.argv[2] ?? '100000');
 const CHANGES = 100;

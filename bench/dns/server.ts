@@ -18,14 +18,11 @@ const { DnsService, resolveUdpIo } = (await import(
   dist('dns/index.js')
 )) as typeof import('../../src/dns/index.js');
 const { systemClock } = (await import(
-  dist('lib/clock.js')
-)) as typeof import('../../src/lib/clock.js');
-const { LocalAddresses } = (await import(
-  dist('platform/local-addresses.js')
-)) as typeof import('../../src/platform/local-addresses.js');
-const { loadUdpBatch } = (await import(
-  dist('platform/linux/udp-batch-addon.js')
-)) as typeof import('../../src/platform/linux/udp-batch-addon.js');
+  dist('lib/index.js')
+)) as typeof import('../../src/lib/index.js');
+const { LocalAddresses, loadUdpBatch } = (await import(
+  dist('platform/index.js')
+)) as typeof import('../../src/platform/index.js');
 const { AddressAllocator, cryptoRandom } = (await import(
   dist('proxy/index.js')
 )) as typeof import('../../src/proxy/index.js');

@@ -16,8 +16,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { pino } from 'pino';
-import { systemClock } from '../../src/lib/clock.js';
-import { LinuxPeerCredentials } from '../../src/platform/linux/peer-credentials.js';
+import { systemClock } from '../../src/lib/index.js';
+import { LinuxPeerCredentials } from '../../src/platform/index.js';
 import { echoThrough, PROXY_IP, startAgentSide } from '../../test/helpers/proxy-bed.js';
 
 const MIB = Number(process.argv[2] ?? '128');

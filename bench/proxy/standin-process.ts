@@ -5,7 +5,7 @@
  * stdin closes.
  */
 import { pino } from 'pino';
-import { systemClock } from '../../src/lib/clock.js';
+import { systemClock } from '../../src/lib/index.js';
 import { startStandIn } from '../../test/helpers/proxy-bed.js';
 
 const standIn = await startStandIn({}, systemClock, pino({ level: 'silent' }));

@@ -13,9 +13,9 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
-import { WorkerDialer } from '../../src/boundary/worker-dialer.js';
-import { systemClock } from '../../src/lib/clock.js';
-import { LinuxPeerCredentials } from '../../src/platform/linux/peer-credentials.js';
+import { WorkerDialer } from '../../src/boundary/index.js';
+import { systemClock } from '../../src/lib/index.js';
+import { LinuxPeerCredentials } from '../../src/platform/index.js';
 import { ALIAS, PROXY_IP, startAgentSide, UID } from '../../test/helpers/proxy-bed.js';
 
 const ROUNDS = Number(process.argv[2] ?? '200');

@@ -6,12 +6,16 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import type { AuthToken } from '../boundary/api-types.js';
-import type { AliasListing, ControllerClient } from '../boundary/controller-client.js';
-import { tokenId } from '../boundary/controller-client.js';
-import { normalizeControllerAddress } from '../boundary/controller-address.js';
-import { ControllerError, INVALID_LIST_TOKEN_KIND } from '../boundary/errors.js';
-import type { Clock, TimerHandle } from '../lib/clock.js';
+import {
+  type AuthToken,
+  type AliasListing,
+  type ControllerClient,
+  tokenId,
+  normalizeControllerAddress,
+  ControllerError,
+  INVALID_LIST_TOKEN_KIND,
+} from '../boundary/index.js';
+import type { Clock, TimerHandle } from '../lib/index.js';
 import { isValidAliasValue } from './alias-value.js';
 import { backoffDelay, DEFAULT_MAX_BACKOFF_MS, nextRefreshDelay } from './refresh-schedule.js';
 import {

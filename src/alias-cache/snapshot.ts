@@ -2,7 +2,7 @@
  * The immutable view of every alias the agent may answer, swapped whole on each refresh. A DNS
  * lookup is one Map.get on the normalized name.
  */
-import { normalizeName } from '../lib/dns-name.js';
+import { normalizeName } from '../lib/index.js';
 
 export interface AliasEntry {
   /** The alias value, lower case, without a trailing dot: `db.prod.corp`. */

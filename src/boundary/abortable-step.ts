@@ -2,8 +2,7 @@
  * One step of a network exchange, bounded by an AbortSignal and a deadline on the injected
  * clock, whatever happens first; the step's listeners are removed however it ends.
  */
-import type { Clock } from '../lib/clock.js';
-import { asError } from '../lib/errors.js';
+import { type Clock, asError } from '../lib/index.js';
 
 export interface StepContext {
   readonly clock: Clock;

@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import bs58 from 'bs58';
 import { describe, expect, it } from 'vitest';
-import { createSessionCertificate } from '../devserver/session-cert.js';
+import { createSessionCertificate } from '../devserver/index.js';
 import {
   decodeAuthorizationToken,
   encodeAuthorizationToken,

@@ -6,7 +6,7 @@
  * `https://h/base`. The WHATWG URL parser also lowercases the host and drops a default port
  * (`https://H:443` is `https://h`), which Go keeps as typed: the same controller either way.
  */
-import { AgentError } from '../lib/errors.js';
+import { AgentError } from '../lib/index.js';
 
 export function normalizeControllerAddress(address: string): string {
   let url: URL;

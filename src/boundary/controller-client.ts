@@ -6,11 +6,14 @@
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import type { Dispatcher } from 'undici';
-import type { ApiRequestField } from '../lib/api-error.js';
-import { systemClock, type Clock } from '../lib/clock.js';
-import { AgentError } from '../lib/errors.js';
-import { timeoutSignal } from '../lib/timeout-signal.js';
-import { packageVersion } from '../lib/version.js';
+import {
+  type ApiRequestField,
+  systemClock,
+  type Clock,
+  AgentError,
+  timeoutSignal,
+  packageVersion,
+} from '../lib/index.js';
 import type {
   ApiErrorBody,
   AuthenticateResponse,

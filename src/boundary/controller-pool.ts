@@ -5,8 +5,7 @@
  * controller's own host name answered as an alias (the agent must keep reaching its controller).
  */
 import type { Logger } from 'pino';
-import type { Clock } from '../lib/clock.js';
-import { normalizeName } from '../lib/dns-name.js';
+import { type Clock, normalizeName } from '../lib/index.js';
 import { ControllerClient, PlainHttpError, sendsInClear } from './controller-client.js';
 
 /** The warnings about an unverified or unencrypted controller, as the log and `status` word them. */

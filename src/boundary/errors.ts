@@ -1,6 +1,10 @@
 /** Errors from talking to Boundary: the controller's API and its session authorization tokens. */
-import type { ApiRequestField } from '../lib/api-error.js';
-import { AgentError, type AgentErrorOptions, type ErrorCode } from '../lib/errors.js';
+import {
+  type ApiRequestField,
+  AgentError,
+  type AgentErrorOptions,
+  type ErrorCode,
+} from '../lib/index.js';
 
 /** A session authorization token that cannot be decoded or lacks what a session needs. */
 export class AuthorizationTokenError extends AgentError {

@@ -51,4 +51,22 @@ export {
   type WorkerDialerOptions,
 } from './worker-dialer.js';
 export { closeError, endsSession, WorkerError, type WorkerErrorKind } from './worker-errors.js';
-export { DEFAULT_WORKER_PORT, type HandshakeResult } from './worker-protocol.js';
+export {
+  DEFAULT_WORKER_PORT,
+  type HandshakeResult,
+  CLOSE,
+  CLOSE_REASON,
+  decodeClientHandshake,
+  encodeHandshakeResult,
+  HandshakeCommand,
+  TOFU_TOKEN_LENGTH,
+  type ClientHandshake,
+  MAX_RECEIVED_MESSAGE_BYTES,
+  PROXY_ALPN,
+  PROXY_PATH,
+  PROXY_SUBPROTOCOL,
+  decodeHandshakeResult,
+  encodeClientHandshake,
+} from './worker-protocol.js';
+export { rawChunks, WebSocketStream, STREAM_HIGH_WATER_MARK } from './websocket-stream.js';
+export { connectTls, upgrade } from './worker-connect.js';

@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { createSessionCertificate } from '../devserver/session-cert.js';
+import { createSessionCertificate } from '../devserver/index.js';
 import { splitHostPort, workerCertificateProblem } from './worker-connect.js';
 
 describe('splitHostPort', () => {

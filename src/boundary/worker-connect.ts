@@ -11,7 +11,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
-import { parseHostPort } from '../lib/host-port.js';
+import { parseHostPort } from '../lib/index.js';
 import type { SessionAuthorizationData } from './authz-token.js';
 import type { SessionCredentials } from './session-credentials.js';
 import { step, type StepContext } from './abortable-step.js';

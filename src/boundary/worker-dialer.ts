@@ -16,7 +16,7 @@ import { X509Certificate, randomBytes } from 'node:crypto';
 import type tls from 'node:tls';
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
-import type { Clock } from '../lib/clock.js';
+import type { Clock } from '../lib/index.js';
 import type { SessionAuthorizationData } from './authz-token.js';
 import { sessionCredentials, type SessionCredentials } from './session-credentials.js';
 import { rawChunks, WebSocketStream } from './websocket-stream.js';

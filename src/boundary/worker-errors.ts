@@ -3,7 +3,7 @@
  * and the mapping from the worker's WebSocket close codes and reasons to them (the codes and
  * reasons Boundary's worker closes with, `internal/daemon/worker/handler.go`).
  */
-import { AgentError, type AgentErrorOptions } from '../lib/errors.js';
+import { AgentError, type AgentErrorOptions } from '../lib/index.js';
 
 export type WorkerErrorKind =
   /** TCP connect refused, timed out, or the name did not resolve. */

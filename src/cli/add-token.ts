@@ -4,9 +4,9 @@
  * show in the process list and shell history).
  */
 import type { Command } from 'commander';
-import { isTokenShape, PlainHttpError, sendsInClear } from '../boundary/controller-client.js';
-import { isControllerAddress } from '../control/token-request.js';
-import { UsageError } from '../lib/errors.js';
+import { isTokenShape, PlainHttpError, sendsInClear } from '../boundary/index.js';
+import { isControllerAddress } from '../control/index.js';
+import { UsageError } from '../lib/index.js';
 import {
   agentClient,
   formatOf,

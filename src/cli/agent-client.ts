@@ -3,9 +3,8 @@
  * the client, Boundary-style JSON output and a plain aligned table.
  */
 import type { Command } from 'commander';
-import { ControlClient } from '../control/client.js';
-import { UsageError } from '../lib/errors.js';
-import { roughDuration } from '../lib/rough-duration.js';
+import { ControlClient } from '../control/index.js';
+import { UsageError, roughDuration } from '../lib/index.js';
 import { outputFormat, writeJson, type CliIo, type OutputFormat } from './io.js';
 
 export interface AgentCommandOptions {

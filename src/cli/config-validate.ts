@@ -9,7 +9,7 @@ import {
   showValue,
   type LoadedConfig,
 } from '../config/index.js';
-import { ConfigError } from '../lib/errors.js';
+import { ConfigError } from '../lib/index.js';
 import { outputFormat, writeJson, type CliIo, type FormatOptions } from './io.js';
 
 interface ValidateOptions extends FormatOptions {

@@ -3,8 +3,7 @@
  * once, the connections left after each connection, the termination reason at the end. JSON is
  * one compact object per line, with Boundary's field names.
  */
-import type { SessionCredentialJson } from '../boundary/api-types.js';
-import type { SessionAuthorizationData } from '../boundary/authz-token.js';
+import type { SessionCredentialJson, SessionAuthorizationData } from '../boundary/index.js';
 import { keyValues } from './agent-client.js';
 import { credentialSummary, maskCredential, secretLines } from './credentials-output.js';
 import type { CliIo, OutputFormat } from './io.js';

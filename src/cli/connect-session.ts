@@ -4,19 +4,18 @@
  * `boundary targets authorize-session` gave (the bare token or that command's JSON). Either way
  * every failure is one message with its fix.
  */
-import type { SessionCredentialJson, SessionAuthorization } from '../boundary/api-types.js';
 import {
+  type SessionCredentialJson,
+  type SessionAuthorization,
   decodeAuthorizationToken,
   type SessionAuthorizationData,
-} from '../boundary/authz-token.js';
-import { AuthorizationTokenError } from '../boundary/errors.js';
-import { cancelAtWorkerOrController } from '../boundary/session-cancel.js';
-import { newTofuToken, type WorkerDialer } from '../boundary/worker-dialer.js';
-import type { ControlClient } from '../control/client.js';
-import { ControlError } from '../control/errors.js';
-import type { Clock } from '../lib/clock.js';
-import { withTimeout } from '../lib/timeout-signal.js';
-import { AgentError } from '../lib/errors.js';
+  AuthorizationTokenError,
+  cancelAtWorkerOrController,
+  newTofuToken,
+  type WorkerDialer,
+} from '../boundary/index.js';
+import { type ControlClient, ControlError } from '../control/index.js';
+import { type Clock, withTimeout, AgentError } from '../lib/index.js';
 
 export interface ConnectSession {
   readonly data: SessionAuthorizationData;

@@ -9,10 +9,9 @@
  */
 import net from 'node:net';
 import type { Command } from 'commander';
-import { WorkerDialer } from '../boundary/worker-dialer.js';
-import { asError, UsageError } from '../lib/errors.js';
-import { createLogger } from '../lib/logger.js';
-import { ConnectRelay, type ConnectRelayEnd } from '../proxy/connect/index.js';
+import { WorkerDialer } from '../boundary/index.js';
+import { asError, UsageError, createLogger } from '../lib/index.js';
+import { ConnectRelay, type ConnectRelayEnd } from '../proxy/index.js';
 import {
   agentClient,
   formatOf,

@@ -2,7 +2,7 @@
  * Brokered credentials as the commands show them: a one-line summary (type and username), the
  * secrets masked unless the owner asks for them, or every field in full.
  */
-import type { SessionCredentialJson } from '../boundary/api-types.js';
+import type { SessionCredentialJson } from '../boundary/index.js';
 
 export const MASK = '********';
 

@@ -2,12 +2,8 @@
 import type { Command } from 'commander';
 import { TLS_UNVERIFIED_NOTICE } from '../boundary/index.js';
 import { loadConfig } from '../config/index.js';
-import { runUntilStopped } from '../daemon/lifecycle.js';
-import { cleanup, startSystemDaemon } from '../daemon/system.js';
-import { systemClock } from '../lib/clock.js';
-import { AgentError } from '../lib/errors.js';
-import { createLogger } from '../lib/logger.js';
-import { packageVersion } from '../lib/version.js';
+import { runUntilStopped, cleanup, startSystemDaemon } from '../daemon/index.js';
+import { systemClock, AgentError, createLogger, packageVersion } from '../lib/index.js';
 import { ensureRoot } from './elevate.js';
 import type { CliIo } from './io.js';
 

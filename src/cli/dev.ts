@@ -1,14 +1,16 @@
 /** `client-agent dev` (`npm start`): the demo — stand-in Boundary and the agent, no root needed. */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { DNS_MODES } from '../config/index.js';
-import { parseUpstream, type UpstreamServer } from '../config/upstream.js';
-import { devStateDir, startDev } from '../daemon/dev.js';
-import { runUntilStopped } from '../daemon/lifecycle.js';
-import { systemClock } from '../lib/clock.js';
-import { AgentError, UsageError } from '../lib/errors.js';
-import { createLogger, LOG_LEVELS } from '../lib/logger.js';
-import { packageVersion } from '../lib/version.js';
+import { DNS_MODES, parseUpstream, type UpstreamServer } from '../config/index.js';
+import { devStateDir, startDev, runUntilStopped } from '../daemon/index.js';
+import {
+  systemClock,
+  AgentError,
+  UsageError,
+  createLogger,
+  LOG_LEVELS,
+  packageVersion,
+} from '../lib/index.js';
 import { DEFAULT_DATA_FILE } from './devserver.js';
 import type { CliIo } from './io.js';
 import { logLevelOption, portOption } from './option-values.js';

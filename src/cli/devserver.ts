@@ -2,8 +2,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { startDevserver } from '../devserver/index.js';
-import { systemClock } from '../lib/clock.js';
-import { createLogger, LOG_LEVELS, type LogLevel } from '../lib/logger.js';
+import { systemClock, createLogger, LOG_LEVELS, type LogLevel } from '../lib/index.js';
 import type { CliIo } from './io.js';
 import { logLevelOption, portOption } from './option-values.js';
 

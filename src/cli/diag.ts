@@ -5,10 +5,9 @@
  * seen and the fix, or `--json` for a support ticket; exits 0 only when nothing failed.
  */
 import type { Command } from 'commander';
-import { isValidAliasValue } from '../alias-cache/alias-value.js';
+import { isValidAliasValue } from '../alias-cache/index.js';
 import { loadConfig, parseConfig, platformName } from '../config/index.js';
-import { ControlError } from '../control/errors.js';
-import type { ControlClient } from '../control/client.js';
+import { ControlError, type ControlClient } from '../control/index.js';
 import {
   ALIAS_STEP_TITLES,
   buildReport,
@@ -22,12 +21,14 @@ import {
   type DnsProbe,
   type MachineFacts,
 } from '../diag/index.js';
-import { systemClock } from '../lib/clock.js';
-import { UsageError } from '../lib/errors.js';
-import { createLogger } from '../lib/logger.js';
-import { packageVersion } from '../lib/version.js';
-import { createPlatform, ExecFileRunner, rootFs, type Platform } from '../platform/index.js';
-import { dnsAddressesFor } from '../platform/prefix-overlap.js';
+import { systemClock, UsageError, createLogger, packageVersion } from '../lib/index.js';
+import {
+  createPlatform,
+  ExecFileRunner,
+  rootFs,
+  type Platform,
+  dnsAddressesFor,
+} from '../platform/index.js';
 import {
   agentClient,
   formatOf,

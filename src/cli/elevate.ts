@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import { createInterface } from 'node:readline/promises';
-import { AgentError } from '../lib/errors.js';
+import { AgentError } from '../lib/index.js';
 import type { CliIo } from './io.js';
 
 export type Elevation =

@@ -6,8 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import os from 'node:os';
-import { AgentError } from '../lib/errors.js';
-import { hostPort } from '../lib/host-port.js';
+import { AgentError, hostPort } from '../lib/index.js';
 import type { CliIo } from './io.js';
 
 export interface ListenAddress {

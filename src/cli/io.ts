@@ -1,6 +1,6 @@
 /** What a command may touch of its process: streams, environment and working directory. */
 import type { EventEmitter } from 'node:events';
-import { systemClock, type Clock } from '../lib/clock.js';
+import { systemClock, type Clock } from '../lib/index.js';
 
 export interface CliIo {
   readonly stdout: NodeJS.WritableStream;

@@ -3,8 +3,8 @@
  * to the agent for the calling user. The token itself is never printed.
  */
 import type { Command } from 'commander';
-import { ControllerClient } from '../boundary/controller-client.js';
-import { UsageError } from '../lib/errors.js';
+import { ControllerClient } from '../boundary/index.js';
+import { UsageError } from '../lib/index.js';
 import { controllerAddress } from './add-token.js';
 import {
   agentClient,

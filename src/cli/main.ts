@@ -1,6 +1,6 @@
 /** The `client-agent` command line: builds the commander program and maps outcomes to exit codes. */
 import { Command } from 'commander';
-import { packageVersion } from '../lib/version.js';
+import { packageVersion } from '../lib/index.js';
 import { normalizeArgv } from './argv.js';
 import { registerAddTokenCommand } from './add-token.js';
 import { registerConfigCommand } from './config-validate.js';

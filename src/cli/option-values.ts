@@ -1,7 +1,6 @@
 /** Option values shared by several commands, checked the same way everywhere. */
-import { parsePort } from '../config/fields.js';
-import { UsageError } from '../lib/errors.js';
-import { LOG_LEVELS, type LogLevel } from '../lib/logger.js';
+import { parsePort } from '../config/index.js';
+import { UsageError, LOG_LEVELS, type LogLevel } from '../lib/index.js';
 
 /** A port given on the command line: 1–65535, or 0 for any free port. */
 export function portOption(flag: string, value: string): number {

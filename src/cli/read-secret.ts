@@ -2,7 +2,7 @@
  * Reads a secret (password, token) from the command's input: prompted without echo on a
  * terminal, otherwise the first line (or all) of what is piped in.
  */
-import { UsageError } from '../lib/errors.js';
+import { UsageError } from '../lib/index.js';
 import type { CliInput, CliIo } from './io.js';
 
 const MAX_INPUT_BYTES = 64 * 1024;

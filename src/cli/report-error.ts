@@ -1,6 +1,6 @@
 /** Turns any error into what a user should read: what happened and how to fix it, no stack trace. */
 import { CommanderError } from 'commander';
-import { AgentError, ConfigError, UsageError } from '../lib/errors.js';
+import { AgentError, ConfigError, UsageError } from '../lib/index.js';
 import type { CliIo } from './io.js';
 
 export const EXIT_OK = 0;

@@ -1,9 +1,7 @@
 /** `client-agent install` / `uninstall`: the systemd unit or launchd daemon, written and (un)loaded. */
 import type { Command } from 'commander';
 import { DEFAULT_PATHS, platformName } from '../config/index.js';
-import { systemClock } from '../lib/clock.js';
-import { AgentError } from '../lib/errors.js';
-import { createLogger } from '../lib/logger.js';
+import { systemClock, AgentError, createLogger } from '../lib/index.js';
 import { createPlatform, ExecFileRunner, rootFs } from '../platform/index.js';
 import { ensureRoot } from './elevate.js';
 import type { CliIo } from './io.js';

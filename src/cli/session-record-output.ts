@@ -2,9 +2,9 @@
  * One session as `sessions read` and `sessions cancel` print it: its fields, the state history
  * (newest first, as Boundary keeps it) and every connection with its bytes and closed reason.
  */
-import type { SessionConnectionJson } from '../boundary/api-types.js';
-import type { AgentSessionRecord } from '../control/agent-api.js';
-import { bracketHost, hostPort } from '../lib/host-port.js';
+import type { SessionConnectionJson } from '../boundary/index.js';
+import type { AgentSessionRecord } from '../control/index.js';
+import { bracketHost, hostPort } from '../lib/index.js';
 import { formatBytes, keyValues, table } from './agent-client.js';
 
 export function formatSessionRecord(record: AgentSessionRecord): string {

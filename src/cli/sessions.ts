@@ -7,8 +7,8 @@
  * history, connections, bytes, termination reason); cancel asks the worker, else the controller.
  */
 import type { Command } from 'commander';
-import type { AgentSessionItem, AgentSessionRecord } from '../control/agent-api.js';
-import { UsageError } from '../lib/errors.js';
+import type { AgentSessionItem, AgentSessionRecord } from '../control/index.js';
+import { UsageError } from '../lib/index.js';
 import {
   agentClient,
   formatBytes,

@@ -1,7 +1,6 @@
 /** What pause and resume share: one POST, then the new status (JSON) or a sentence and the status. */
 import type { Command } from 'commander';
-import type { AgentStatus } from '../control/agent-api.js';
-import type { ControlClient } from '../control/client.js';
+import type { AgentStatus, ControlClient } from '../control/index.js';
 import {
   agentClient,
   formatOf,

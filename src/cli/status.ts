@@ -1,6 +1,6 @@
 /** `client-agent status`: whether the agent runs or is paused, the caller's token, recent problems. */
 import type { Command } from 'commander';
-import type { AgentStatus } from '../control/agent-api.js';
+import type { AgentStatus } from '../control/index.js';
 import {
   agentClient,
   formatOf,

@@ -4,7 +4,7 @@
  * reload planning, "did you mean") is driven by this table.
  */
 import path from 'node:path';
-import { LOG_LEVELS, type LogLevel } from '../lib/logger.js';
+import { LOG_LEVELS, type LogLevel } from '../lib/index.js';
 import { formatDuration, parseDuration } from './duration.js';
 import type { DefaultPaths } from './paths.js';
 import { parseV4Prefix, parseV6Prefix, type IpPrefix } from './prefix.js';

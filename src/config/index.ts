@@ -27,4 +27,4 @@ export type { ReloadTarget } from './fields.js';
 export { DEFAULT_PATHS, platformName, type DefaultPaths, type PlatformName } from './paths.js';
 export { formatDuration, parseDuration } from './duration.js';
 export { formatUpstream, parseUpstream, DNS_PORT, type UpstreamServer } from './upstream.js';
-export type { IpPrefix } from './prefix.js';
+export { type IpPrefix, parseV4Prefix, parseV6Prefix } from './prefix.js';

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ConfigError } from '../lib/errors.js';
+import { ConfigError } from '../lib/index.js';
 import {
   CONFIG_FIELDS,
   DEFAULT_PATHS,

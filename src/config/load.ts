@@ -1,8 +1,7 @@
 /** Reads the agent's HCL file and validates it into a frozen AgentConfig. */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { ConfigError, type ConfigProblem } from '../lib/errors.js';
-import { closest } from '../lib/suggest.js';
+import { ConfigError, type ConfigProblem, closest } from '../lib/index.js';
 import {
   CONFIG_FIELDS,
   CONFIG_KEYS,

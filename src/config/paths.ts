@@ -1,5 +1,5 @@
 /** Where the root daemon keeps its files by default, per platform, under our own product name. */
-import { UnsupportedPlatformError } from '../lib/errors.js';
+import { UnsupportedPlatformError } from '../lib/index.js';
 
 export type PlatformName = 'linux' | 'darwin';
 

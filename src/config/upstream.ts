@@ -1,6 +1,6 @@
 /** Upstream DNS servers written as `ip`, `ip:port`, `[v6]` or `[v6]:port` (port 53 by default). */
 import net from 'node:net';
-import { hostPort, parseHostPort } from '../lib/host-port.js';
+import { hostPort, parseHostPort } from '../lib/index.js';
 
 export interface UpstreamServer {
   readonly address: string;

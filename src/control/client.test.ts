@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeAgent, TOKEN, dbSession } from '../../test/control/fake-agent.js';
-import { UsageError } from '../lib/errors.js';
+import { UsageError } from '../lib/index.js';
 import { ControlClient, resolveControlPort } from './client.js';
 import { ControlError } from './errors.js';
 import { ControlServer } from './server.js';

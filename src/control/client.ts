@@ -5,7 +5,7 @@
  */
 import http from 'node:http';
 import { DEFAULT_LISTEN_PORT, LISTEN_PORT_ENV, parsePort } from '../config/index.js';
-import { asError, UsageError } from '../lib/errors.js';
+import { asError, UsageError } from '../lib/index.js';
 import type { SessionAuthorization } from '../boundary/index.js';
 import type {
   AgentDetails,

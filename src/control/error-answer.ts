@@ -3,9 +3,13 @@
  * (src/lib/api-error.ts).
  */
 import { ControllerError } from '../boundary/index.js';
-import { ApiError, internalError, type ApiErrorKind } from '../lib/api-error.js';
-import { AgentError } from '../lib/errors.js';
-import { scrubTokens } from '../lib/logger.js';
+import {
+  ApiError,
+  internalError,
+  type ApiErrorKind,
+  AgentError,
+  scrubTokens,
+} from '../lib/index.js';
 
 /** Agent errors with a status of their own; any other agent error is a failed precondition. */
 const AGENT_ERROR_STATUS: Readonly<Record<string, readonly [number, ApiErrorKind]>> = {

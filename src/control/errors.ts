@@ -1,5 +1,5 @@
 /** Errors a control API client meets: the agent is not there, or it refused the request. */
-import { AgentError, type AgentErrorOptions, type ErrorCode } from '../lib/errors.js';
+import { AgentError, type AgentErrorOptions, type ErrorCode } from '../lib/index.js';
 
 export type ControlErrorCode = Extract<ErrorCode, `control.${string}`>;
 

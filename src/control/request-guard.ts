@@ -4,7 +4,7 @@
  * loopback with our port, and requests a browser marks as cross-origin are refused.
  */
 import type { IncomingMessage } from 'node:http';
-import { ApiError, forbidden, invalidArgument } from '../lib/api-error.js';
+import { ApiError, forbidden, invalidArgument } from '../lib/index.js';
 
 export const MAX_BODY_BYTES = 64 * 1024;
 

@@ -4,8 +4,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { isValidAliasValue } from '../alias-cache/index.js';
-import { forbidden, invalidArgument } from '../lib/api-error.js';
-import { route, RouteTable, type Route } from '../lib/http-routes.js';
+import { forbidden, invalidArgument, route, RouteTable, type Route } from '../lib/index.js';
 import type { AgentControl } from './agent-api.js';
 import { parseJsonObject, readBody } from './request-guard.js';
 import { parseTokenRequest } from './token-request.js';

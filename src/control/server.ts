@@ -7,7 +7,7 @@
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { ApiError, forbidden, notFound } from '../lib/api-error.js';
+import { ApiError, forbidden, notFound } from '../lib/index.js';
 import type { PeerCredentials } from '../platform/index.js';
 import type { AgentControl } from './agent-api.js';
 import { toApiError } from './error-answer.js';

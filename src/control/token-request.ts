@@ -1,6 +1,6 @@
 /** The body of `POST /v1/tokens`: a controller address and a Boundary auth token. */
 import { isTokenShape } from '../boundary/index.js';
-import { invalidArgument, type ApiRequestField } from '../lib/api-error.js';
+import { invalidArgument, type ApiRequestField } from '../lib/index.js';
 
 export interface TokenRequest {
   readonly boundaryAddr: string;

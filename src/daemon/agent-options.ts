@@ -7,8 +7,7 @@
 import type { Logger } from 'pino';
 import type { AgentConfig, UpstreamServer } from '../config/index.js';
 import type { AliasCheckOptions } from '../diag/index.js';
-import type { Clock } from '../lib/clock.js';
-import type { AgentLogger } from '../lib/logger.js';
+import type { Clock, AgentLogger } from '../lib/index.js';
 import type { PeerCredentials, UserNotifier } from '../platform/index.js';
 
 export interface AgentProfile {

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { AliasCache, EMPTY_SNAPSHOT, type AliasSnapshot } from '../alias-cache/index.js';
 import { ControllerPool, WorkerDialer } from '../boundary/index.js';
 import { RecentErrors, type DnsServiceOptions } from '../dns/index.js';
-import { AgentError } from '../lib/errors.js';
+import { AgentError } from '../lib/index.js';
 import { LocalAddresses } from '../platform/index.js';
 import {
   ControllerAuthorizer,

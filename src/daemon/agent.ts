@@ -14,7 +14,7 @@ import {
   type ReloadTarget,
 } from '../config/index.js';
 import { DnsService, RecentErrors, resolveUdpIo } from '../dns/index.js';
-import { WakeDetector } from '../lib/wake-detector.js';
+import { WakeDetector } from '../lib/index.js';
 import { loadUdpBatch } from '../platform/index.js';
 import {
   createAllocator,

@@ -16,10 +16,9 @@ import {
   type AgentStatus,
   type AliasDiagnosis,
 } from '../control/index.js';
-import { checkAlias } from '../diag/alias-checks.js';
+import { checkAlias } from '../diag/index.js';
 import type { DnsService } from '../dns/index.js';
-import { AgentError } from '../lib/errors.js';
-import { withTimeout } from '../lib/timeout-signal.js';
+import { AgentError, withTimeout } from '../lib/index.js';
 import type { IpAllocator } from '../proxy/index.js';
 import type { AgentOptions } from './agent-options.js';
 import type { AgentParts } from './agent-parts.js';

@@ -10,18 +10,16 @@ import os from 'node:os';
 import path from 'node:path';
 import envPaths from 'env-paths';
 import type { Logger } from 'pino';
-import { ControllerClient } from '../boundary/controller-client.js';
+import { ControllerClient } from '../boundary/index.js';
 import {
   parseConfig,
   type AgentConfig,
   type DnsMode,
   type UpstreamServer,
+  parseV4Prefix,
 } from '../config/index.js';
-import { parseV4Prefix } from '../config/prefix.js';
 import { startDevserver, type Devserver } from '../devserver/index.js';
-import type { Clock } from '../lib/clock.js';
-import { AgentError, UnsupportedPlatformError } from '../lib/errors.js';
-import type { LogLevel } from '../lib/logger.js';
+import { type Clock, AgentError, UnsupportedPlatformError, type LogLevel } from '../lib/index.js';
 import {
   createPlatform,
   ExecFileRunner,

@@ -1,5 +1,5 @@
 /** Counts failures in a sliding window: "10 network failures in 60 s" is the self-pause rule. */
-import type { Clock } from '../lib/clock.js';
+import type { Clock } from '../lib/index.js';
 
 export class FailureWindow {
   readonly #clock: Clock;

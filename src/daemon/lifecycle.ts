@@ -6,7 +6,7 @@
  */
 import type { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { asError } from '../lib/errors.js';
+import { asError } from '../lib/index.js';
 
 export interface StopOutcome {
   readonly reason: 'signal' | 'failure';

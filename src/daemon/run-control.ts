@@ -5,7 +5,7 @@
  * state file; what pausing and resuming do to the machine is the owner's (`onPause`, `onResume`).
  */
 import type { Logger } from 'pino';
-import type { Clock } from '../lib/clock.js';
+import type { Clock } from '../lib/index.js';
 import { FailureWindow } from './failure-window.js';
 import { operationalState, readJson, writeJson, type OperationalState } from './state-files.js';
 

@@ -9,9 +9,8 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { AgentConfig } from '../config/index.js';
 import type { ControlServer } from '../control/index.js';
-import { PROBE_NAME } from '../dns/handlers/probe.js';
-import type { Clock } from '../lib/clock.js';
-import type { AgentLogger } from '../lib/logger.js';
+import { PROBE_NAME } from '../dns/index.js';
+import type { Clock, AgentLogger } from '../lib/index.js';
 import {
   createPlatform,
   ExecFileRunner,

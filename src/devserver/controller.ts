@@ -7,10 +7,18 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { encodeAuthorizationToken } from '../boundary/index.js';
-import { ApiError, forbidden, internalError, invalidArgument, notFound } from '../lib/api-error.js';
-import { AgentError } from '../lib/errors.js';
-import { hostPort, parseHostPort } from '../lib/host-port.js';
-import { route, RouteTable } from '../lib/http-routes.js';
+import {
+  ApiError,
+  forbidden,
+  internalError,
+  invalidArgument,
+  notFound,
+  AgentError,
+  hostPort,
+  parseHostPort,
+  route,
+  RouteTable,
+} from '../lib/index.js';
 import { AliasListings } from './alias-listing.js';
 import { aliasJson, authTokenJson, compact, scopeJson, sessionJson } from './api-json.js';
 import type { DevToken, DevUser, Directory } from './directory.js';

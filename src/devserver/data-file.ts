@@ -3,9 +3,8 @@
  * Loading it builds the Directory; every mistake is reported with its JSON path.
  */
 import fs from 'node:fs/promises';
-import type { Clock } from '../lib/clock.js';
-import { ConfigError, type ConfigProblem } from '../lib/errors.js';
-import { parseDuration } from '../config/duration.js';
+import { type Clock, ConfigError, type ConfigProblem } from '../lib/index.js';
+import { parseDuration } from '../config/index.js';
 import { Directory } from './directory.js';
 
 export interface DevserverData {

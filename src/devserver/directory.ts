@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import bs58 from 'bs58';
-import type { Clock } from '../lib/clock.js';
+import type { Clock } from '../lib/index.js';
 import { base62, newId } from './ids.js';
 
 export interface DevUser {

@@ -3,7 +3,7 @@
  * shared session table, plus demo targets.
  */
 import type { Logger } from 'pino';
-import type { Clock } from '../lib/clock.js';
+import type { Clock } from '../lib/index.js';
 import { StandInController } from './controller.js';
 import { loadDevserverData } from './data-file.js';
 import type { Directory } from './directory.js';
@@ -100,3 +100,4 @@ export async function startDevserver(options: DevserverOptions): Promise<Devserv
     throw err;
   }
 }
+export { newId } from './ids.js';

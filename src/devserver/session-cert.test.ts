@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ed25519KeyFromGo } from '../boundary/session-credentials.js';
+import { ed25519KeyFromGo } from '../boundary/index.js';
 import { createSessionCertificate } from './session-cert.js';
 
 describe('createSessionCertificate', () => {

@@ -5,7 +5,7 @@
  * `connection limit`.
  */
 import { EventEmitter } from 'node:events';
-import type { Clock, TimerHandle } from '../lib/clock.js';
+import type { Clock, TimerHandle } from '../lib/index.js';
 import { newId } from './ids.js';
 
 export type SessionStatus = 'pending' | 'active' | 'canceling' | 'terminated';

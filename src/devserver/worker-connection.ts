@@ -7,8 +7,9 @@
 import net from 'node:net';
 import type { Logger } from 'pino';
 import type WebSocket from 'ws';
-import { rawChunks, WebSocketStream } from '../boundary/websocket-stream.js';
 import {
+  rawChunks,
+  WebSocketStream,
   CLOSE,
   CLOSE_REASON,
   decodeClientHandshake,
@@ -16,8 +17,8 @@ import {
   HandshakeCommand,
   TOFU_TOKEN_LENGTH,
   type ClientHandshake,
-} from '../boundary/worker-protocol.js';
-import type { Clock } from '../lib/clock.js';
+} from '../boundary/index.js';
+import type { Clock } from '../lib/index.js';
 import type { ConnectionRecord, SessionRecord, SessionStore } from './sessions.js';
 
 export interface ProxyConnectionContext {

@@ -14,8 +14,8 @@ import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
 import WebSocket, { WebSocketServer } from 'ws';
-import { ed25519KeyFromGo } from '../boundary/session-credentials.js';
 import {
+  ed25519KeyFromGo,
   CLOSE,
   CLOSE_REASON,
   DEFAULT_WORKER_PORT,
@@ -23,9 +23,8 @@ import {
   PROXY_ALPN,
   PROXY_PATH,
   PROXY_SUBPROTOCOL,
-} from '../boundary/worker-protocol.js';
-import type { Clock } from '../lib/clock.js';
-import { hostPort } from '../lib/host-port.js';
+} from '../boundary/index.js';
+import { type Clock, hostPort } from '../lib/index.js';
 import type { SessionRecord, SessionStore } from './sessions.js';
 import { serveProxyConnection, type ProxyClient } from './worker-connection.js';
 

@@ -7,14 +7,13 @@
  */
 import type { Logger } from 'pino';
 import type { AliasEntry, TokenInfo } from '../alias-cache/index.js';
-import type { SessionAuthorizationData } from '../boundary/authz-token.js';
-import type { ControllerClient } from '../boundary/controller-client.js';
-import { ControllerError } from '../boundary/errors.js';
-import { WorkerError } from '../boundary/worker-errors.js';
-import type { Clock } from '../lib/clock.js';
-import { withTimeout } from '../lib/timeout-signal.js';
-import { roughDuration } from '../lib/rough-duration.js';
-import { closest } from '../lib/suggest.js';
+import {
+  type SessionAuthorizationData,
+  type ControllerClient,
+  ControllerError,
+  WorkerError,
+} from '../boundary/index.js';
+import { type Clock, withTimeout, roughDuration, closest } from '../lib/index.js';
 import type {
   HeldSession,
   SessionManager,

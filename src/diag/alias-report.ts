@@ -3,8 +3,8 @@
  * step added after the alias step. That step runs here, in the caller's process, because the
  * caller's programs resolve names through this process's view of the OS resolver.
  */
-import type { AliasDiagnosis } from '../control/agent-api.js';
-import { PROBE_NAME } from '../dns/handlers/probe.js';
+import type { AliasDiagnosis } from '../control/index.js';
+import { PROBE_NAME } from '../dns/index.js';
 import { ALIAS_STEP_TITLES } from './alias-checks.js';
 import { parseServer, type DnsProbe } from './dns-probe.js';
 import { HIJACKED_FIX, NOT_REGISTERED_FIX, probeVerdict, sameIp } from './machine-checks.js';

@@ -6,8 +6,13 @@
 import dns from 'node:dns';
 import { Resolver } from 'node:dns/promises';
 import net from 'node:net';
-import { systemClock, type Clock, type TimerHandle } from '../lib/clock.js';
-import { hostPort, parseHostPort } from '../lib/host-port.js';
+import {
+  systemClock,
+  type Clock,
+  type TimerHandle,
+  hostPort,
+  parseHostPort,
+} from '../lib/index.js';
 
 export interface DnsServerAddress {
   readonly address: string;

@@ -6,13 +6,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeRunner } from '../../test/platform/fake-runner.js';
 import { silentLog, tempRoot, V4 } from '../../test/platform/platform-fixtures.js';
-import { buildChain } from '../dns/handler.js';
-import { ProbeHandler } from '../dns/handlers/probe.js';
-import { DnsServer } from '../dns/server.js';
-import { systemClock } from '../lib/clock.js';
-import { createDarwinPlatform } from '../platform/darwin/darwin-platform.js';
-import { DarwinPeerCredentials } from '../platform/darwin/darwin-peer-credentials.js';
-import { rootFs } from '../platform/root-fs.js';
+import { buildChain, ProbeHandler, DnsServer } from '../dns/index.js';
+import { systemClock } from '../lib/index.js';
+import { createDarwinPlatform, DarwinPeerCredentials, rootFs } from '../platform/index.js';
 import { nodeDnsProbe, type DnsProbe, type LookupResult } from './dns-probe.js';
 import { MACHINE_STEPS, runMachineChecks } from './machine-checks.js';
 import type { MachineFacts } from './machine-facts.js';

@@ -4,10 +4,14 @@
  * asks DNS for real; none changes anything.
  */
 import { formatUpstream } from '../config/index.js';
-import { PROBE_NAME } from '../dns/handlers/probe.js';
-import { prefixConflict } from '../platform/linux/linux-addresses.js';
-import type { Platform, PortSocket } from '../platform/platform.js';
-import { addressMatches, describeOwners } from '../platform/port-owner-text.js';
+import { PROBE_NAME } from '../dns/index.js';
+import {
+  prefixConflict,
+  type Platform,
+  type PortSocket,
+  addressMatches,
+  describeOwners,
+} from '../platform/index.js';
 import { formatServer, type DnsProbe, type LookupResult } from './dns-probe.js';
 import type { MachineFacts } from './machine-facts.js';
 import {

@@ -7,10 +7,11 @@ import {
   type AgentConfig,
   type IpPrefix,
   type UpstreamServer,
+  parseV4Prefix,
+  parseV6Prefix,
 } from '../config/index.js';
-import { parseV4Prefix, parseV6Prefix } from '../config/prefix.js';
-import type { AgentDetails } from '../control/agent-api.js';
-import { dnsAddressesFor } from '../platform/prefix-overlap.js';
+import type { AgentDetails } from '../control/index.js';
+import { dnsAddressesFor } from '../platform/index.js';
 import { parseServer } from './dns-probe.js';
 
 export interface MachineFacts {

@@ -4,8 +4,7 @@
  * same tenth of the limit share one signal, aborted between `ms` and `ms * 1.1` after each of
  * them started.
  */
-import type { Clock, TimerHandle } from '../lib/clock.js';
-import { asError } from '../lib/errors.js';
+import { type Clock, type TimerHandle, asError } from '../lib/index.js';
 
 interface Bucket {
   readonly start: number;

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AgentError } from '../lib/errors.js';
-import { ManualClock } from '../lib/clock.js';
+import { AgentError, ManualClock } from '../lib/index.js';
 import { RecentErrors } from './errors.js';
 
 const ROOT = { uid: 0, privileged: true };

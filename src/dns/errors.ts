@@ -1,6 +1,5 @@
 /** Typed errors of the DNS server, with what happened and how to fix it. */
-import { AgentError, type AgentErrorOptions, type ErrorCode } from '../lib/errors.js';
-import type { Clock } from '../lib/clock.js';
+import { AgentError, type AgentErrorOptions, type ErrorCode, type Clock } from '../lib/index.js';
 
 /** A listener could not bind its address and port. */
 export class DnsBindError extends AgentError {

@@ -10,7 +10,7 @@ import {
   waitForClose,
 } from '../../test/helpers/dns-client.js';
 import { buildSnapshot } from '../alias-cache/index.js';
-import { ManualClock } from '../lib/clock.js';
+import { ManualClock } from '../lib/index.js';
 import {
   allocatorPreparer,
   hangingPreparer,

@@ -6,8 +6,7 @@
 import { setMaxListeners } from 'node:events';
 import net from 'node:net';
 import type { Logger } from 'pino';
-import type { Clock } from '../lib/clock.js';
-import { RateLimiter, type RateLimit } from '../lib/rate-limiter.js';
+import { type Clock, RateLimiter, type RateLimit } from '../lib/index.js';
 import { DnsBindError, DnsOptionsError } from './errors.js';
 import { isPromiseLike } from './deadline.js';
 import { servfail, type DnsAnswer, type MaybePromise, type Next } from './handler.js';

@@ -4,7 +4,7 @@
  * parser), and the reload of its two reloadable settings.
  */
 import type { AgentConfig, UpstreamServer } from '../config/index.js';
-import { hostPort } from '../lib/host-port.js';
+import { hostPort } from '../lib/index.js';
 import { buildChain } from './handler.js';
 import { AliasHandler, type AliasHandlerOptions } from './handlers/alias.js';
 import { ForwardHandler, type ForwardHandlerOptions } from './handlers/forward.js';

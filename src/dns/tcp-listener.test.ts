@@ -2,7 +2,7 @@ import net from 'node:net';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeQuery } from '../../test/helpers/dns-client.js';
-import { ManualClock } from '../lib/clock.js';
+import { ManualClock } from '../lib/index.js';
 import { DEFAULT_TCP_LIMITS, TcpListener, type TcpLimits } from './tcp-listener.js';
 import { FLAG_QR } from './wire.js';
 

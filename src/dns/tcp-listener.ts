@@ -6,7 +6,7 @@
  */
 import net from 'node:net';
 import type { Logger } from 'pino';
-import type { Clock, TimerHandle } from '../lib/clock.js';
+import type { Clock, TimerHandle } from '../lib/index.js';
 import { HEADER_BYTES } from './wire.js';
 import type { MessageHandler } from './udp-listener.js';
 

@@ -1,6 +1,6 @@
 /** One query to an upstream server over TCP (after a truncated UDP answer): connect, ask, read one answer. */
 import net from 'node:net';
-import type { Clock } from '../lib/clock.js';
+import type { Clock } from '../lib/index.js';
 import { UpstreamError } from './errors.js';
 import { describe, sameQuestion, type UpstreamTarget } from './upstream-udp.js';
 import { HEADER_BYTES } from './wire.js';

@@ -2,7 +2,7 @@ import dgram from 'node:dgram';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeQuery } from '../../test/helpers/dns-client.js';
-import { ManualClock } from '../lib/clock.js';
+import { ManualClock } from '../lib/index.js';
 import { UpstreamError } from './errors.js';
 import { encodeName } from './packet.js';
 import { UdpUpstreamClient, type UpstreamTarget } from './upstream-udp.js';

@@ -5,8 +5,7 @@
  */
 import dgram from 'node:dgram';
 import type { Logger } from 'pino';
-import type { Clock, TimerHandle } from '../lib/clock.js';
-import { hostPort } from '../lib/host-port.js';
+import { type Clock, type TimerHandle, hostPort } from '../lib/index.js';
 import { UpstreamError } from './errors.js';
 import { BatchUdpSocket, type UdpBatchAddon } from './udp-batch.js';
 import { fitUdp, FLAG_QR, HEADER_BYTES, rcodeOf, setId } from './wire.js';

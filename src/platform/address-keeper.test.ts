@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FakeRunner } from '../../test/platform/fake-runner.js';
 import { silentLog, tempRoot, V4 } from '../../test/platform/platform-fixtures.js';
-import { ManualClock } from '../lib/clock.js';
+import { ManualClock } from '../lib/index.js';
 import { createLinuxPlatform } from './linux/linux-platform.js';
 import { NET_EVENT, type NetLinkAddon } from './linux/net-link-addon.js';
 import { rootFs } from './root-fs.js';

@@ -5,8 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { UpstreamServer } from '../config/index.js';
-import type { Clock, TimerHandle } from '../lib/clock.js';
-import { canonicalIp } from '../lib/ip-address.js';
+import { type Clock, type TimerHandle, canonicalIp } from '../lib/index.js';
 import type { NetworkChange, Platform } from './platform.js';
 
 export interface AddressKeeperOptions {

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FakeRunner } from '../../test/platform/fake-runner.js';
 import { silentLog } from '../../test/platform/platform-fixtures.js';
-import { ManualClock } from '../lib/clock.js';
-import { UnsupportedPlatformError } from '../lib/errors.js';
+import { ManualClock, UnsupportedPlatformError } from '../lib/index.js';
 import { createPlatform } from './create-platform.js';
 import { rootFs } from './root-fs.js';
 

@@ -1,5 +1,5 @@
 /** Chooses the platform once, at start: Linux or macOS; any other OS is an error that says so. */
-import { UnsupportedPlatformError } from '../lib/errors.js';
+import { UnsupportedPlatformError } from '../lib/index.js';
 import { createDarwinPlatform } from './darwin/darwin-platform.js';
 import { DarwinPeerCredentials } from './darwin/darwin-peer-credentials.js';
 import { createLinuxPlatform, type LinuxPlatformOptions } from './linux/linux-platform.js';

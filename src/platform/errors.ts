@@ -1,5 +1,5 @@
 /** Errors from the operating system layer: a command that failed, a machine we cannot change safely. */
-import { AgentError, type AgentErrorOptions, type ErrorCode } from '../lib/errors.js';
+import { AgentError, type AgentErrorOptions, type ErrorCode } from '../lib/index.js';
 
 export interface PlatformErrorOptions extends AgentErrorOptions {
   /** The command line that failed, as run (no shell quoting); absent for non-command failures. */

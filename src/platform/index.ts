@@ -38,8 +38,9 @@ export {
   type CommandResult,
   type CommandRunner,
   type RunOptions,
+  commandFailed,
 } from './command-runner.js';
-export { PlatformError } from './errors.js';
+export { PlatformError, formatCommand } from './errors.js';
 export { loadNetLink } from './linux/net-link-addon.js';
 export { loadUdpBatch, type UdpBatchNative } from './linux/udp-batch-addon.js';
 export { rootFs, type PlatformFs, type RootFsOptions } from './root-fs.js';
@@ -50,3 +51,10 @@ export {
   type SystemProfileOptions,
 } from './system-profile.js';
 export { LAUNCHD_LABEL, launchdPlist, systemdUnit, SYSTEMD_UNIT } from './service/service-files.js';
+export { createDarwinPlatform } from './darwin/darwin-platform.js';
+export { DarwinPeerCredentials } from './darwin/darwin-peer-credentials.js';
+export { prefixConflict } from './linux/linux-addresses.js';
+export { addressMatches, describeOwners } from './port-owner-text.js';
+export { LinuxNotifier } from './linux/desktop-notifier.js';
+export { parseResolvectlLists, ResolvedBackend } from './linux/resolved-backend.js';
+export { loadSockDiag } from './linux/sock-diag.js';

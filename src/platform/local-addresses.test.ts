@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../lib/clock.js';
+import { ManualClock } from '../lib/index.js';
 import { LocalAddresses } from './local-addresses.js';
 
 function iface(address: string): os.NetworkInterfaceInfo {

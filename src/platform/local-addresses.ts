@@ -6,8 +6,7 @@
  * a flood of foreign addresses costs one read a second).
  */
 import os from 'node:os';
-import type { Clock } from '../lib/clock.js';
-import { canonicalIp } from '../lib/ip-address.js';
+import { type Clock, canonicalIp } from '../lib/index.js';
 
 export interface LocalAddressesOptions {
   readonly clock: Clock;

@@ -1,6 +1,6 @@
 /** Shared by the port-owner implementations: address matching and the one-line description. */
 import type { PortOwner } from './platform.js';
-import { canonicalIp } from '../lib/ip-address.js';
+import { canonicalIp } from '../lib/index.js';
 
 const WILDCARDS = new Set(['*', '0.0.0.0', '::', '']);
 

@@ -2,7 +2,7 @@
 import net from 'node:net';
 import { Address4, Address6 } from 'ip-address';
 import type { IpPrefix } from '../config/index.js';
-import { compressedIp } from '../lib/ip-address.js';
+import { compressedIp } from '../lib/index.js';
 
 /** Do two CIDRs (or a CIDR and a host address) share any address? Different families never do. */
 export function overlaps(a: string, b: string): boolean {

@@ -7,8 +7,7 @@
  */
 import type { Logger } from 'pino';
 import type { DnsMode, IpPrefix, UpstreamServer } from '../config/index.js';
-import type { Clock } from '../lib/clock.js';
-import { asError } from '../lib/errors.js';
+import { type Clock, asError } from '../lib/index.js';
 import { AddressKeeper } from './address-keeper.js';
 import { machineAddresses } from './local-addresses.js';
 import { EMPTY, type Platform } from './platform.js';

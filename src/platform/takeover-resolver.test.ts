@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLog, tempRoot } from '../../test/platform/platform-fixtures.js';
-import { ManualClock } from '../lib/clock.js';
+import { ManualClock } from '../lib/index.js';
 import { DirectResolvConfBackend } from './linux/direct-backend.js';
 import { EMPTY } from './platform.js';
 import { ChangeRecord, type PlatformState, type ResolverState } from './platform-state.js';

@@ -11,3 +11,4 @@ export type {
   WorkerConnection,
   WorkerConnector,
 } from './types.js';
+export { DEFAULT_HALF_CLOSE_MS } from './relay.js';

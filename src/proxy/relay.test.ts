@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { Duplex, PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ManualClock, systemClock } from '../lib/clock.js';
+import { ManualClock, systemClock } from '../lib/index.js';
 import { relay } from './relay.js';
 
 let server: net.Server | undefined;

@@ -9,8 +9,8 @@
 import type net from 'node:net';
 import { pipeline, Transform } from 'node:stream';
 import type { Duplex } from 'node:stream';
-import { STREAM_HIGH_WATER_MARK } from '../boundary/websocket-stream.js';
-import type { Clock, TimerHandle } from '../lib/clock.js';
+import { STREAM_HIGH_WATER_MARK } from '../boundary/index.js';
+import type { Clock, TimerHandle } from '../lib/index.js';
 
 /** After the client ended its side: how long a reply may keep the worker connection open. */
 export const DEFAULT_HALF_CLOSE_MS = 2_000;

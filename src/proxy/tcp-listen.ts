@@ -1,6 +1,6 @@
 /** Binding a proxy's TCP listener, with an error that says which address and port and why. */
 import type net from 'node:net';
-import { AgentError } from '../lib/errors.js';
+import { AgentError } from '../lib/index.js';
 
 export interface ListenTarget {
   readonly host: string;

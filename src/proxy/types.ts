@@ -1,8 +1,11 @@
 /** The seams of the proxy: who talks to the controller for a user and who dials the worker. */
 import type { Duplex } from 'node:stream';
-import type { Session, SessionAuthorization } from '../boundary/api-types.js';
-import type { SessionAuthorizationData } from '../boundary/authz-token.js';
-import type { HandshakeResult } from '../boundary/worker-protocol.js';
+import type {
+  Session,
+  SessionAuthorization,
+  SessionAuthorizationData,
+  HandshakeResult,
+} from '../boundary/index.js';
 
 /** The controller's session API as one OS user, with that user's own Boundary token. */
 export interface SessionAuthorizer {

@@ -4,7 +4,7 @@
  */
 import net from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ControllerClient } from '../../src/boundary/controller-client.js';
+import { ControllerClient } from '../../src/boundary/index.js';
 import {
   ECHO,
   echo,

@@ -7,7 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import net from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DEFAULT_HALF_CLOSE_MS } from '../../src/proxy/relay.js';
+import { DEFAULT_HALF_CLOSE_MS } from '../../src/proxy/index.js';
 import { advanceUntil } from '../helpers/advance-clock.js';
 import { ECHO, echo, LIMITED, startConnectBed, type ConnectBed } from '../helpers/connect-bed.js';
 

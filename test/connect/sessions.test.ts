@@ -7,7 +7,7 @@
 import { Resolver } from 'node:dns/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { asNobody, NOBODY } from '../control/as-nobody.js';
-import { DEFAULT_HALF_CLOSE_MS } from '../../src/proxy/relay.js';
+import { DEFAULT_HALF_CLOSE_MS } from '../../src/proxy/index.js';
 import { ECHO, echo, startConnectBed, type ConnectBed } from '../helpers/connect-bed.js';
 
 let bed: ConnectBed;

@@ -1,9 +1,9 @@
 /** The agent commands run in-process against a ControlServer on port 0 backed by a fake agent. */
 import { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { run } from '../../src/cli/main.js';
-import { ManualClock } from '../../src/lib/clock.js';
-import { ControlServer } from '../../src/control/server.js';
+import { run } from '../../src/cli/index.js';
+import { ManualClock } from '../../src/lib/index.js';
+import { ControlServer } from '../../src/control/index.js';
 import { captureIo } from '../helpers/cli-io.js';
 import { ALICE, startStandIn, type StandIn } from '../helpers/standin.js';
 import { dbSession, FakeAgent, TOKEN } from './fake-agent.js';

@@ -1,5 +1,5 @@
 /** An in-memory stand-in for the daemon's AgentControl, for control API tests. */
-import type { SessionAuthorization } from '../../src/boundary/api-types.js';
+import type { SessionAuthorization } from '../../src/boundary/index.js';
 import type {
   AgentControl,
   AgentDetails,
@@ -8,10 +8,9 @@ import type {
   AgentSessionRecord,
   AgentStatus,
   AliasDiagnosis,
-} from '../../src/control/agent-api.js';
-import { ApiError } from '../../src/lib/api-error.js';
+} from '../../src/control/index.js';
+import { ApiError, systemClock } from '../../src/lib/index.js';
 import { RecentErrors } from '../../src/dns/index.js';
-import { systemClock } from '../../src/lib/clock.js';
 
 export interface HeldToken {
   readonly boundaryAddr: string;

@@ -5,10 +5,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asNobody, NOBODY } from './as-nobody.js';
 import { dbSession, FakeAgent, TOKEN } from './fake-agent.js';
-import type { ControlServer } from '../../src/control/server.js';
+import type { ControlServer } from '../../src/control/index.js';
 import { startControlServer } from './start-server.js';
 import { rawRequest } from './raw-request.js';
-import { AgentError } from '../../src/lib/errors.js';
+import { AgentError } from '../../src/lib/index.js';
 
 const isRoot = process.getuid?.() === 0 && process.platform === 'linux';
 if (!isRoot) {

@@ -1,10 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ControlServer } from '../../src/control/server.js';
+import { ControlServer } from '../../src/control/index.js';
 import { RecentErrors } from '../../src/dns/index.js';
-import { systemClock } from '../../src/lib/clock.js';
-import { AgentError } from '../../src/lib/errors.js';
-import { LinuxPeerCredentials } from '../../src/platform/linux/peer-credentials.js';
-import type { PeerCredentials } from '../../src/platform/types.js';
+import { systemClock, AgentError } from '../../src/lib/index.js';
+import { LinuxPeerCredentials, type PeerCredentials } from '../../src/platform/index.js';
 import { dbSession, FakeAgent, TOKEN } from './fake-agent.js';
 import { rawExchange, rawRequest } from './raw-request.js';
 import { startControlServer } from './start-server.js';
@@ -194,7 +192,7 @@ describe('ControlServer routes', () => {
   });
 
   it('passes a controller error from addToken through with its status, never the token', async () => {
-    const { ControllerError } = await import('../../src/boundary/errors.js');
+    const { ControllerError } = await import('../../src/boundary/index.js');
     agent.verify = () =>
       Promise.reject(
         new ControllerError('controller.api', `GET /v1/auth-tokens failed: 401 ${TOKEN}`, {

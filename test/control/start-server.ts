@@ -1,7 +1,10 @@
 /** A started ControlServer on a free loopback port, with the real Linux peer credentials. */
-import type { AgentControl } from '../../src/control/agent-api.js';
-import { ControlServer, type ControlServerOptions } from '../../src/control/server.js';
-import { LinuxPeerCredentials } from '../../src/platform/linux/peer-credentials.js';
+import {
+  type AgentControl,
+  ControlServer,
+  type ControlServerOptions,
+} from '../../src/control/index.js';
+import { LinuxPeerCredentials } from '../../src/platform/index.js';
 import { silentLog } from '../helpers/standin.js';
 
 export async function startControlServer(

@@ -7,8 +7,7 @@ import {
   type TokenInfo,
   type TokenRemovalReason,
 } from '../../src/alias-cache/index.js';
-import { ControllerClient } from '../../src/boundary/controller-client.js';
-import type { ControllerError } from '../../src/boundary/errors.js';
+import { ControllerClient, type ControllerError } from '../../src/boundary/index.js';
 import {
   ALICE,
   BOB,

@@ -1,6 +1,6 @@
 /** list-resolvable-aliases paging and refresh semantics, through the real client. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ControllerError } from '../../src/boundary/errors.js';
+import { ControllerError } from '../../src/boundary/index.js';
 import { ALICE, BOB, DB, login, startStandIn, WEB, type StandIn } from '../helpers/standin.js';
 
 let s: StandIn;

@@ -3,8 +3,7 @@
  * and error bodies of Boundary's API (`internal/daemon/controller/handlers/` in Boundary).
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { decodeAuthorizationToken } from '../../src/boundary/authz-token.js';
-import { ControllerError } from '../../src/boundary/errors.js';
+import { decodeAuthorizationToken, ControllerError } from '../../src/boundary/index.js';
 import { ALICE, BOB, DB, login, startStandIn, WEB, type StandIn } from '../helpers/standin.js';
 import { rejection } from '../helpers/rejection.js';
 

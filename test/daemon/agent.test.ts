@@ -10,12 +10,12 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ControllerClient } from '../../src/boundary/controller-client.js';
+import { ControllerClient } from '../../src/boundary/index.js';
 import type { AgentConfig } from '../../src/config/index.js';
-import { Agent } from '../../src/daemon/agent.js';
+import { Agent } from '../../src/daemon/index.js';
 import { startDevserver, type Devserver } from '../../src/devserver/index.js';
-import { ManualClock } from '../../src/lib/clock.js';
-import { LinuxPeerCredentials } from '../../src/platform/linux/peer-credentials.js';
+import { ManualClock } from '../../src/lib/index.js';
+import { LinuxPeerCredentials } from '../../src/platform/index.js';
 import { testAgentConfig } from '../helpers/agent-config.js';
 import { silentLog } from '../helpers/standin.js';
 

@@ -9,9 +9,9 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DEFAULT_DATA_FILE } from '../../src/cli/devserver.js';
-import { startDev, type DevRun } from '../../src/daemon/dev.js';
-import { systemClock } from '../../src/lib/clock.js';
+import { DEFAULT_DATA_FILE } from '../../src/cli/index.js';
+import { startDev, type DevRun } from '../../src/daemon/index.js';
+import { systemClock } from '../../src/lib/index.js';
 import { LinuxPeerCredentials } from '../../src/platform/index.js';
 import { silentLog } from '../helpers/standin.js';
 

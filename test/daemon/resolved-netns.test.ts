@@ -14,11 +14,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ExecFileRunner, prefixedRunner } from '../../src/platform/command-runner.js';
 import {
+  ExecFileRunner,
+  prefixedRunner,
   parseResolvectlLists,
   ResolvedBackend,
-} from '../../src/platform/linux/resolved-backend.js';
+} from '../../src/platform/index.js';
 import { writeDaemonConfig } from '../helpers/netns.js';
 import {
   resolvedSkipReason,

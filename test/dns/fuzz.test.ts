@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildSnapshot } from '../../src/alias-cache/index.js';
 import { DnsService } from '../../src/dns/index.js';
 import { udpBatchFor, udpModes } from '../helpers/udp-modes.js';
-import { systemClock } from '../../src/lib/clock.js';
+import { systemClock } from '../../src/lib/index.js';
 import { AddressAllocator, cryptoRandom } from '../../src/proxy/index.js';
 import { allocatorPreparer } from '../helpers/dns-fixtures.js';
 import { makeQuery, tcpExchange } from '../helpers/dns-client.js';

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildSnapshot } from '../../src/alias-cache/index.js';
 import type { UpstreamServer } from '../../src/config/index.js';
 import { DnsService, RecentErrors } from '../../src/dns/index.js';
-import { systemClock } from '../../src/lib/clock.js';
+import { systemClock } from '../../src/lib/index.js';
 import { AddressAllocator, cryptoRandom } from '../../src/proxy/index.js';
 import { allocatorPreparer } from '../helpers/dns-fixtures.js';
 import { startDnsmasq, which, type Dnsmasq } from '../helpers/dns-dnsmasq.js';

@@ -2,7 +2,7 @@
  * For integration beds on a ManualClock: what waits on the clock (the relay's half-close and
  * idle timers, spare refills) happens only when the test moves it on.
  */
-import type { ManualClock } from '../../src/lib/clock.js';
+import type { ManualClock } from '../../src/lib/index.js';
 
 /** Moves `clock` on by `stepMs` every 20 ms of real time until `done` settles (at most 500 steps). */
 export async function advanceUntil<T>(

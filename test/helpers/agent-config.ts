@@ -1,7 +1,6 @@
 /** The configuration of an agent composed in-process for a test: files under `dir`, loopback addresses, a dead upstream. */
 import path from 'node:path';
-import { parseConfig, type AgentConfig } from '../../src/config/index.js';
-import { parseV4Prefix } from '../../src/config/prefix.js';
+import { parseConfig, type AgentConfig, parseV4Prefix } from '../../src/config/index.js';
 
 export async function testAgentConfig(dir: string, v4Prefix: string): Promise<AgentConfig> {
   const prefix = parseV4Prefix(v4Prefix);

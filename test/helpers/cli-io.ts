@@ -1,5 +1,5 @@
 import { PassThrough } from 'node:stream';
-import type { CliIo } from '../../src/cli/io.js';
+import type { CliIo } from '../../src/cli/index.js';
 
 export interface CapturedIo extends CliIo {
   out(): string;

@@ -5,19 +5,20 @@
  * The worker's connections are in-memory duplexes that echo what they are sent (the target).
  */
 import { Duplex } from 'node:stream';
-import type { Session, SessionAuthorization } from '../../src/boundary/api-types.js';
 import {
+  type Session,
+  type SessionAuthorization,
   encodeAuthorizationToken,
   type SessionAuthorizationData,
-} from '../../src/boundary/authz-token.js';
-import type { HandshakeResult } from '../../src/boundary/worker-protocol.js';
-import type { Clock } from '../../src/lib/clock.js';
+  type HandshakeResult,
+} from '../../src/boundary/index.js';
+import type { Clock } from '../../src/lib/index.js';
 import type {
   PreparedConnection,
   SessionAuthorizer,
   WorkerConnection,
   WorkerConnector,
-} from '../../src/proxy/types.js';
+} from '../../src/proxy/index.js';
 
 interface HeldRecord {
   readonly uid: number;

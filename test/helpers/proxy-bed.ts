@@ -10,18 +10,17 @@ import os from 'node:os';
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import { AliasCache } from '../../src/alias-cache/index.js';
-import { ControllerClient } from '../../src/boundary/controller-client.js';
-import { WorkerDialer } from '../../src/boundary/worker-dialer.js';
-import { StandInController } from '../../src/devserver/controller.js';
-import { buildDirectory } from '../../src/devserver/data-file.js';
-import type { Directory } from '../../src/devserver/directory.js';
-import { EchoTarget } from '../../src/devserver/echo-target.js';
-import { SessionStore } from '../../src/devserver/sessions.js';
-import { StandInWorker } from '../../src/devserver/worker.js';
-import { ManualClock, type Clock } from '../../src/lib/clock.js';
-import type { RateLimit } from '../../src/lib/rate-limiter.js';
-import { LinuxPeerCredentials } from '../../src/platform/linux/peer-credentials.js';
-import type { UserNotifier } from '../../src/platform/platform.js';
+import { ControllerClient, WorkerDialer } from '../../src/boundary/index.js';
+import {
+  StandInController,
+  buildDirectory,
+  type Directory,
+  EchoTarget,
+  SessionStore,
+  StandInWorker,
+} from '../../src/devserver/index.js';
+import { ManualClock, type Clock, type RateLimit } from '../../src/lib/index.js';
+import { LinuxPeerCredentials, type UserNotifier } from '../../src/platform/index.js';
 import {
   ControllerAuthorizer,
   createTransparentProxy,

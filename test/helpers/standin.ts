@@ -1,11 +1,13 @@
 /** A stand-in controller on loopback with a small data set, for integration tests. */
 import { pino, type Logger } from 'pino';
-import { ControllerClient } from '../../src/boundary/controller-client.js';
-import { StandInController } from '../../src/devserver/controller.js';
-import { buildDirectory } from '../../src/devserver/data-file.js';
-import type { Directory } from '../../src/devserver/directory.js';
-import { SessionStore } from '../../src/devserver/sessions.js';
-import { ManualClock } from '../../src/lib/clock.js';
+import { ControllerClient } from '../../src/boundary/index.js';
+import {
+  StandInController,
+  buildDirectory,
+  type Directory,
+  SessionStore,
+} from '../../src/devserver/index.js';
+import { ManualClock } from '../../src/lib/index.js';
 
 export const ALICE = { id: 'u_alice00001', login: 'alice', password: 'alice-pass' } as const;
 export const BOB = { id: 'u_bob0000001', login: 'bob', password: 'bob-pass' } as const;

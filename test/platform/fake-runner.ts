@@ -4,8 +4,8 @@ import {
   type CommandResult,
   type CommandRunner,
   type RunOptions,
-} from '../../src/platform/command-runner.js';
-import { formatCommand } from '../../src/platform/errors.js';
+  formatCommand,
+} from '../../src/platform/index.js';
 
 type Answer =
   string | { readonly stdout?: string; readonly fail?: { exitCode: number; stderr: string } };

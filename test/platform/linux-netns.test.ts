@@ -11,7 +11,7 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createNamespace, netnsSkipReason, type TestNamespace } from '../helpers/netns.js';
-import { systemClock } from '../../src/lib/clock.js';
+import { systemClock } from '../../src/lib/index.js';
 import {
   createPlatform,
   EMPTY,

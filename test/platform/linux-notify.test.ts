@@ -3,9 +3,12 @@
  * notice arrives as org.freedesktop.Notifications.Notify, from notify-send and from gdbus.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ExecFileRunner, type CommandRunner } from '../../src/platform/index.js';
-import { LinuxNotifier } from '../../src/platform/linux/desktop-notifier.js';
-import { commandFailed } from '../../src/platform/command-runner.js';
+import {
+  ExecFileRunner,
+  type CommandRunner,
+  LinuxNotifier,
+  commandFailed,
+} from '../../src/platform/index.js';
 import {
   notificationBusSkipReason,
   startNotificationBus,

@@ -4,8 +4,7 @@
  * org.freedesktop.Notifications.Notify on a private session bus of the current user.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { ExecFileRunner } from '../../src/platform/index.js';
-import { LinuxNotifier } from '../../src/platform/linux/desktop-notifier.js';
+import { ExecFileRunner, LinuxNotifier } from '../../src/platform/index.js';
 import {
   notificationBusSkipReason,
   startNotificationBus,

@@ -6,7 +6,7 @@
 import { Resolver } from 'node:dns/promises';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseV4Prefix } from '../../src/config/prefix.js';
+import { parseV4Prefix } from '../../src/config/index.js';
 import { DnsService } from '../../src/dns/index.js';
 import { AddressAllocator, cryptoRandom } from '../../src/proxy/index.js';
 import { ALIAS, echoThrough, startProxyBed, type ProxyBed } from '../helpers/proxy-bed.js';

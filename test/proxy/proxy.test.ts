@@ -11,7 +11,7 @@ import {
   startProxyBed,
   UID,
 } from '../helpers/proxy-bed.js';
-import { DEFAULT_HALF_CLOSE_MS } from '../../src/proxy/relay.js';
+import { DEFAULT_HALF_CLOSE_MS } from '../../src/proxy/index.js';
 import { advanceUntil } from '../helpers/advance-clock.js';
 
 let bed: ProxyBed | undefined;

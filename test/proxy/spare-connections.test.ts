@@ -12,7 +12,7 @@ import {
   UID,
   type ProxyBed,
 } from '../helpers/proxy-bed.js';
-import { REFILL_DELAY_MS } from '../../src/proxy/transparent/connection-handler.js';
+import { REFILL_DELAY_MS } from '../../src/proxy/index.js';
 
 let bed: ProxyBed | undefined;
 afterEach(async () => {

@@ -16,7 +16,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ControlServer } from '../../src/control/server.js';
+import type { ControlServer } from '../../src/control/index.js';
 import { FakeAgent, TOKEN } from '../control/fake-agent.js';
 import { startControlServer } from '../control/start-server.js';
 

@@ -6,7 +6,7 @@
  */
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ControlServer } from '../../src/control/server.js';
+import type { ControlServer } from '../../src/control/index.js';
 import { FakeAgent, TOKEN } from '../control/fake-agent.js';
 import { rawRequest } from '../control/raw-request.js';
 import { startControlServer } from '../control/start-server.js';

@@ -13,12 +13,13 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeAuthorizationToken } from '../../src/boundary/authz-token.js';
-import { ControllerClient } from '../../src/boundary/controller-client.js';
-import { ed25519KeyFromGo } from '../../src/boundary/session-credentials.js';
-import { startDev, type DevRun } from '../../src/daemon/dev.js';
-import { systemClock } from '../../src/lib/clock.js';
-import { createLogger, type AgentLogger } from '../../src/lib/logger.js';
+import {
+  decodeAuthorizationToken,
+  ControllerClient,
+  ed25519KeyFromGo,
+} from '../../src/boundary/index.js';
+import { startDev, type DevRun } from '../../src/daemon/index.js';
+import { systemClock, createLogger, type AgentLogger } from '../../src/lib/index.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const BIN = path.join(ROOT, 'dist/cli/bin.js');

@@ -20,13 +20,12 @@ import {
   decodeAuthorizationToken,
   encodeAuthorizationToken,
   type SessionAuthorizationData,
-} from '../../src/boundary/authz-token.js';
-import { AuthorizationTokenError } from '../../src/boundary/errors.js';
-import { sessionCredentials } from '../../src/boundary/session-credentials.js';
-import { connectTls } from '../../src/boundary/worker-connect.js';
-import { newTofuToken, WorkerDialer } from '../../src/boundary/worker-dialer.js';
-import { WorkerError } from '../../src/boundary/worker-errors.js';
-import {
+  AuthorizationTokenError,
+  sessionCredentials,
+  connectTls,
+  newTofuToken,
+  WorkerDialer,
+  WorkerError,
   decodeClientHandshake,
   decodeHandshakeResult,
   encodeClientHandshake,
@@ -34,8 +33,8 @@ import {
   HandshakeCommand,
   MAX_RECEIVED_MESSAGE_BYTES,
   PROXY_SUBPROTOCOL,
-} from '../../src/boundary/worker-protocol.js';
-import { systemClock } from '../../src/lib/clock.js';
+} from '../../src/boundary/index.js';
+import { systemClock } from '../../src/lib/index.js';
 import { fuzzSeed, gcFunction, prng, randomBuffer } from '../helpers/prng.js';
 import { ALIAS, echoThrough, startProxyBed, UID, type ProxyBed } from '../helpers/proxy-bed.js';
 

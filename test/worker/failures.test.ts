@@ -3,12 +3,15 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { sessionCredentials } from '../../src/boundary/session-credentials.js';
-import { connectTls, upgrade } from '../../src/boundary/worker-connect.js';
-import { WorkerDialer } from '../../src/boundary/worker-dialer.js';
-import { encodeClientHandshake } from '../../src/boundary/worker-protocol.js';
-import { StandInWorker } from '../../src/devserver/worker.js';
-import { systemClock } from '../../src/lib/clock.js';
+import {
+  sessionCredentials,
+  connectTls,
+  upgrade,
+  WorkerDialer,
+  encodeClientHandshake,
+} from '../../src/boundary/index.js';
+import { StandInWorker } from '../../src/devserver/index.js';
+import { systemClock } from '../../src/lib/index.js';
 import {
   closed,
   closedPort,

@@ -12,14 +12,18 @@ import {
   decodeAuthorizationToken,
   encodeAuthorizationToken,
   type SessionAuthorizationData,
-} from '../../src/boundary/authz-token.js';
-import { newTofuToken, WorkerDialer } from '../../src/boundary/worker-dialer.js';
-import { EchoTarget } from '../../src/devserver/echo-target.js';
-import { newId } from '../../src/devserver/ids.js';
-import { createSessionCertificate } from '../../src/devserver/session-cert.js';
-import { SessionStore, type SessionRecord } from '../../src/devserver/sessions.js';
-import { StandInWorker } from '../../src/devserver/worker.js';
-import { ManualClock } from '../../src/lib/clock.js';
+  newTofuToken,
+  WorkerDialer,
+} from '../../src/boundary/index.js';
+import {
+  EchoTarget,
+  newId,
+  createSessionCertificate,
+  SessionStore,
+  type SessionRecord,
+  StandInWorker,
+} from '../../src/devserver/index.js';
+import { ManualClock } from '../../src/lib/index.js';
 
 export interface TestSession {
   readonly record: SessionRecord;

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { WorkerError } from '../../src/boundary/worker-errors.js';
+import type { WorkerError } from '../../src/boundary/index.js';
 import { closed, eventually, roundTrip, sha256, useWorkerFixture, testSignal } from './fixture.js';
 
 const f = useWorkerFixture();

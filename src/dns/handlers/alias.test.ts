@@ -3,7 +3,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { makeQuery } from '../../../test/helpers/dns-client.js';
 import { buildSnapshot, type AliasEntry } from '../../alias-cache/index.js';
-import { ManualClock } from '../../lib/clock.js';
+import { ManualClock } from '../../lib/index.js';
 import {
   allocatorPreparer,
   hangingPreparer,

@@ -10,7 +10,7 @@
  */
 import type { Logger } from 'pino';
 import type { AliasEntry, AliasSnapshot } from '../../alias-cache/index.js';
-import type { Clock } from '../../lib/clock.js';
+import type { Clock } from '../../lib/index.js';
 import { isPromiseLike, raceTimeout, SharedDeadlines } from '../deadline.js';
 import { AliasPrepareError, DnsOptionsError, type ErrorRecorder } from '../errors.js';
 import type { DnsAnswer, DnsHandler, MaybePromise, Next } from '../handler.js';

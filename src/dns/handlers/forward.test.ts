@@ -11,7 +11,7 @@ import {
   type Respond,
 } from '../../../test/helpers/dns-upstream.js';
 import type { UpstreamServer } from '../../config/index.js';
-import { ManualClock, systemClock } from '../../lib/clock.js';
+import { ManualClock, systemClock } from '../../lib/index.js';
 import { RecentErrors } from '../errors.js';
 import { parseQuery, type Transport } from '../query.js';
 import { ForwardHandler } from './forward.js';

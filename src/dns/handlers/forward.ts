@@ -14,8 +14,7 @@
  */
 import type { Logger } from 'pino';
 import type { UpstreamServer } from '../../config/index.js';
-import type { Clock } from '../../lib/clock.js';
-import { compressedIp } from '../../lib/ip-address.js';
+import { type Clock, compressedIp } from '../../lib/index.js';
 import { DnsOptionsError, UpstreamError, type ErrorRecorder } from '../errors.js';
 import { servfail, type DnsAnswer, type DnsHandler, type Next } from '../handler.js';
 import type { DnsQuery } from '../query.js';

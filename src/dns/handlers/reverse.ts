@@ -16,7 +16,7 @@
  */
 import { Address6 } from 'ip-address';
 import type { AliasSnapshot } from '../../alias-cache/index.js';
-import { compressedIp } from '../../lib/ip-address.js';
+import { compressedIp } from '../../lib/index.js';
 import { encodeAnswer } from '../answer.js';
 import type { DnsAnswer, DnsHandler, MaybePromise, Next } from '../handler.js';
 import type { Answer } from '../packet.js';

@@ -2,8 +2,7 @@
  * macOS: the uid owning the other end of a local TCP connection, or the local UDP socket a
  * datagram came from, from `lsof -F pun` (our own process is left out).
  */
-import { hostPort, parseHostPort } from '../../lib/host-port.js';
-import { canonicalIp } from '../../lib/ip-address.js';
+import { hostPort, parseHostPort, canonicalIp } from '../../lib/index.js';
 import type { CommandRunner } from '../command-runner.js';
 import type { PeerCredentials, TcpEndpoint } from '../types.js';
 

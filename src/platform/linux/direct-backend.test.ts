@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { FakeRunner } from '../../../test/platform/fake-runner.js';
 import { silentLog, tempRoot } from '../../../test/platform/platform-fixtures.js';
-import { ManualClock } from '../../lib/clock.js';
+import { ManualClock } from '../../lib/index.js';
 import { EMPTY } from '../platform.js';
 import type { PlatformState } from '../platform-state.js';
 import { rootFs } from '../root-fs.js';

@@ -3,7 +3,7 @@
  * mount), the original kept in the state; polled with the injected clock so that another program
  * overwriting it (a DHCP client, a VPN) is taken over again, at a bounded rate, with a warning.
  */
-import type { Clock } from '../../lib/clock.js';
+import type { Clock } from '../../lib/index.js';
 import type { OsDnsConfig } from '../platform.js';
 import type { ResolverState } from '../platform-state.js';
 import type { PlatformFs } from '../root-fs.js';

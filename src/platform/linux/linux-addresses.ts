@@ -1,7 +1,7 @@
 /** Linux: addresses on an interface with `ip addr add/del`, the primary interface and prefix checks from `ip -j`. */
 import type { Logger } from 'pino';
 import type { IpPrefix } from '../../config/index.js';
-import { asError } from '../../lib/errors.js';
+import { asError } from '../../lib/index.js';
 import type { CommandRunner } from '../command-runner.js';
 import { PlatformError } from '../errors.js';
 import type { InterfaceAddress, InterfaceAddresses } from '../platform.js';

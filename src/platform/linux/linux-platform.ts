@@ -1,6 +1,6 @@
 /** Linux: `ip` for addresses, systemd-resolved or /etc/resolv.conf for the resolver, `ss` for port owners, systemd. */
 import type { Logger } from 'pino';
-import type { Clock } from '../../lib/clock.js';
+import type { Clock } from '../../lib/index.js';
 import type { CommandRunner } from '../command-runner.js';
 import type { Platform } from '../platform.js';
 import { ChangeRecord, type StateListener } from '../platform-state.js';

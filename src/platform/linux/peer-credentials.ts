@@ -13,7 +13,7 @@
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
-import { canonicalIp } from '../../lib/ip-address.js';
+import { canonicalIp } from '../../lib/index.js';
 import type { PeerCredentials, TcpEndpoint } from '../types.js';
 import { procRowKey, uidAfterEndpoints } from './proc-net-tcp.js';
 import { SockDiag } from './sock-diag.js';

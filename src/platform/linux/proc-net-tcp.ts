@@ -3,7 +3,7 @@
  * owner uid per socket. Addresses are hex, each 32-bit word in host (little-endian) byte order.
  */
 import net from 'node:net';
-import { canonicalIp } from '../../lib/ip-address.js';
+import { canonicalIp } from '../../lib/index.js';
 
 export interface ProcTcpRow {
   readonly local: { readonly address: string; readonly port: number };

@@ -1,6 +1,6 @@
 /** The resolvers a machine uses, from the `nameserver` lines of /etc/resolv.conf. */
 import net from 'node:net';
-import { DNS_PORT, type UpstreamServer } from '../../config/upstream.js';
+import { DNS_PORT, type UpstreamServer } from '../../config/index.js';
 
 export function parseResolvConf(text: string): UpstreamServer[] {
   const servers: UpstreamServer[] = [];

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { rejection } from '../../../test/helpers/rejection.js';
 import { FakeRunner } from '../../../test/platform/fake-runner.js';
 import { silentLog, tempRoot } from '../../../test/platform/platform-fixtures.js';
-import { ManualClock } from '../../lib/clock.js';
+import { ManualClock } from '../../lib/index.js';
 import { PlatformError } from '../errors.js';
 import { EMPTY } from '../platform.js';
 import type { PlatformState } from '../platform-state.js';

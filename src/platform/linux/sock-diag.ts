@@ -10,7 +10,7 @@
  */
 import { createRequire } from 'node:module';
 import net from 'node:net';
-import { canonicalIp } from '../../lib/ip-address.js';
+import { canonicalIp } from '../../lib/index.js';
 import type { TcpEndpoint } from '../types.js';
 import { endpointBytes } from './proc-net-tcp.js';
 

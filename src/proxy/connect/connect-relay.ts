@@ -12,10 +12,12 @@
  */
 import net from 'node:net';
 import type { Logger } from 'pino';
-import type { SessionAuthorizationData } from '../../boundary/authz-token.js';
-import { endsSession, type WorkerError } from '../../boundary/worker-errors.js';
-import type { Clock, TimerHandle } from '../../lib/clock.js';
-import { timeoutSignal } from '../../lib/timeout-signal.js';
+import {
+  type SessionAuthorizationData,
+  endsSession,
+  type WorkerError,
+} from '../../boundary/index.js';
+import { type Clock, type TimerHandle, timeoutSignal } from '../../lib/index.js';
 import { relay } from '../relay.js';
 import { listenTcp, portInUse } from '../tcp-listen.js';
 import type { WorkerConnector } from '../types.js';

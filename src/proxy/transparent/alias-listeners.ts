@@ -1,7 +1,7 @@
 /** The proxy's TCP listeners: one per (proxy address, port), each serving one alias. */
 import net from 'node:net';
 import type { Logger } from 'pino';
-import { AgentError } from '../../lib/errors.js';
+import { AgentError } from '../../lib/index.js';
 import type { ConnectionHandler } from './connection-handler.js';
 import { listenTcp } from '../tcp-listen.js';
 

@@ -12,9 +12,9 @@
  * target the preparation fails: without a port there is nothing to listen on.
  */
 import type { Logger } from 'pino';
-import type { AliasEntry } from '../../alias-cache/snapshot.js';
-import type { Target } from '../../boundary/api-types.js';
-import { AgentError } from '../../lib/errors.js';
+import type { AliasEntry } from '../../alias-cache/index.js';
+import type { Target } from '../../boundary/index.js';
+import { AgentError } from '../../lib/index.js';
 import type { AssignedAddresses, IpAllocator } from './allocator.js';
 import type { AliasListeners } from './alias-listeners.js';
 import type { QueryAsker, QueryOrigin } from './query-asker.js';

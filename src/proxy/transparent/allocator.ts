@@ -10,7 +10,7 @@ import net from 'node:net';
 import { Address6 } from 'ip-address';
 import type { Logger } from 'pino';
 import type { IpPrefix } from '../../config/index.js';
-import { AgentError } from '../../lib/errors.js';
+import { AgentError } from '../../lib/index.js';
 
 export interface AssignedAddresses {
   readonly v4: string;

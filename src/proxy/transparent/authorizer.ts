@@ -2,11 +2,15 @@
  * The controller's session API for an OS user: authorize, read and cancel with that user's own
  * token; and the target read that tells an alias's port without a session.
  */
-import type { TokenInfo } from '../../alias-cache/alias-cache.js';
-import type { Session, SessionAuthorization, Target } from '../../boundary/api-types.js';
-import type { ControllerClient } from '../../boundary/controller-client.js';
-import { ControllerError } from '../../boundary/errors.js';
-import { AgentError } from '../../lib/errors.js';
+import type { TokenInfo } from '../../alias-cache/index.js';
+import {
+  type Session,
+  type SessionAuthorization,
+  type Target,
+  type ControllerClient,
+  ControllerError,
+} from '../../boundary/index.js';
+import { AgentError } from '../../lib/index.js';
 import type { SessionAuthorizer } from '../types.js';
 
 export interface ControllerAuthorizerOptions {

@@ -2,9 +2,9 @@ import net from 'node:net';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeController, FakeWorker } from '../../../test/helpers/fake-boundary.js';
-import type { AliasEntry } from '../../alias-cache/snapshot.js';
-import { WorkerError } from '../../boundary/worker-errors.js';
-import { ManualClock } from '../../lib/clock.js';
+import type { AliasEntry } from '../../alias-cache/index.js';
+import { WorkerError } from '../../boundary/index.js';
+import { ManualClock } from '../../lib/index.js';
 import { ConnectionHandler, REFILL_AFTER_REPLY_MS, REFILL_DELAY_MS } from './connection-handler.js';
 import { SessionManager } from './session-manager.js';
 

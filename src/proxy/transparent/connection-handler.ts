@@ -5,11 +5,10 @@
  */
 import type net from 'node:net';
 import type { Logger } from 'pino';
-import type { AliasEntry } from '../../alias-cache/snapshot.js';
-import { endsSession } from '../../boundary/worker-errors.js';
-import type { Clock, TimerHandle } from '../../lib/clock.js';
-import { timeoutSignal } from '../../lib/timeout-signal.js';
-import type { PeerCredentials } from '../../platform/types.js';
+import type { AliasEntry } from '../../alias-cache/index.js';
+import { endsSession } from '../../boundary/index.js';
+import { type Clock, type TimerHandle, timeoutSignal } from '../../lib/index.js';
+import type { PeerCredentials } from '../../platform/index.js';
 import { relay } from '../relay.js';
 import type { HeldSession, SessionManager } from './session-manager.js';
 import type { PreparedConnection, WorkerConnection, WorkerConnector } from '../types.js';

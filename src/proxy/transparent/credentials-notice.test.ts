@@ -5,10 +5,10 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { SessionAuthorizationData } from '../../boundary/authz-token.js';
-import { systemClock } from '../../lib/clock.js';
+import type { SessionAuthorizationData } from '../../boundary/index.js';
+import { systemClock } from '../../lib/index.js';
 import { FakeRunner } from '../../../test/platform/fake-runner.js';
-import { LinuxNotifier } from '../../platform/linux/desktop-notifier.js';
+import { LinuxNotifier } from '../../platform/index.js';
 import { CredentialsNotices, credentialsNotice } from './credentials-notice.js';
 import type { HeldSession } from './session-manager.js';
 

@@ -5,10 +5,9 @@
  * show on a locked screen and stays in the notification history.
  */
 import type { Logger } from 'pino';
-import { isValidAliasValue } from '../../alias-cache/alias-value.js';
-import type { Clock } from '../../lib/clock.js';
-import { timeoutSignal } from '../../lib/timeout-signal.js';
-import type { UserNotice, UserNotifier } from '../../platform/platform.js';
+import { isValidAliasValue } from '../../alias-cache/index.js';
+import { type Clock, timeoutSignal } from '../../lib/index.js';
+import type { UserNotice, UserNotifier } from '../../platform/index.js';
 import type { HeldSession } from './session-manager.js';
 
 /** The notice for `alias`; undefined for a value that is not a DNS name (never shown then). */

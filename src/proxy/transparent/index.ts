@@ -19,7 +19,11 @@ export {
   NoTokenError,
   type ControllerAuthorizerOptions,
 } from './authorizer.js';
-export { ConnectionHandler, type ConnectionHandlerOptions } from './connection-handler.js';
+export {
+  ConnectionHandler,
+  type ConnectionHandlerOptions,
+  REFILL_DELAY_MS,
+} from './connection-handler.js';
 export { AliasListeners, type AliasListenersOptions } from './alias-listeners.js';
 export {
   AliasReadiness,

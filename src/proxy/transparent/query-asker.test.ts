@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../lib/clock.js';
-import type { TcpEndpoint } from '../../platform/types.js';
+import { ManualClock } from '../../lib/index.js';
+import type { TcpEndpoint } from '../../platform/index.js';
 import { ASKER_LOOKUP_MS, queryAsker } from './query-asker.js';
 
 const client = { address: '127.0.0.1', port: 40000 };

@@ -7,8 +7,8 @@
  * (systemd-resolved's stub, dnsmasq, a container runtime's resolver) is the asker itself: its own
  * uid, not the user whose program asked it.
  */
-import type { Clock } from '../../lib/clock.js';
-import type { PeerCredentials, TcpEndpoint } from '../../platform/types.js';
+import type { Clock } from '../../lib/index.js';
+import type { PeerCredentials, TcpEndpoint } from '../../platform/index.js';
 
 /** Where a query came from and to (a DNS query has these fields). */
 export interface QueryOrigin {

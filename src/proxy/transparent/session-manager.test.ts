@@ -1,10 +1,8 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { FakeController, FakeWorker } from '../../../test/helpers/fake-boundary.js';
-import type { AliasEntry } from '../../alias-cache/snapshot.js';
-import { ManualClock } from '../../lib/clock.js';
-import type { AgentError } from '../../lib/errors.js';
-import type { RateLimit } from '../../lib/rate-limiter.js';
+import type { AliasEntry } from '../../alias-cache/index.js';
+import { ManualClock, type AgentError, type RateLimit } from '../../lib/index.js';
 import { SessionManager, SessionNotFoundError } from './session-manager.js';
 
 const ALICE = 1001;

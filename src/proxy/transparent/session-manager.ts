@@ -9,24 +9,28 @@
  * every session the agent authorized, reading and cancelling it for its owner only.
  */
 import type { Logger } from 'pino';
-import type { AliasEntry } from '../../alias-cache/snapshot.js';
-import type { Session, SessionAuthorization, Target } from '../../boundary/api-types.js';
+import type { AliasEntry } from '../../alias-cache/index.js';
 import {
+  type Session,
+  type SessionAuthorization,
+  type Target,
   decodeAuthorizationToken,
   type SessionAuthorizationData,
-} from '../../boundary/authz-token.js';
-import {
   cancelAtController,
   cancelAtWorkerOrController,
   sessionIsOver,
   type CancelPath,
-} from '../../boundary/session-cancel.js';
-import { newTofuToken } from '../../boundary/worker-dialer.js';
-import type { Clock, TimerHandle } from '../../lib/clock.js';
-import { AgentError } from '../../lib/errors.js';
-import { timeoutSignal } from '../../lib/timeout-signal.js';
+  newTofuToken,
+} from '../../boundary/index.js';
+import {
+  type Clock,
+  type TimerHandle,
+  AgentError,
+  timeoutSignal,
+  RateLimiter,
+  type RateLimit,
+} from '../../lib/index.js';
 import { SessionLedger, type LedgerEntry } from './session-ledger.js';
-import { RateLimiter, type RateLimit } from '../../lib/rate-limiter.js';
 import { SpareConnections } from './spare-connections.js';
 import type { PreparedConnection, SessionAuthorizer, WorkerConnector } from '../types.js';
 

@@ -1,7 +1,7 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import type { SessionAuthorizationData } from '../../boundary/authz-token.js';
-import { ManualClock } from '../../lib/clock.js';
+import type { SessionAuthorizationData } from '../../boundary/index.js';
+import { ManualClock } from '../../lib/index.js';
 import { SpareConnections } from './spare-connections.js';
 import type { HeldSession } from './session-manager.js';
 import type { PreparedConnection, WorkerConnector } from '../types.js';

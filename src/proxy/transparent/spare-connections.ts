@@ -7,7 +7,7 @@
  * and is closed when its session ends.
  */
 import type { Logger } from 'pino';
-import type { Clock, TimerHandle } from '../../lib/clock.js';
+import type { Clock, TimerHandle } from '../../lib/index.js';
 import type { HeldSession } from './session-manager.js';
 import type { PreparedConnection, WorkerConnector } from '../types.js';
 

@@ -9,10 +9,8 @@
 import type { Logger } from 'pino';
 import type { AliasEntry } from '../../alias-cache/index.js';
 import type { Target } from '../../boundary/index.js';
-import type { Clock } from '../../lib/clock.js';
-import type { RateLimit } from '../../lib/rate-limiter.js';
-import type { UserNotifier } from '../../platform/platform.js';
-import type { PeerCredentials } from '../../platform/types.js';
+import type { Clock, RateLimit } from '../../lib/index.js';
+import type { UserNotifier, PeerCredentials } from '../../platform/index.js';
 import type { SessionAuthorizer, WorkerConnector } from '../types.js';
 import { AliasListeners } from './alias-listeners.js';
 import { AliasReadiness } from './alias-readiness.js';

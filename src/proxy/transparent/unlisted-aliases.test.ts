@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import type { AliasEntry } from '../../alias-cache/index.js';
-import { ControllerError } from '../../boundary/errors.js';
-import { ManualClock } from '../../lib/clock.js';
+import { ControllerError } from '../../boundary/index.js';
+import { ManualClock } from '../../lib/index.js';
 import type { QueryOrigin } from './query-asker.js';
 import type { HeldSession } from './session-manager.js';
 import { UnlistedAliases } from './unlisted-aliases.js';

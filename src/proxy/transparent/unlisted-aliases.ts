@@ -16,9 +16,8 @@
  */
 import type { Logger } from 'pino';
 import { isValidAliasValue, normalizeName, type AliasEntry } from '../../alias-cache/index.js';
-import { ControllerError } from '../../boundary/errors.js';
-import type { Clock } from '../../lib/clock.js';
-import { RateLimiter, type RateLimit } from '../../lib/rate-limiter.js';
+import { ControllerError } from '../../boundary/index.js';
+import { type Clock, RateLimiter, type RateLimit } from '../../lib/index.js';
 import type { QueryAsker, QueryOrigin } from './query-asker.js';
 import type { HeldSession } from './session-manager.js';
 
