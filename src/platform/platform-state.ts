@@ -10,10 +10,16 @@
  */
 export type ResolverState = (
   | {
-      /** /etc/resolv.conf rewritten in place; `original` is its exact text before. */
+      /** /etc/resolv.conf rewritten in place; `original` is its exact content before. */
       readonly kind: 'resolv-conf';
       readonly path: string;
       readonly original: string;
+      /**
+       * `latin1`: `original` holds the file's bytes, one character per byte, so that a file that
+       * is not UTF-8 comes back byte for byte. Absent in older versions' state files, whose
+       * `original` is the file decoded as UTF-8.
+       */
+      readonly encoding?: 'latin1';
     }
   | {
       /** Per-link DNS on `link` through systemd-resolved; the link's DNS and domains before. */

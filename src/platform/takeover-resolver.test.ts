@@ -181,6 +181,29 @@ describe('TakeoverResolver: crash recovery', () => {
     expect(read(t.file)).toEqual(before);
   });
 
+  it("an older version's record (the original decoded as UTF-8) restores the file's UTF-8 bytes", async () => {
+    const utf8 = '# réseau → bureau\nnameserver 192.168.1.1\n';
+    const t = setup('nameserver 100.64.0.1\n');
+    const report = await recoverWith({
+      previous: {
+        version: 1,
+        addresses: [],
+        resolver: {
+          kind: 'resolv-conf',
+          path: '/etc/resolv.conf',
+          original: utf8,
+          upstreams: ['192.168.1.1'],
+        },
+      },
+      backendFor: () => t.real,
+      removeAddress: () => Promise.resolve(),
+      sweep: () => Promise.resolve(undefined),
+      log: silentLog,
+    });
+    expect(report.failed).toEqual([]);
+    expect(read(t.file)).toEqual(Buffer.from(utf8, 'utf8'));
+  });
+
   it('a run killed between recording and writing: recovery writes back what was there', async () => {
     const t = setup();
     const recorded: ResolverState = await t.real.snapshot(CONFIG);

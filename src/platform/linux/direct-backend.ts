@@ -41,6 +41,7 @@ export class DirectResolvConfBackend implements ResolverBackend {
       kind: 'resolv-conf',
       path: RESOLV_CONF,
       original,
+      encoding: 'latin1',
       upstreams: parseResolvConf(original).map((s) => s.address),
     };
   }
@@ -130,5 +131,11 @@ export class DirectResolvConfBackend implements ResolverBackend {
 
 function asFile(state: ResolverState): FileState {
   if (state.kind !== 'resolv-conf') throw new Error(`not a resolv.conf state: ${state.kind}`);
-  return state;
+  if (state.encoding === 'latin1') return state;
+  // An older version's record: its text was decoded as UTF-8, so encode it back to those bytes.
+  return {
+    ...state,
+    original: Buffer.from(state.original, 'utf8').toString('latin1'),
+    encoding: 'latin1',
+  };
 }
