@@ -90,6 +90,7 @@ export interface AliasCacheOptions {
 interface UserState {
   info: TokenInfo;
   readonly aliases: Map<string, UserAlias>;
+  /** Monotonic milliseconds, as is lastStart: they time the look-again-on-a-miss window. */
   readonly addedAt: number;
   readonly abort: AbortController;
   listToken: string | undefined;
@@ -216,13 +217,13 @@ export class AliasCache extends EventEmitter<AliasCacheEvents> {
       const state: UserState = {
         info,
         aliases: new Map(),
-        addedAt: now,
+        addedAt: this.#o.clock.monotonic(),
         abort: new AbortController(),
         listToken: undefined,
         timer: undefined,
         expiryTimer: undefined,
         inFlight: undefined,
-        lastStart: 0,
+        lastStart: -Infinity,
         failures: 0,
         lastRefresh: undefined,
         lastFailure: undefined,
@@ -327,7 +328,7 @@ export class AliasCache extends EventEmitter<AliasCacheEvents> {
 
   /** A DNS name was not an alias: shortly after a token was added, look again at once. */
   noteMiss(): void {
-    const now = this.#o.clock.now();
+    const now = this.#o.clock.monotonic();
     for (const state of this.#users.values()) {
       if (now - state.addedAt <= MISS_WINDOW_MS && now - state.lastStart >= MISS_MIN_GAP_MS) {
         void this.refresh(state.info.uid);
@@ -351,7 +352,7 @@ export class AliasCache extends EventEmitter<AliasCacheEvents> {
 
   async #refresh(state: UserState): Promise<void> {
     state.timer?.cancel();
-    state.lastStart = this.#o.clock.now();
+    state.lastStart = this.#o.clock.monotonic();
     const { uid } = state.info;
     try {
       const listing = await this.#list(state);

@@ -15,7 +15,7 @@ export class FailureWindow {
 
   /** Records one failure; true when the window now holds `limit` of them. */
   record(): boolean {
-    const now = this.#clock.now();
+    const now = this.#clock.monotonic();
     this.#times = this.#times.filter((t) => now - t < this.#windowMs);
     this.#times.push(now);
     return this.#times.length >= this.#limit;

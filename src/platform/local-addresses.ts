@@ -37,7 +37,7 @@ export class LocalAddresses {
   has(address: string): boolean {
     const ip = canonicalIp(address);
     if (ip.startsWith('127.') || ip === '::1') return true;
-    const now = this.#clock.now();
+    const now = this.#clock.monotonic();
     if (now - this.#readAt >= this.#maxAgeMs) this.#read(now);
     if (this.#addresses.has(ip)) return true;
     if (now - this.#readAt < this.#missRefreshMs) return false;

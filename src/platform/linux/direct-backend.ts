@@ -84,7 +84,7 @@ export class DirectResolvConfBackend implements ResolverBackend {
       const text = await this.#o.fs.readIfExists(state.path);
       // Missing: another program is between unlink and rename; look again next time.
       if (isStopped() || text === undefined || text === expected) return;
-      const now = clock.now();
+      const now = clock.monotonic();
       recent = recent.filter((t) => now - t < windowMs);
       if (recent.length >= limit) {
         if (!gaveUp) {
