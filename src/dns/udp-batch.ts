@@ -49,15 +49,20 @@ const ADDRESS_CACHE = 1024;
  */
 export type UdpIo = 'auto' | 'batched' | 'dgram';
 
+/** Why the addon cannot be used; `expected`: the OS has it, so its absence is worth a warning. */
+export interface UdpBatchUnavailable {
+  readonly unavailable: string;
+  readonly expected: boolean;
+}
+
 /**
  * The addon to use for `wanted` (undefined: dgram), from `load`, which gives the addon or why it
- * cannot be used. `fallback` says why 'auto' fell back on Linux, where the addon is expected;
- * elsewhere dgram is the only way and nothing is said.
+ * cannot be used. `fallback` says why 'auto' fell back where the addon is expected; elsewhere
+ * dgram is the only way and nothing is said.
  */
 export function resolveUdpIo(
   wanted: UdpIo,
-  load: () => UdpBatchAddon | { readonly unavailable: string },
-  platform: NodeJS.Platform = process.platform,
+  load: () => UdpBatchAddon | UdpBatchUnavailable,
 ): {
   readonly addon: UdpBatchAddon | undefined;
   readonly fallback?: string;
@@ -68,7 +73,7 @@ export function resolveUdpIo(
   if (wanted === 'batched') {
     throw new DnsOptionsError(`batched UDP is not available: ${loaded.unavailable}`);
   }
-  return platform === 'linux'
+  return loaded.expected
     ? { addon: undefined, fallback: loaded.unavailable }
     : { addon: undefined };
 }

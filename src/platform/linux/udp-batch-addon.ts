@@ -31,13 +31,16 @@ export interface UdpBatchNative {
 const ADDON_PATH = '../../../native/udp-batch/build/Release/udp_batch.node';
 
 /** The addon, or why it cannot be used. */
-export function loadUdpBatch(): UdpBatchNative | { readonly unavailable: string } {
-  if (process.platform !== 'linux') return { unavailable: `not built on ${process.platform}` };
+export function loadUdpBatch(
+  platform: NodeJS.Platform = process.platform,
+): UdpBatchNative | { readonly unavailable: string; readonly expected: boolean } {
+  if (platform !== 'linux') return { unavailable: `not built on ${platform}`, expected: false };
   try {
     return createRequire(import.meta.url)(ADDON_PATH) as UdpBatchNative;
   } catch (error) {
     return {
       unavailable: `native/udp-batch is not built (${(error as Error).message.split('\n')[0] ?? ''}); run npm run build:native`,
+      expected: true,
     };
   }
 }
