@@ -3,7 +3,7 @@
  * errors come back as problems with the line and column the engine reported.
  */
 import { parse } from '@cdktn/hcl2json';
-import { ConfigError, type ConfigProblem } from '../lib/errors.js';
+import { ConfigError, type ConfigProblem } from '../lib/index.js';
 
 // The engine is given this name so its diagnostics can be found in its error text reliably,
 // whatever characters the real file name has.
