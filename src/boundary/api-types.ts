@@ -108,6 +108,14 @@ export interface Target {
   };
 }
 
+/** `GET /v1/targets` (services/v1/target_service.proto `ListTargetsResponse`), paginated. */
+export interface ListTargetsResponse {
+  readonly items?: readonly Target[];
+  /** `delta`: more pages follow; `complete`: the last page. */
+  readonly response_type?: string;
+  readonly list_token?: string;
+}
+
 export interface SessionStateJson {
   readonly status?: string;
   readonly start_time?: string;

@@ -19,6 +19,7 @@ import type {
   AuthenticateResponse,
   AuthToken,
   ListResolvableAliasesResponse,
+  ListTargetsResponse,
   ResolvableAlias,
   Session,
   SessionAuthorization,
@@ -164,6 +165,39 @@ export class ControllerClient {
       token,
       signal,
     });
+  }
+
+  /**
+   * A target found by listing (`GET /v1/targets`, filtered to its id), for a user who may list
+   * targets but not read them: the listing needs the `list` action on targets, and its items
+   * carry every field by default, the ports included
+   * (internal/daemon/controller/handlers/targets/target_service.go `ListTargets`,
+   * internal/perms/output_fields.go `SelfOrDefaults`). Undefined when it is not listed.
+   */
+  async findTarget(
+    token: string,
+    targetId: string,
+    signal?: AbortSignal,
+  ): Promise<Target | undefined> {
+    const query = new URLSearchParams({
+      scope_id: 'global',
+      recursive: 'true',
+      filter: `"/item/id" == ${JSON.stringify(targetId)}`,
+    });
+    for (let page = 1; page <= MAX_PAGES; page++) {
+      const body = await this.#call<ListTargetsResponse>('GET', `/v1/targets?${query.toString()}`, {
+        token,
+        signal,
+      });
+      const found = body.items?.find((t) => t.id === targetId);
+      if (found !== undefined) return found;
+      if (body.response_type !== 'delta') return undefined;
+      if (body.list_token === undefined) {
+        throw badResponse(this.address, 'a "delta" page of targets came without a list_token');
+      }
+      query.set('list_token', body.list_token);
+    }
+    throw badResponse(this.address, `the target listing did not end after ${MAX_PAGES} pages`);
   }
 
   /** By target id (`ttcp_…`) or by alias value (`db.corp`), optionally on one host. */

@@ -21,7 +21,7 @@ import {
 } from '../lib/index.js';
 import { AliasListings } from './alias-listing.js';
 import { aliasJson, authTokenJson, compact, scopeJson, sessionJson } from './api-json.js';
-import type { DevToken, DevUser, Directory } from './directory.js';
+import type { DevTarget, DevToken, DevUser, Directory } from './directory.js';
 import { PROJECT_SCOPE } from './directory.js';
 import { newId } from './ids.js';
 import { createSessionCertificate } from './session-cert.js';
@@ -209,6 +209,7 @@ export class StandInController {
         this.#o.directory.removeAlias(id);
         return { status: 204 };
       }),
+      route('GET', '/v1/targets', ({ req }) => this.#listTargets(req)),
       route('GET', '/v1/targets/{id}', ({ req }, { id }) =>
         this.#readTarget(this.#signedIn(req), id),
       ),
@@ -339,27 +340,43 @@ export class StandInController {
     const target = this.#o.directory.targets.get(id);
     if (target === undefined) throw noResource();
     const actions = this.#user(token).grants.get(target.id);
-    if (!(actions?.has('read') ?? false)) throw forbidden();
-    return ok(
-      compact({
-        id: target.id,
-        scope_id: target.scopeId,
-        scope: scopeJson(),
-        name: target.name,
-        type: target.type,
-        version: 1,
-        session_max_seconds: target.sessionMaxSeconds,
-        session_connection_limit: target.connectionLimit,
-        address: target.address,
-        // tcp attributes, each omitted when 0 (api/targets/tcp_target_attributes.gen.go)
-        attributes: compact({
-          default_port: target.port === 0 ? undefined : target.port,
-          default_client_port:
-            target.defaultClientPort === 0 ? undefined : target.defaultClientPort,
-        }),
-        authorized_actions: [...(actions ?? [])],
-      }),
-    );
+    if (!actions?.has('read')) throw forbidden();
+    return ok(targetJson(target, actions));
+  }
+
+  /**
+   * `GET /v1/targets?scope_id=global&recursive=true[&filter=…]`: needs the `list` action on
+   * targets and lists those the user has any grant on, every field included, in one complete
+   * page. Of Boundary's filter language only `"/item/id" == "…"` is understood.
+   */
+  #listTargets(req: http.IncomingMessage): Reply {
+    const user = this.#user(this.#signedIn(req));
+    if (!user.canListTargets) throw forbidden();
+    const filter = new URL(req.url ?? '/', 'http://stand-in').searchParams.get('filter');
+    let onlyId: string | undefined;
+    if (filter !== null) {
+      const byId = /^"\/item\/id"\s*==\s*"([^"]*)"$/.exec(filter.trim());
+      if (byId === null) {
+        throw invalidArgument('Error in provided request.', [
+          { name: 'filter', description: 'The stand-in understands only "/item/id" == "<id>".' },
+        ]);
+      }
+      onlyId = byId[1];
+    }
+    const items = [...user.grants]
+      .filter(([id]) => onlyId === undefined || id === onlyId)
+      .flatMap(([id, actions]) => {
+        const target = this.#o.directory.targets.get(id);
+        return target === undefined ? [] : [targetJson(target, actions)];
+      });
+    return ok({
+      items,
+      response_type: 'complete',
+      list_token: `ltok_${newId('t')}`,
+      sort_by: 'created_time',
+      sort_dir: 'desc',
+      est_item_count: items.length,
+    });
   }
 
   #authorizeSession(token: DevToken, idOrAlias: string, body: Record<string, unknown>): Reply {
@@ -487,6 +504,27 @@ export class StandInController {
     if (user === undefined) throw unauthenticated();
     return user;
   }
+}
+
+/** A target as Boundary's API gives it, with the caller's actions on it. */
+function targetJson(target: DevTarget, actions: ReadonlySet<string>): Record<string, unknown> {
+  return compact({
+    id: target.id,
+    scope_id: target.scopeId,
+    scope: scopeJson(),
+    name: target.name,
+    type: target.type,
+    version: 1,
+    session_max_seconds: target.sessionMaxSeconds,
+    session_connection_limit: target.connectionLimit,
+    address: target.address,
+    // tcp attributes, each omitted when 0 (api/targets/tcp_target_attributes.gen.go)
+    attributes: compact({
+      default_port: target.port === 0 ? undefined : target.port,
+      default_client_port: target.defaultClientPort === 0 ? undefined : target.defaultClientPort,
+    }),
+    authorized_actions: [...actions],
+  });
 }
 
 function ok(body: Record<string, unknown>): Reply {

@@ -19,6 +19,8 @@ export interface DevserverData {
     readonly list_resolvable_aliases?: boolean;
     /** May create and delete aliases through the API. Default false. */
     readonly manage_aliases?: boolean;
+    /** The `list` action on targets (`GET /v1/targets`). Default false. */
+    readonly list_targets?: boolean;
     readonly grants?: readonly { readonly target: string; readonly actions?: readonly string[] }[];
   }[];
   readonly targets: readonly {
@@ -119,6 +121,7 @@ export function buildDirectory(data: unknown, clock: Clock, file: string | null 
       password: u.password,
       canListAliases: u.list_resolvable_aliases ?? true,
       canManageAliases: u.manage_aliases ?? false,
+      canListTargets: u.list_targets ?? false,
     });
     (u.grants ?? []).forEach((g, j) => {
       if (!directory.targets.has(g.target))

@@ -18,6 +18,8 @@ export interface DevUser {
   canListAliases: boolean;
   /** May create and delete aliases (`POST /v1/aliases`, `DELETE /v1/aliases/{id}`). */
   canManageAliases: boolean;
+  /** The `list` action on targets (`GET /v1/targets`): lists the targets it has any grant on. */
+  canListTargets: boolean;
   /** target id → actions (`authorize-session`, `read`, …); any action makes the target visible. */
   readonly grants: Map<string, Set<string>>;
   /** Bumped on every grant change: list tokens issued before are then invalid. */
@@ -96,6 +98,7 @@ export class Directory {
     password: string;
     canListAliases?: boolean;
     canManageAliases?: boolean;
+    canListTargets?: boolean;
   }): DevUser {
     const user: DevUser = {
       id: init.id ?? newId('u'),
@@ -104,6 +107,7 @@ export class Directory {
       accountId: newId('acctpw'),
       canListAliases: init.canListAliases ?? true,
       canManageAliases: init.canManageAliases ?? false,
+      canListTargets: init.canListTargets ?? false,
       grants: new Map(),
       grantsVersion: 0,
     };

@@ -219,6 +219,31 @@ describe('authorize-session', () => {
   });
 });
 
+describe('targets', () => {
+  it('lists a user’s targets with their ports for the list action only, filtered by id', async () => {
+    const alice = await login(s, ALICE);
+    // without the list action: refused, as Boundary refuses a listing without it
+    expect(await failure(s.client.findTarget(alice, DB))).toMatchObject({ status: 403 });
+    const user = s.directory.users.get(ALICE.id);
+    if (user === undefined) throw new Error('no alice');
+    user.canListTargets = true;
+    const found = await s.client.findTarget(alice, DB);
+    expect(found).toMatchObject({
+      id: DB,
+      attributes: { default_port: 5432, default_client_port: 15432 },
+    });
+    // a target without any grant of hers is not listed
+    expect(await s.client.findTarget(alice, 'ttcp_nobody0001')).toBeUndefined();
+    const listed = await raw(`/v1/targets?scope_id=global&recursive=true`, { token: alice });
+    expect(listed.body).toMatchObject({ response_type: 'complete' });
+    expect((listed.body.items as { id: string }[]).map((t) => t.id)).toContain(DB);
+    const odd = await raw(`/v1/targets?filter=${encodeURIComponent('"/item/name" == "db"')}`, {
+      token: alice,
+    });
+    expect(odd.status).toBe(400);
+  });
+});
+
 describe('sessions', () => {
   it('reads a session and cancels it with its version', async () => {
     const token = await login(s, ALICE);

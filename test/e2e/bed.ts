@@ -574,12 +574,11 @@ function boundaryData(): unknown {
         login_name: BOUNDARY_LOGIN.login,
         password: BOUNDARY_LOGIN.password,
         manage_aliases: true,
-        // `read` as well: a query from root or another user who holds no token answers the alias
-        // only when the target's port can be read (docs/security.md).
-        grants: [
-          { target: 'ttcp_ssh0000e2e', actions: ['read', 'authorize-session'] },
-          { target: 'ttcp_pg00000e2e', actions: ['read', 'authorize-session'] },
-        ],
+        // As Boundary Desktop's users: `list` on targets besides `authorize-session`. A query from
+        // root, who holds no token, answers the alias only when a holder can read or list the
+        // target for its port (docs/security.md).
+        list_targets: true,
+        grants: [{ target: 'ttcp_ssh0000e2e' }, { target: 'ttcp_pg00000e2e' }],
       },
     ],
     targets: [

@@ -100,6 +100,20 @@ describe('whose session a DNS query warms', () => {
     });
   }
 
+  it('a holder who may list targets but not read them: the port comes from the listing, no session', async () => {
+    const { proxy } = await start(undefined);
+    const user = bed?.directory.users.get(USER);
+    if (user === undefined) throw new Error('no user');
+    user.canListTargets = true;
+    await proxy.prepare(entry(), ORIGIN, AbortSignal.timeout(5_000));
+    expect(bed?.store.all()).toEqual([]);
+    const port = bed?.echo.address().port ?? 0;
+    expect(String(await echoThrough(await theBed().connect(port), Buffer.from('list')))).toBe(
+      'list',
+    );
+    expect(bed?.store.all().map((s) => s.userId)).toEqual([USER]);
+  });
+
   it('the target read refused: the preparation fails with what to grant, and still no session', async () => {
     const { proxy } = await start(undefined);
     // the bed's user has authorize-session only

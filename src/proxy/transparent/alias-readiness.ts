@@ -7,9 +7,10 @@
  * the query holds a token entitled to the alias, the port comes from authorizing that user's
  * session, which their first connection then uses. Anyone else (another user, or an asker that
  * cannot be told, e.g. behind systemd-resolved's stub or dnsmasq) creates no session: the port
- * comes from reading the alias's target with a holder's token, which creates nothing, and the
- * first connection authorizes the connecting user's own session. If no holder may read the
- * target the preparation fails: without a port there is nothing to listen on.
+ * comes from reading the alias's target with a holder's token (or finding it in their target
+ * listing), which creates nothing, and the first connection authorizes the connecting user's own
+ * session. If no holder may read or list the target the preparation fails: without a port there
+ * is nothing to listen on.
  */
 import type { Logger } from 'pino';
 import type { AliasEntry } from '../../alias-cache/index.js';
@@ -120,7 +121,7 @@ export class TargetUnreadableError extends AgentError {
       'proxy.target_unreadable',
       `could not learn the port of ${alias} without a session: the query did not come from a user holding a token for it, and reading its target${target === '' ? '' : ` ${target}`} failed${cause instanceof Error ? ` (${cause.message})` : ''}`,
       {
-        hint: `Give the alias's users the "read" action on the target as well as "authorize-session" (queries through a local forwarder such as systemd-resolved cannot be told apart by user), or look the name up directly at the agent as the token's user.`,
+        hint: `Give the alias's users the "read" action on the target, or the "list" action on targets (as Boundary Desktop needs), as well as "authorize-session" (queries through a local forwarder such as systemd-resolved cannot be told apart by user), or look the name up directly at the agent as the token's user.`,
         cause,
       },
     );

@@ -17,7 +17,10 @@ export interface ControllerAuthorizerOptions {
   readonly tokenFor: (uid: number) => TokenInfo | undefined;
   readonly clientFor: (
     controllerAddress: string,
-  ) => Pick<ControllerClient, 'authorizeSession' | 'readSession' | 'cancelSession' | 'readTarget'>;
+  ) => Pick<
+    ControllerClient,
+    'authorizeSession' | 'readSession' | 'cancelSession' | 'readTarget' | 'findTarget'
+  >;
   /** Told of every call that failed for want of the controller (no answer, 5xx), and for whom. */
   readonly onControllerFailure?: (error: ControllerError, uid: number) => void;
 }
@@ -39,9 +42,22 @@ export class ControllerAuthorizer implements SessionAuthorizer {
     return this.#as(uid, (client, token) => client.readSession(token, sessionId, signal));
   }
 
-  /** The target with `uid`'s token: no session is made, on anyone's account. */
+  /**
+   * The target with `uid`'s token: no session is made, on anyone's account. Read where the user
+   * may (`read`), else found in the target listing (`list`, which Boundary Desktop's users
+   * have); when neither works, the read's refusal is what is reported.
+   */
   readTarget(uid: number, targetId: string, signal: AbortSignal): Promise<Target> {
-    return this.#as(uid, (client, token) => client.readTarget(token, targetId, signal));
+    return this.#as(uid, async (client, token) => {
+      try {
+        return await client.readTarget(token, targetId, signal);
+      } catch (readError) {
+        if (!(readError instanceof ControllerError) || readError.status !== 403) throw readError;
+        const listed = await client.findTarget(token, targetId, signal).catch(() => undefined);
+        if (listed === undefined) throw readError;
+        return listed;
+      }
+    });
   }
 
   cancel(uid: number, sessionId: string, version: number, signal: AbortSignal): Promise<Session> {
