@@ -68,6 +68,17 @@ function setup(original: string = ORIGINAL, faults: Faults = {}) {
 
 const read = (file: string): Buffer => fs.readFileSync(file);
 
+/** The next start's recovery from `previous`, with the real resolv.conf backend on t's root. */
+function recoverFrom(t: { readonly real: DirectResolvConfBackend }, previous: PlatformState) {
+  return recoverWith({
+    previous,
+    backendFor: () => t.real,
+    removeAddress: () => Promise.resolve(),
+    sweep: () => Promise.resolve(undefined),
+    log: silentLog,
+  });
+}
+
 describe('TakeoverResolver: take over and give back', () => {
   it('records the original, and has it saved, before it changes anything', async () => {
     const t = setup();
@@ -150,13 +161,7 @@ describe('TakeoverResolver: failures half-way', () => {
     await expect(t.resolver.apply(CONFIG)).rejects.toThrow('write failed half-way');
     const state = t.lastSaved();
     expect(state.resolver).toMatchObject({ original: ORIGINAL });
-    const report = await recoverWith({
-      previous: state,
-      backendFor: () => t.real,
-      removeAddress: () => Promise.resolve(),
-      sweep: () => Promise.resolve(undefined),
-      log: silentLog,
-    });
+    const report = await recoverFrom(t, state);
     expect(report.failed).toEqual([]);
     expect(report.remaining.resolver).toBeNull();
     expect(fs.readFileSync(t.file, 'latin1')).toBe(ORIGINAL);
@@ -170,13 +175,7 @@ describe('TakeoverResolver: crash recovery', () => {
     await t.resolver.apply(CONFIG);
     t.resolver.close(); // killed: no give back
     const state = t.lastSaved();
-    const report = await recoverWith({
-      previous: state,
-      backendFor: () => t.real,
-      removeAddress: () => Promise.resolve(),
-      sweep: () => Promise.resolve(undefined),
-      log: silentLog,
-    });
+    const report = await recoverFrom(t, state);
     expect(report.undone).toEqual(['restored the system resolver (resolv-conf)']);
     expect(read(t.file)).toEqual(before);
   });
@@ -184,21 +183,15 @@ describe('TakeoverResolver: crash recovery', () => {
   it("an older version's record (the original decoded as UTF-8) restores the file's UTF-8 bytes", async () => {
     const utf8 = '# réseau → bureau\nnameserver 192.168.1.1\n';
     const t = setup('nameserver 100.64.0.1\n');
-    const report = await recoverWith({
-      previous: {
-        version: 1,
-        addresses: [],
-        resolver: {
-          kind: 'resolv-conf',
-          path: '/etc/resolv.conf',
-          original: utf8,
-          upstreams: ['192.168.1.1'],
-        },
+    const report = await recoverFrom(t, {
+      version: 1,
+      addresses: [],
+      resolver: {
+        kind: 'resolv-conf',
+        path: '/etc/resolv.conf',
+        original: utf8,
+        upstreams: ['192.168.1.1'],
       },
-      backendFor: () => t.real,
-      removeAddress: () => Promise.resolve(),
-      sweep: () => Promise.resolve(undefined),
-      log: silentLog,
     });
     expect(report.failed).toEqual([]);
     expect(read(t.file)).toEqual(Buffer.from(utf8, 'utf8'));
@@ -207,13 +200,7 @@ describe('TakeoverResolver: crash recovery', () => {
   it('a run killed between recording and writing: recovery writes back what was there', async () => {
     const t = setup();
     const recorded: ResolverState = await t.real.snapshot(CONFIG);
-    const report = await recoverWith({
-      previous: { version: 1, addresses: [], resolver: recorded },
-      backendFor: () => t.real,
-      removeAddress: () => Promise.resolve(),
-      sweep: () => Promise.resolve(undefined),
-      log: silentLog,
-    });
+    const report = await recoverFrom(t, { version: 1, addresses: [], resolver: recorded });
     expect(report.failed).toEqual([]);
     expect(fs.readFileSync(t.file, 'latin1')).toBe(ORIGINAL);
   });
